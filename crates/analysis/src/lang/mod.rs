@@ -1,0 +1,184 @@
+//! Languages and dialects: which grammar parses a file, and everything that depends on a
+//! grammar's node kinds.
+//!
+//! Each language module implements [`LanguageSpec`]: it classifies nodes into the few
+//! [`Role`]s the walker cares about, extracts functions, classes, imports, calls and
+//! assignments into language-neutral views, and computes the complexity metrics by that
+//! language's counting rules. The walker, rules and test mapping never compare kind strings.
+
+mod go;
+mod java;
+mod javascript;
+mod kinds;
+mod python;
+mod rust;
+mod syntax;
+
+use std::path::Path;
+
+use qa_core::Language;
+use tree_sitter::Node;
+
+pub(crate) use kinds::kind_table;
+pub(crate) use syntax::*;
+
+/// A grammar variant. TSX and TypeScript are one language with two grammars; JavaScript's
+/// grammar already covers JSX.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    Python,
+    JavaScript,
+    TypeScript,
+    Tsx,
+    Rust,
+    Go,
+    Java,
+}
+
+impl Dialect {
+    pub const ALL: [Dialect; 7] = [
+        Dialect::Python,
+        Dialect::JavaScript,
+        Dialect::TypeScript,
+        Dialect::Tsx,
+        Dialect::Rust,
+        Dialect::Go,
+        Dialect::Java,
+    ];
+
+    pub fn language(self) -> Language {
+        match self {
+            Dialect::Python => Language::Python,
+            Dialect::JavaScript => Language::JavaScript,
+            Dialect::TypeScript | Dialect::Tsx => Language::TypeScript,
+            Dialect::Rust => Language::Rust,
+            Dialect::Go => Language::Go,
+            Dialect::Java => Language::Java,
+        }
+    }
+
+    pub fn grammar(self) -> tree_sitter::Language {
+        match self {
+            Dialect::Python => tree_sitter_python::LANGUAGE.into(),
+            Dialect::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+            Dialect::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            Dialect::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
+            Dialect::Rust => tree_sitter_rust::LANGUAGE.into(),
+            Dialect::Go => tree_sitter_go::LANGUAGE.into(),
+            Dialect::Java => tree_sitter_java::LANGUAGE.into(),
+        }
+    }
+
+    /// Detects the dialect from a file name's extension.
+    pub fn from_path(path: &Path) -> Option<Dialect> {
+        let ext = path.extension()?.to_str()?;
+        Some(match ext {
+            "py" | "pyi" => Dialect::Python,
+            "js" | "jsx" | "mjs" | "cjs" => Dialect::JavaScript,
+            "ts" | "mts" | "cts" => Dialect::TypeScript,
+            "tsx" => Dialect::Tsx,
+            "rs" => Dialect::Rust,
+            "go" => Dialect::Go,
+            "java" => Dialect::Java,
+            _ => return None,
+        })
+    }
+
+    /// The language module for this dialect.
+    pub(crate) fn spec(self) -> &'static dyn LanguageSpec {
+        match self {
+            Dialect::Python => python::spec(),
+            Dialect::JavaScript => javascript::spec_js(),
+            Dialect::TypeScript => javascript::spec_ts(),
+            Dialect::Tsx => javascript::spec_tsx(),
+            Dialect::Rust => rust::spec(),
+            Dialect::Go => go::spec(),
+            Dialect::Java => java::spec(),
+        }
+    }
+}
+
+/// The per-language knowledge the rest of the engine relies on.
+pub(crate) trait LanguageSpec: Sync {
+    /// Role of every node kind of the grammar, indexed by kind id.
+    fn roles(&self) -> &[Role];
+
+    fn role(&self, node: Node<'_>) -> Role {
+        self.roles()
+            .get(node.kind_id() as usize)
+            .copied()
+            .unwrap_or(Role::Other)
+    }
+
+    /// Describes a node whose role is [`Role::Function`]; `None` when the node is not a
+    /// function after all (e.g. a body-less declaration the language does not list).
+    fn function(&self, node: Node<'_>, src: &str) -> Option<FunctionDecl>;
+
+    /// The name of a node whose role is [`Role::Class`]; `None` for anonymous classes.
+    fn class_name(&self, node: Node<'_>, src: &str) -> Option<String>;
+
+    /// Module paths imported by a node whose role is [`Role::Import`].
+    fn imports(&self, node: Node<'_>, src: &str, out: &mut Vec<String>);
+
+    /// A view of a node whose role is [`Role::Call`].
+    fn call<'t>(&self, node: Node<'t>, src: &'t str) -> Option<Call<'t>>;
+
+    /// A view of a node whose role is [`Role::Assign`].
+    fn assignment<'t>(&self, node: Node<'t>, src: &'t str) -> Option<Assign<'t>>;
+
+    /// Classifies an expression as a literal, a string built at run time, or other.
+    fn value_kind(&self, node: Node<'_>, src: &str) -> ValueKind;
+
+    /// The collection a loop iterates over, when it has one (`for x in items`).
+    fn loop_iterable<'t>(&self, node: Node<'t>) -> Option<Node<'t>>;
+
+    /// Cyclomatic complexity of a function node, by this language's reference tool's rules.
+    fn cyclomatic(&self, func: Node<'_>, src: &str) -> u32;
+
+    /// Cognitive complexity and maximum nesting depth of a function node.
+    fn cognitive(&self, func: Node<'_>, src: &str) -> Cognitive;
+
+    /// For a node whose role is [`Role::Module`]: its name and whether it holds tests
+    /// (Rust's `#[cfg(test)] mod tests`).
+    fn module_scope(&self, _node: Node<'_>, _src: &str) -> Option<(String, bool)> {
+        None
+    }
+
+    /// Whether an expression is a function literal (lambda, arrow function, closure).
+    fn is_callable_literal(&self, node: Node<'_>) -> bool;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_languages_by_extension() {
+        let cases = [
+            ("a/b.py", Some(Dialect::Python)),
+            ("x.jsx", Some(Dialect::JavaScript)),
+            ("x.mjs", Some(Dialect::JavaScript)),
+            ("x.cjs", Some(Dialect::JavaScript)),
+            ("x.ts", Some(Dialect::TypeScript)),
+            ("x.tsx", Some(Dialect::Tsx)),
+            ("lib.rs", Some(Dialect::Rust)),
+            ("main.go", Some(Dialect::Go)),
+            ("A.java", Some(Dialect::Java)),
+            ("README.md", None),
+            ("Makefile", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(Dialect::from_path(Path::new(path)), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn every_grammar_loads_and_every_kind_table_resolves() {
+        for d in Dialect::ALL {
+            let mut p = tree_sitter::Parser::new();
+            p.set_language(&d.grammar()).expect("grammar ABI supported");
+            // Building the role table resolves every kind name the module uses.
+            assert!(!d.spec().roles().is_empty());
+        }
+    }
+}

@@ -1,0 +1,3 @@
+pub(crate) fn spec() -> &'static dyn super::LanguageSpec {
+    super::python::spec()
+}

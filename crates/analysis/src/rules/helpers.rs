@@ -1,0 +1,1 @@
+//! Small predicates several rules share.

@@ -1,0 +1,5 @@
+//! maintainability rules.
+
+use super::Rule;
+
+pub(crate) static RULES: &[&dyn Rule] = &[];

@@ -1,0 +1,5 @@
+//! performance rules.
+
+use super::Rule;
+
+pub(crate) static RULES: &[&dyn Rule] = &[];

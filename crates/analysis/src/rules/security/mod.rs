@@ -1,0 +1,5 @@
+//! security rules.
+
+use super::Rule;
+
+pub(crate) static RULES: &[&dyn Rule] = &[];

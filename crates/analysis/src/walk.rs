@@ -1,0 +1,732 @@
+//! One pass over a file's syntax tree that collects functions, classes, imports, comments,
+//! test references and rule findings; then per-function metrics and suppressions.
+//!
+//! Everything is gathered in a single cursor walk so that analysis costs little more than
+//! parsing; metrics that need a function's whole subtree run after it, once per function.
+
+use std::time::Duration;
+
+use qa_core::Finding;
+use tree_sitter::{Node, Tree};
+
+use crate::config::Thresholds;
+use crate::lang::{DeclKind, Dialect, LanguageSpec, Role};
+use crate::metrics::nloc::CodeLines;
+use crate::model::{ClassInfo, Diagnostic, DiagnosticKind, FunctionInfo, FunctionKind};
+use crate::rules::cx::{FnCtx, LoopCtx, RawFinding};
+use crate::rules::registry::{Dispatch, RuleSelection};
+use crate::rules::{Cx, Rule};
+use crate::suppress::InlineSuppressions;
+use crate::testmap::{conventions, FileRefs, TestUnit};
+
+/// Settings that affect a single file's results (and so are part of its cache key).
+#[derive(Debug, Clone)]
+pub(crate) struct FileSettings {
+    pub thresholds: Thresholds,
+    pub rules: RuleSelection,
+    pub parse_timeout: Duration,
+}
+
+/// What analysing one file's text produces.
+pub(crate) struct FileOutcome {
+    pub lines: u32,
+    pub nloc: u32,
+    pub is_test: bool,
+    pub imports: Vec<String>,
+    pub functions: Vec<FunctionInfo>,
+    pub classes: Vec<ClassInfo>,
+    pub findings: Vec<Finding>,
+    pub refs: FileRefs,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub(crate) fn analyze_text(
+    path: &str,
+    text: &str,
+    dialect: Dialect,
+    settings: &FileSettings,
+) -> FileOutcome {
+    let is_test_file = conventions::is_test_path(path, dialect.language());
+    let line_count = text.lines().count().max(usize::from(!text.is_empty()));
+    let mut diagnostics = Vec::new();
+    let tree = match crate::parse::parse(dialect, text.as_bytes(), settings.parse_timeout) {
+        Ok(tree) => tree,
+        Err(e) => {
+            diagnostics.push(Diagnostic {
+                path: path.to_string(),
+                line: None,
+                kind: DiagnosticKind::ParseTimeout,
+                message: format!("{e}; the file was skipped (raise `analysis.parse_timeout_ms` in qa-agent.toml if it is legitimate)"),
+            });
+            return FileOutcome {
+                lines: line_count as u32,
+                nloc: 0,
+                is_test: is_test_file,
+                imports: Vec::new(),
+                functions: Vec::new(),
+                classes: Vec::new(),
+                findings: Vec::new(),
+                refs: FileRefs::default(),
+                diagnostics,
+            };
+        }
+    };
+    if let Some(d) = syntax_error(&tree, path) {
+        diagnostics.push(d);
+    }
+    let mut w = Walker::new(path, text, dialect, settings, is_test_file, line_count);
+    w.walk(tree.root_node());
+    let mut out = w.finish();
+    out.diagnostics = diagnostics;
+    out
+}
+
+/// The first syntax error, as a diagnostic; analysis continues with what parsed.
+fn syntax_error(tree: &Tree, path: &str) -> Option<Diagnostic> {
+    let root = tree.root_node();
+    if !root.has_error() {
+        return None;
+    }
+    let mut cursor = root.walk();
+    let mut count = 0usize;
+    let mut first: Option<Node> = None;
+    loop {
+        let n = cursor.node();
+        let mut descend = n.has_error();
+        if n.is_error() || n.is_missing() {
+            count += 1;
+            first.get_or_insert(n);
+            descend = false;
+        }
+        if descend && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                let line = first.map(|n| n.start_position().row as u32 + 1);
+                return Some(Diagnostic {
+                    path: path.to_string(),
+                    line,
+                    kind: DiagnosticKind::SyntaxError,
+                    message: format!(
+                        "syntax error{} ({count} region{} could not be parsed); metrics and findings cover the rest of the file",
+                        line.map(|l| format!(" at line {l}")).unwrap_or_default(),
+                        if count == 1 { "" } else { "s" },
+                    ),
+                });
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScopeKind {
+    Function(usize),
+    Class(usize),
+    Module,
+    /// A JavaScript `it(...)`/`test(...)` block.
+    TestCase,
+}
+
+struct Scope {
+    node_id: usize,
+    start_byte: usize,
+    kind: ScopeKind,
+    name: String,
+    is_test: bool,
+    /// Index into `refs.tests` receiving references made in this scope, when in test code.
+    unit: Option<usize>,
+}
+
+struct PendingFunction<'t> {
+    info: FunctionInfo,
+    node: Node<'t>,
+    class: Option<usize>,
+    is_async: bool,
+}
+
+struct PendingClass {
+    info: ClassInfo,
+}
+
+struct Walker<'a, 't> {
+    path: &'a str,
+    src: &'t str,
+    dialect: Dialect,
+    spec: &'static dyn LanguageSpec,
+    roles: &'static [Role],
+    dispatch: &'static Dispatch,
+    settings: &'a FileSettings,
+    is_test_file: bool,
+    scopes: Vec<Scope>,
+    /// Enclosing loops, innermost last, with the id of the node that ends each.
+    loop_ids: Vec<usize>,
+    loops: Vec<LoopCtx<'t>>,
+    functions: Vec<PendingFunction<'t>>,
+    classes: Vec<PendingClass>,
+    imports: Vec<String>,
+    comments: Vec<(usize, &'t str)>,
+    code: CodeLines,
+    raw: Vec<RawFinding>,
+    refs: FileRefs,
+    module_unit: Option<usize>,
+    line_count: usize,
+}
+
+impl<'a, 't> Walker<'a, 't> {
+    fn new(
+        path: &'a str,
+        src: &'t str,
+        dialect: Dialect,
+        settings: &'a FileSettings,
+        is_test_file: bool,
+        line_count: usize,
+    ) -> Self {
+        let spec = dialect.spec();
+        let mut refs = FileRefs::default();
+        let module_unit = is_test_file.then(|| {
+            refs.tests.push(TestUnit::new("<module>".into(), 1, false));
+            0
+        });
+        Walker {
+            path,
+            src,
+            dialect,
+            spec,
+            roles: spec.roles(),
+            dispatch: Dispatch::for_dialect(dialect),
+            settings,
+            is_test_file,
+            scopes: Vec::new(),
+            loop_ids: Vec::new(),
+            loops: Vec::new(),
+            functions: Vec::new(),
+            classes: Vec::new(),
+            imports: Vec::new(),
+            comments: Vec::new(),
+            code: CodeLines::new(line_count),
+            raw: Vec::new(),
+            refs,
+            module_unit,
+            line_count,
+        }
+    }
+
+    fn walk(&mut self, root: Node<'t>) {
+        let mut cursor = root.walk();
+        loop {
+            let node = cursor.node();
+            let descend = self.enter(node);
+            if descend && cursor.goto_first_child() {
+                continue;
+            }
+            if descend && node.child_count() == 0 {
+                self.code.mark(node.start_position().row, node.end_position().row);
+            }
+            loop {
+                self.leave(cursor.node());
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn role(&self, node: Node<'_>) -> Role {
+        self.roles
+            .get(node.kind_id() as usize)
+            .copied()
+            .unwrap_or(Role::Other)
+    }
+
+    fn current_unit(&self) -> Option<usize> {
+        self.scopes
+            .iter()
+            .rev()
+            .find_map(|s| s.unit)
+            .or(self.module_unit)
+    }
+
+    fn in_test_code(&self) -> bool {
+        self.is_test_file || self.scopes.iter().any(|s| s.is_test)
+    }
+
+    fn current_function(&self) -> Option<&PendingFunction<'t>> {
+        self.scopes.iter().rev().find_map(|s| match s.kind {
+            ScopeKind::Function(i) => Some(&self.functions[i]),
+            _ => None,
+        })
+    }
+
+    fn qualified(&self, name: &str) -> String {
+        let mut q = String::new();
+        for s in &self.scopes {
+            if matches!(s.kind, ScopeKind::TestCase) || s.name.is_empty() {
+                continue;
+            }
+            q.push_str(&s.name);
+            q.push('.');
+        }
+        q.push_str(name);
+        q
+    }
+
+    /// Returns whether to descend into the node's children.
+    fn enter(&mut self, node: Node<'t>) -> bool {
+        let role = self.role(node);
+        match role {
+            Role::Comment => {
+                let text = crate::lang::text(node, self.src);
+                self.comments.push((node.start_position().row, text));
+                for &rule in &self.dispatch.comment {
+                    self.run(rule, |r, cx| r.on_comment(node, text, cx));
+                }
+                return false;
+            }
+            Role::Function => self.enter_function(node),
+            Role::Class => self.enter_class(node),
+            Role::Module => {
+                if let Some((name, is_test)) = self.spec.module_scope(node, self.src) {
+                    let unit = is_test.then(|| self.new_unit(&name, node, false));
+                    self.scopes.push(Scope {
+                        node_id: node.id(),
+                        start_byte: node.start_byte(),
+                        kind: ScopeKind::Module,
+                        name,
+                        is_test,
+                        unit,
+                    });
+                }
+            }
+            Role::Call => self.enter_call(node),
+            Role::Assign => {
+                if !self.dispatch.assign.is_empty()
+                    && let Some(a) = self.spec.assignment(node, self.src)
+                {
+                    for &rule in &self.dispatch.assign {
+                        self.run(rule, |r, cx| r.on_assign(&a, cx));
+                    }
+                }
+            }
+            Role::Import => {
+                let mut found = Vec::new();
+                self.spec.imports(node, self.src, &mut found);
+                self.imports.extend(found);
+            }
+            Role::Loop => {
+                let once = self.spec.loop_iterable(node);
+                self.loop_ids.push(node.id());
+                self.loops.push(LoopCtx {
+                    node,
+                    once,
+                    iterable_text: once.map(|n| crate::lang::text(n, self.src)),
+                });
+            }
+            Role::String => {
+                for &rule in &self.dispatch.string {
+                    self.run(rule, |r, cx| r.on_string(node, cx));
+                }
+            }
+            Role::Identifier => {
+                if self.in_test_code()
+                    && let Some(unit) = self.current_unit()
+                {
+                    let name = crate::lang::text(node, self.src);
+                    self.refs.tests[unit].refs.insert(name.into());
+                }
+            }
+            Role::Other => {}
+        }
+        if let Some(rules) = self.dispatch.node.get(node.kind_id() as usize) {
+            for &rule in rules {
+                self.run(rule, |r, cx| r.on_node(node, cx));
+            }
+        }
+        true
+    }
+
+    fn leave(&mut self, node: Node<'t>) {
+        let id = node.id();
+        while self.scopes.last().is_some_and(|s| s.node_id == id) {
+            self.scopes.pop();
+        }
+        while self.loop_ids.last() == Some(&id) {
+            self.loop_ids.pop();
+            self.loops.pop();
+        }
+    }
+
+    fn new_unit(&mut self, name: &str, node: Node<'_>, is_test: bool) -> usize {
+        self.refs.tests.push(TestUnit::new(
+            name.to_string(),
+            node.start_position().row as u32 + 1,
+            is_test,
+        ));
+        self.refs.tests.len() - 1
+    }
+
+    fn enter_function(&mut self, node: Node<'t>) {
+        let Some(decl) = self.spec.function(node, self.src) else {
+            return;
+        };
+        let parent = self
+            .scopes
+            .iter()
+            .rev()
+            .find(|s| !matches!(s.kind, ScopeKind::TestCase | ScopeKind::Module))
+            .map(|s| s.kind);
+        let class = match parent {
+            Some(ScopeKind::Class(c)) => Some(c),
+            _ => None,
+        };
+        let kind = match (decl.kind, parent) {
+            (DeclKind::Anonymous, _) => FunctionKind::Anonymous,
+            (DeclKind::Constructor, Some(ScopeKind::Class(_))) => FunctionKind::Constructor,
+            (_, Some(ScopeKind::Class(_))) => FunctionKind::Method,
+            (_, Some(ScopeKind::Function(_))) => FunctionKind::Nested,
+            _ if decl.owner.is_some() => FunctionKind::Method,
+            _ => FunctionKind::Function,
+        };
+        let qualified_name = match &decl.owner {
+            Some(owner) => self.qualified(&format!("{owner}.{}", decl.name)),
+            None => self.qualified(&decl.name),
+        };
+        let enclosing_class = class.map(|c| self.classes[c].info.name.as_str());
+        let in_test_scope = self.in_test_code();
+        let is_test = decl.is_test_marked
+            || conventions::is_test_function(
+                self.dialect.language(),
+                &decl.name,
+                enclosing_class,
+                self.is_test_file,
+            );
+        // In test code, top-level functions and tests get their own reference set; nested
+        // helpers and callbacks add to their enclosing one.
+        let unit = if is_test || (in_test_scope && self.current_unit() == self.module_unit) {
+            Some(self.new_unit(&qualified_name, node, is_test))
+        } else {
+            None
+        };
+        let index = self.functions.len();
+        if let Some(c) = class {
+            self.classes[c].info.methods.push(qualified_name.clone());
+        }
+        self.functions.push(PendingFunction {
+            info: FunctionInfo {
+                name: decl.name.clone(),
+                qualified_name,
+                kind,
+                start_line: decl.start_row as u32 + 1,
+                end_line: node.end_position().row as u32 + 1,
+                parameters: decl.params,
+                nloc: 0,
+                cyclomatic: 0,
+                cognitive: 0,
+                max_nesting: 0,
+                is_test,
+                is_public: decl.is_public,
+            },
+            node,
+            class,
+            is_async: decl.is_async,
+        });
+        self.scopes.push(Scope {
+            node_id: node.id(),
+            start_byte: node.start_byte(),
+            kind: ScopeKind::Function(index),
+            name: match &decl.owner {
+                Some(owner) => format!("{owner}.{}", decl.name),
+                None => decl.name,
+            },
+            is_test,
+            unit,
+        });
+    }
+
+    fn enter_class(&mut self, node: Node<'t>) {
+        let name = self
+            .spec
+            .class_name(node, self.src)
+            .unwrap_or_else(|| "<anonymous>".to_string());
+        let qualified_name = self.qualified(&name);
+        let index = self.classes.len();
+        self.classes.push(PendingClass {
+            info: ClassInfo {
+                name: name.clone(),
+                qualified_name,
+                start_line: node.start_position().row as u32 + 1,
+                end_line: node.end_position().row as u32 + 1,
+                methods: Vec::new(),
+                nloc: 0,
+                total_cyclomatic: 0,
+                total_cognitive: 0,
+            },
+        });
+        let is_test = conventions::is_test_class(self.dialect.language(), &name, self.is_test_file);
+        self.scopes.push(Scope {
+            node_id: node.id(),
+            start_byte: node.start_byte(),
+            kind: ScopeKind::Class(index),
+            name,
+            is_test,
+            unit: None,
+        });
+    }
+
+    fn enter_call(&mut self, node: Node<'t>) {
+        let Some(call) = self.spec.call(node, self.src) else {
+            return;
+        };
+        // References for test mapping: from test code to what it exercises, and from
+        // source code as fan-in.
+        if self.in_test_code() {
+            if let Some(name) = conventions::test_case_name(self.dialect.language(), &call, self.src)
+                && self.is_test_file
+            {
+                let unit = self.new_unit(&name, node, true);
+                self.scopes.push(Scope {
+                    node_id: node.id(),
+                    start_byte: node.start_byte(),
+                    kind: ScopeKind::TestCase,
+                    name: String::new(),
+                    is_test: true,
+                    unit: Some(unit),
+                });
+            }
+            if let Some(unit) = self.current_unit() {
+                self.refs.tests[unit].refs.insert(call.name.into());
+            }
+        } else if !call.name.is_empty() {
+            *self.refs.calls.entry(call.name.into()).or_insert(0) += 1;
+        }
+        // Callbacks handed to iteration methods run once per element: treat them as loops.
+        if conventions::is_iteration_method(call.name) {
+            for arg in &call.args {
+                if self.spec.is_callable_literal(arg.value) {
+                    self.loop_ids.push(arg.value.id());
+                    self.loops.push(LoopCtx {
+                        node: arg.value,
+                        once: None,
+                        iterable_text: receiver_text(&call, self.src),
+                    });
+                }
+            }
+        }
+        for &rule in &self.dispatch.call {
+            self.run_at(rule, node, |r, cx| r.on_call(&call, cx));
+        }
+    }
+
+    /// Runs one rule hook with a context for the current position.
+    fn run(&mut self, rule: &'static dyn Rule, f: impl FnOnce(&dyn Rule, &mut Cx<'_, 't>)) {
+        self.run_at(rule, None, f)
+    }
+
+    /// Like [`Walker::run`]; `here` is the node being checked, which decides which
+    /// enclosing loops repeat it (the iterable of a `for` runs once).
+    fn run_at<'n>(
+        &mut self,
+        rule: &'static dyn Rule,
+        here: impl Into<Option<Node<'n>>>,
+        f: impl FnOnce(&dyn Rule, &mut Cx<'_, 't>),
+    ) {
+        let meta = rule.meta();
+        if !self.settings.rules.is_enabled(meta) {
+            return;
+        }
+        let is_test_code = self.in_test_code();
+        if is_test_code && !meta.applies_to_tests {
+            return;
+        }
+        let current = self.scopes.iter().rev().find_map(|s| match s.kind {
+            ScopeKind::Function(i) => Some(&self.functions[i]),
+            _ => None,
+        });
+        let (function, fn_start) = match current {
+            Some(f) => (
+                Some(FnCtx {
+                    qualified_name: &f.info.qualified_name,
+                    is_async: f.is_async,
+                }),
+                f.node.start_byte(),
+            ),
+            None => (None, 0),
+        };
+        // Loops nest, so those inside the current function are a suffix of the stack.
+        let first = self
+            .loops
+            .iter()
+            .position(|l| l.node.start_byte() >= fn_start)
+            .unwrap_or(self.loops.len());
+        let here = here.into().map(|n| n.start_byte());
+        let loops = &self.loops[first..];
+        let repeated = match here {
+            Some(at) if loops.iter().any(|l| l.once.is_some_and(|o| o.byte_range().contains(&at))) => {
+                loops
+                    .iter()
+                    .filter(|l| !l.once.is_some_and(|o| o.byte_range().contains(&at)))
+                    .copied()
+                    .collect::<Vec<_>>()
+            }
+            _ => loops.to_vec(),
+        };
+        let mut cx = Cx {
+            src: self.src,
+            dialect: self.dialect,
+            lang: self.spec,
+            path: self.path,
+            is_test_code,
+            function,
+            loops: &repeated,
+            thresholds: &self.settings.thresholds,
+            rule: meta,
+            out: &mut self.raw,
+        };
+        f(rule, &mut cx);
+    }
+
+    fn finish(mut self) -> FileOutcome {
+        self.code.finish();
+        let spec = self.spec;
+        for f in &mut self.functions {
+            f.info.cyclomatic = spec.cyclomatic(f.node, self.src);
+            let cog = spec.cognitive(f.node, self.src);
+            f.info.cognitive = cog.score;
+            f.info.max_nesting = cog.max_nesting;
+            f.info.nloc = self.code.count(f.node.start_position().row, f.node.end_position().row);
+        }
+        for f in &self.functions {
+            if let Some(c) = f.class {
+                let class = &mut self.classes[c].info;
+                class.total_cyclomatic += f.info.cyclomatic;
+                class.total_cognitive += f.info.cognitive;
+            }
+        }
+        for c in &mut self.classes {
+            c.info.nloc = self
+                .code
+                .count(c.info.start_line as usize - 1, c.info.end_line as usize - 1);
+        }
+        let nloc = self.code.total();
+        // Function- and file-level rules.
+        let thresholds = self.settings.thresholds;
+        for i in 0..self.functions.len() {
+            let node = self.functions[i].node;
+            let info = self.functions[i].info.clone();
+            for &rule in &self.dispatch.function {
+                let meta = rule.meta();
+                if !self.settings.rules.is_enabled(meta)
+                    || (info.is_test || self.is_test_file) && !meta.applies_to_tests
+                {
+                    continue;
+                }
+                let mut cx = Cx {
+                    src: self.src,
+                    dialect: self.dialect,
+                    lang: self.spec,
+                    path: self.path,
+                    is_test_code: info.is_test || self.is_test_file,
+                    function: Some(FnCtx {
+                        qualified_name: &info.qualified_name,
+                        is_async: self.functions[i].is_async,
+                    }),
+                    loops: &[],
+                    thresholds: &thresholds,
+                    rule: meta,
+                    out: &mut self.raw,
+                    };
+                rule.on_function(&info, node, &mut cx);
+            }
+        }
+        for &rule in &self.dispatch.file {
+            let meta = rule.meta();
+            if !self.settings.rules.is_enabled(meta) || self.is_test_file && !meta.applies_to_tests {
+                continue;
+            }
+            let mut cx = Cx {
+                src: self.src,
+                dialect: self.dialect,
+                lang: self.spec,
+                path: self.path,
+                is_test_code: self.is_test_file,
+                function: None,
+                loops: &[],
+                thresholds: &thresholds,
+                rule: meta,
+                out: &mut self.raw,
+            };
+            rule.on_file(nloc, &mut cx);
+        }
+        let findings = self.finalize_findings();
+        let mut functions: Vec<FunctionInfo> = self.functions.into_iter().map(|f| f.info).collect();
+        functions.sort_by_key(|f| (f.start_line, f.end_line));
+        FileOutcome {
+            lines: self.line_count as u32,
+            nloc,
+            is_test: self.is_test_file,
+            imports: self.imports,
+            functions,
+            classes: self.classes.into_iter().map(|c| c.info).collect(),
+            findings,
+            refs: self.refs,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Applies in-source suppressions, severity overrides and fingerprints.
+    fn finalize_findings(&mut self) -> Vec<Finding> {
+        if self.raw.is_empty() {
+            return Vec::new();
+        }
+        let inline = InlineSuppressions::from_comments(&self.comments, self.src);
+        let lines = crate::source::LineIndex::new(self.src);
+        let mut raw = std::mem::take(&mut self.raw);
+        raw.sort_by(|a, b| (a.span, a.rule.id).cmp(&(b.span, b.rule.id)));
+        raw.dedup_by(|a, b| a.span == b.span && a.rule.id == b.rule.id);
+        let mut seen = std::collections::HashMap::new();
+        raw.into_iter()
+            .map(|r| {
+                let line_text = squash_spaces(lines.line(self.src, r.span.start_line as usize));
+                let key = crate::fingerprint::key(r.rule.id, self.path, r.function.as_deref(), &line_text);
+                let occurrence = seen.entry(key.clone()).or_insert(0u32);
+                let fingerprint = crate::fingerprint::finish(&key, *occurrence);
+                *occurrence += 1;
+                let mut finding = Finding {
+                    rule_id: r.rule.id.to_string(),
+                    family: r.rule.family,
+                    severity: self.settings.rules.severity(r.rule),
+                    message: r.message,
+                    path: self.path.to_string(),
+                    span: r.span,
+                    function: r.function,
+                    fingerprint,
+                    suppressions: Vec::new(),
+                };
+                if let Some(s) = inline.check(&finding) {
+                    finding.suppressions.push(s);
+                }
+                finding
+            })
+            .collect()
+    }
+}
+
+/// The receiver of a method call as a slice of the source (`items` in `items.map(f)`).
+fn receiver_text<'t>(call: &crate::lang::Call<'t>, src: &'t str) -> Option<&'t str> {
+    let name_at = (call.name.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
+    let start = call.node.start_byte();
+    let text = src.get(start..name_at)?.trim_end();
+    let text = text.strip_suffix('.').or_else(|| text.strip_suffix("::"))?;
+    (!text.is_empty()).then_some(text)
+}
+
+fn squash_spaces(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
