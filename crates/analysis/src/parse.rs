@@ -19,6 +19,17 @@ pub enum ParseError {
 
 /// Parses `text`, giving up after `timeout` so one pathological file cannot stall a run.
 pub fn parse(dialect: Dialect, text: &[u8], timeout: Duration) -> Result<Tree, ParseError> {
+    parse_ranges(dialect, text, None, timeout)
+}
+
+/// Parses only `range` of `text` (byte offsets), keeping positions relative to the whole
+/// text: used for code the grammar leaves unparsed, such as Rust item macros' bodies.
+pub fn parse_ranges(
+    dialect: Dialect,
+    text: &[u8],
+    range: Option<tree_sitter::Range>,
+    timeout: Duration,
+) -> Result<Tree, ParseError> {
     PARSERS.with(|cell| {
         let mut parsers = cell.borrow_mut();
         let parser = parsers.entry(dialect).or_insert_with(|| {
@@ -27,6 +38,12 @@ pub fn parse(dialect: Dialect, text: &[u8], timeout: Duration) -> Result<Tree, P
                 .expect("bundled grammars have a supported ABI (checked by a test)");
             p
         });
+        let ranges = range.map_or_else(Vec::new, |r| vec![r]);
+        if parser.set_included_ranges(&ranges).is_err() {
+            // Ranges come from the tree of the same text, so they are valid; fall back to
+            // the whole text rather than fail.
+            let _ = parser.set_included_ranges(&[]);
+        }
         let started = Instant::now();
         let mut timed_out = false;
         let mut progress = |_: &tree_sitter::ParseState| {

@@ -74,10 +74,41 @@ pub(crate) fn analyze_text(
     if let Some(d) = syntax_error(&tree, path) {
         diagnostics.push(d);
     }
+    let embedded = parse_embedded(&tree, text, dialect, settings);
     let mut w = Walker::new(path, text, dialect, settings, is_test_file, line_count);
+    w.embedded = embedded
+        .iter()
+        .map(|(at, t)| (*at, t.root_node()))
+        .collect();
     w.walk(tree.root_node());
     let mut out = w.finish();
     out.diagnostics = diagnostics;
+    out
+}
+
+/// Parses code the grammar leaves opaque (Rust item macros), transitively: a macro body may
+/// hold more item macros. Keyed by the byte offset of the macro invocation.
+fn parse_embedded(
+    tree: &Tree,
+    text: &str,
+    dialect: Dialect,
+    settings: &FileSettings,
+) -> Vec<(usize, Tree)> {
+    let spec = dialect.spec();
+    let mut out: Vec<(usize, Tree)> = Vec::new();
+    let mut pending = spec.embedded_items(tree.root_node());
+    // Bounded: a file cannot nest macros deeper than it has bytes, but keep it sane.
+    while let Some((at, range)) = pending.pop() {
+        if out.len() >= 10_000 {
+            break;
+        }
+        let Ok(sub) = crate::parse::parse_ranges(dialect, text.as_bytes(), Some(range), settings.parse_timeout)
+        else {
+            continue;
+        };
+        pending.extend(spec.embedded_items(sub.root_node()));
+        out.push((at, sub));
+    }
     out
 }
 
@@ -174,6 +205,8 @@ struct Walker<'a, 't> {
     refs: FileRefs,
     module_unit: Option<usize>,
     line_count: usize,
+    /// Roots of separately parsed macro bodies, by the macro's start byte.
+    embedded: std::collections::HashMap<usize, Node<'t>>,
 }
 
 impl<'a, 't> Walker<'a, 't> {
@@ -212,6 +245,7 @@ impl<'a, 't> Walker<'a, 't> {
             refs,
             module_unit,
             line_count,
+            embedded: std::collections::HashMap::new(),
         }
     }
 
@@ -304,7 +338,16 @@ impl<'a, 't> Walker<'a, 't> {
                     });
                 }
             }
-            Role::Call => self.enter_call(node),
+            Role::Call => {
+                self.enter_call(node);
+                if let Some(root) = self.embedded.remove(&node.start_byte()) {
+                    // Items inside `cfg_x! { ... }`: walk them in the current scope.
+                    let mut cursor = root.walk();
+                    for item in root.named_children(&mut cursor).collect::<Vec<_>>() {
+                        self.walk(item);
+                    }
+                }
+            }
             Role::Assign => {
                 if !self.dispatch.assign.is_empty()
                     && let Some(a) = self.spec.assignment(node, self.src)
@@ -483,6 +526,9 @@ impl<'a, 't> Walker<'a, 't> {
         let Some(call) = self.spec.call(node, self.src) else {
             return;
         };
+        if let Some(module) = self.spec.import_from_call(&call, self.src) {
+            self.imports.push(module);
+        }
         // References for test mapping: from test code to what it exercises, and from
         // source code as fan-in.
         if self.in_test_code() {

@@ -6,13 +6,15 @@
 ///
 /// `named { a, b }` are named node kinds spelt as in the grammar; `tokens { and = "&&" }` are
 /// anonymous tokens; `renamed { kw_true = "true" }` are named kinds whose names are Rust
-/// keywords; `fields { body }` are field names. `load` panics on an unknown name;
+/// keywords; `optional { x }` are named kinds only some dialects sharing the table have
+/// (they resolve to [`ABSENT`], which no node has); `fields { body }` are field names. `load` panics on an unknown name;
 /// the `every_grammar_loads_and_every_kind_table_resolves` test builds every table.
 macro_rules! kind_table {
     (
         $vis:vis struct $name:ident;
         named { $($named:ident),* $(,)? }
         $(renamed { $($ren:ident = $ren_text:literal),* $(,)? })?
+        $(optional { $($opt:ident),* $(,)? })?
         tokens { $($tok:ident = $text:literal),* $(,)? }
         fields { $($field:ident),* $(,)? }
     ) => {
@@ -21,6 +23,7 @@ macro_rules! kind_table {
         $vis struct $name {
             $(pub $named: u16,)*
             $($(pub $ren: u16,)*)?
+            $($(pub $opt: u16,)*)?
             $(pub $tok: u16,)*
             pub f: Fields,
         }
@@ -47,8 +50,12 @@ macro_rules! kind_table {
                 $name {
                     $($named: id(stringify!($named), true),)*
                     $($($ren: id($ren_text, true),)*)?
+                    $($($opt: match lang.id_for_node_kind(stringify!($opt), true) {
+                        0 => ABSENT,
+                        id => id,
+                    },)*)?
                     $($tok: id($text, false),)*
-                    f: Fields { $($field: field(stringify!($field)),)* },
+                    f: Fields { $($field: field(stringify!($field).trim_start_matches("r#")),)* },
                 }
             }
         }
@@ -56,3 +63,6 @@ macro_rules! kind_table {
 }
 
 pub(crate) use kind_table;
+
+/// The id of a kind a grammar does not have: never equal to a real node's kind id.
+pub(crate) const ABSENT: u16 = u16::MAX;

@@ -120,6 +120,11 @@ pub(crate) trait LanguageSpec: Sync {
     /// Module paths imported by a node whose role is [`Role::Import`].
     fn imports(&self, node: Node<'_>, src: &str, out: &mut Vec<String>);
 
+    /// A module a call imports (`require("x")`, `import("x")`).
+    fn import_from_call(&self, _call: &Call<'_>, _src: &str) -> Option<String> {
+        None
+    }
+
     /// A view of a node whose role is [`Role::Call`].
     fn call<'t>(&self, node: Node<'t>, src: &'t str) -> Option<Call<'t>>;
 
@@ -142,6 +147,13 @@ pub(crate) trait LanguageSpec: Sync {
     /// (Rust's `#[cfg(test)] mod tests`).
     fn module_scope(&self, _node: Node<'_>, _src: &str) -> Option<(String, bool)> {
         None
+    }
+
+    /// Code the grammar leaves unparsed that should be analysed as items: for each, the
+    /// byte offset of the node that holds it and the range to parse (Rust's `cfg_x! { fn
+    /// ... }` item macros).
+    fn embedded_items(&self, _root: Node<'_>) -> Vec<(usize, tree_sitter::Range)> {
+        Vec::new()
     }
 
     /// Whether an expression is a function literal (lambda, arrow function, closure).

@@ -379,7 +379,7 @@ impl LanguageSpec for Python {
         let k = &self.k;
         let max_nesting = max_nesting(
             func.child_by_field_id(k.f.body),
-            |n| {
+            |n, _| {
                 let id = n.kind_id();
                 id == k.if_statement
                     || id == k.for_statement

@@ -1,3 +1,453 @@
-pub(crate) fn spec() -> &'static dyn super::LanguageSpec {
-    super::python::spec()
+//! Rust. Cyclomatic complexity follows lizard's counting where it reads the grammar right
+//! (see `docs/metrics.md`), cognitive complexity SonarSource's.
+
+use std::sync::OnceLock;
+
+use tree_sitter::Node;
+
+use super::{
+    kind_table, text, Arg, Assign, Call, Cognitive, DeclKind, FunctionDecl, LanguageSpec, Role,
+    ValueKind,
+};
+use crate::lang::syntax::{build_roles, children, named_children, squash};
+use crate::metrics::cognitive::{cognitive, CogKind, SonarLanguage};
+use crate::metrics::nesting::max_nesting;
+
+kind_table! {
+    pub(crate) struct Kinds;
+    named {
+        source_file, line_comment, block_comment, identifier, field_identifier,
+        type_identifier, scoped_identifier, scoped_type_identifier, generic_type,
+        function_item, function_signature_item, closure_expression, impl_item, trait_item,
+        mod_item, declaration_list, attribute_item, attribute, visibility_modifier,
+        function_modifiers, parameters, parameter, self_parameter, if_expression, else_clause,
+        let_chain, let_condition, match_expression, match_block, match_arm, match_pattern,
+        for_expression, while_expression, loop_expression, binary_expression,
+        parenthesized_expression, try_expression, let_declaration, call_expression,
+        field_expression, arguments, macro_invocation, token_tree, assignment_expression,
+        compound_assignment_expr, const_item, static_item, field_initializer, string_literal,
+        raw_string_literal, string_content, escape_sequence, integer_literal, float_literal,
+        boolean_literal, char_literal, use_declaration, extern_crate_declaration,
+        break_expression, continue_expression, label, block, generic_function
+    }
+    tokens { and = "&&", or = "||", async_kw = "async" }
+    fields {
+        name, body, parameters, pattern, r#type, r#trait, condition, consequence, alternative,
+        value, function, arguments, field, left, right, operator, r#macro, argument
+    }
+}
+
+pub(crate) struct Rust {
+    k: Kinds,
+    roles: Vec<Role>,
+}
+
+pub(crate) fn spec() -> &'static Rust {
+    static S: OnceLock<Rust> = OnceLock::new();
+    S.get_or_init(|| {
+        let lang: tree_sitter::Language = tree_sitter_rust::LANGUAGE.into();
+        let k = Kinds::load(&lang);
+        let roles = build_roles(&lang, |id| match id {
+            _ if id == k.function_item => Role::Function,
+            _ if id == k.impl_item || id == k.trait_item => Role::Class,
+            _ if id == k.mod_item => Role::Module,
+            _ if id == k.call_expression || id == k.macro_invocation => Role::Call,
+            _ if id == k.let_declaration
+                || id == k.assignment_expression
+                || id == k.compound_assignment_expr
+                || id == k.const_item
+                || id == k.static_item
+                || id == k.field_initializer =>
+            {
+                Role::Assign
+            }
+            _ if id == k.use_declaration || id == k.extern_crate_declaration => Role::Import,
+            _ if id == k.line_comment || id == k.block_comment => Role::Comment,
+            _ if id == k.for_expression || id == k.while_expression || id == k.loop_expression => {
+                Role::Loop
+            }
+            _ if id == k.string_literal || id == k.raw_string_literal => Role::String,
+            _ if id == k.identifier || id == k.field_identifier => Role::Identifier,
+            _ => Role::Other,
+        });
+        Rust { k, roles }
+    })
+}
+
+impl Rust {
+    /// Attributes written just before an item (`#[test]`, `#[cfg(test)]`), as text.
+    fn attributes<'s>(&self, node: Node<'_>, src: &'s str) -> Vec<&'s str> {
+        let mut out = Vec::new();
+        let mut prev = node.prev_named_sibling();
+        while let Some(p) = prev {
+            if p.kind_id() == self.k.attribute_item {
+                out.push(text(p, src));
+            } else if p.kind_id() != self.k.line_comment && p.kind_id() != self.k.block_comment {
+                break;
+            }
+            prev = p.prev_named_sibling();
+        }
+        out
+    }
+
+    /// `Server` for `impl<T> Server<T>`, `impl Display for Server`.
+    fn type_name(&self, ty: Node<'_>, src: &str) -> String {
+        let k = &self.k;
+        let ty = if ty.kind_id() == k.generic_type {
+            ty.child_by_field_id(k.f.r#type).unwrap_or(ty)
+        } else {
+            ty
+        };
+        let t = text(ty, src);
+        t.rsplit("::").next().unwrap_or(t).to_string()
+    }
+}
+
+impl LanguageSpec for Rust {
+    fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    fn function(&self, node: Node<'_>, src: &str) -> Option<FunctionDecl> {
+        let k = &self.k;
+        node.child_by_field_id(k.f.body)?;
+        let name_node = node.child_by_field_id(k.f.name)?;
+        let name = text(name_node, src).to_string();
+        let mut params = Vec::new();
+        if let Some(p) = node.child_by_field_id(k.f.parameters) {
+            for c in named_children(p) {
+                if c.kind_id() == k.self_parameter {
+                    params.push("self".to_string());
+                } else if c.kind_id() == k.parameter
+                    && let Some(pat) = c.child_by_field_id(k.f.pattern)
+                {
+                    params.push(squash(text(pat, src)));
+                }
+            }
+        }
+        let kids = children(node);
+        let is_public = kids.iter().any(|c| c.kind_id() == k.visibility_modifier);
+        let is_async = kids.iter().any(|c| {
+            c.kind_id() == k.function_modifiers
+                && children(*c).iter().any(|m| m.kind_id() == k.async_kw)
+        });
+        let is_test_marked = self.attributes(node, src).iter().any(|a| {
+            let inner = a.trim_start_matches("#[").trim_end_matches(']');
+            let path = inner.split('(').next().unwrap_or(inner).trim();
+            path == "test" || path.ends_with("::test") || path == "rstest" || path == "quickcheck"
+        });
+        Some(FunctionDecl {
+            kind: DeclKind::Named,
+            name,
+            start_row: name_node.start_position().row,
+            params,
+            is_async,
+            is_public,
+            is_test_marked,
+            owner: None,
+        })
+    }
+
+    fn class_name(&self, node: Node<'_>, src: &str) -> Option<String> {
+        let k = &self.k;
+        if node.kind_id() == k.impl_item {
+            return Some(self.type_name(node.child_by_field_id(k.f.r#type)?, src));
+        }
+        Some(text(node.child_by_field_id(k.f.name)?, src).to_string())
+    }
+
+    fn module_scope(&self, node: Node<'_>, src: &str) -> Option<(String, bool)> {
+        let name = text(node.child_by_field_id(self.k.f.name)?, src).to_string();
+        let is_test = self
+            .attributes(node, src)
+            .iter()
+            .any(|a| squash(a) == "#[cfg(test)]");
+        Some((name, is_test))
+    }
+
+    fn imports(&self, node: Node<'_>, src: &str, out: &mut Vec<String>) {
+        let k = &self.k;
+        let target = if node.kind_id() == k.use_declaration {
+            node.child_by_field_id(k.f.argument)
+        } else {
+            node.child_by_field_id(k.f.name)
+        };
+        if let Some(t) = target {
+            out.push(squash(text(t, src)));
+        }
+    }
+
+    fn call<'t>(&self, node: Node<'t>, src: &'t str) -> Option<Call<'t>> {
+        let k = &self.k;
+        if node.kind_id() == k.macro_invocation {
+            let m = node.child_by_field_id(k.f.r#macro)?;
+            let t = text(m, src);
+            let name = t.rsplit("::").next().unwrap_or(t);
+            return Some(Call {
+                node,
+                callee: format!("{}!", squash(t)),
+                name,
+                args: Vec::new(),
+            });
+        }
+        let mut func = node.child_by_field_id(k.f.function)?;
+        if func.kind_id() == k.generic_function {
+            func = func.child_by_field_id(k.f.function)?;
+        }
+        let name_node = if func.kind_id() == k.field_expression {
+            func.child_by_field_id(k.f.field)?
+        } else if func.kind_id() == k.scoped_identifier {
+            func.child_by_field_id(k.f.name)?
+        } else {
+            func
+        };
+        let args = node
+            .child_by_field_id(k.f.arguments)
+            .map(named_children)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|value| Arg {
+                keyword: None,
+                value,
+            })
+            .collect();
+        Some(Call {
+            node,
+            callee: squash(text(func, src)),
+            name: text(name_node, src),
+            args,
+        })
+    }
+
+    fn assignment<'t>(&self, node: Node<'t>, src: &'t str) -> Option<Assign<'t>> {
+        let k = &self.k;
+        let id = node.kind_id();
+        let (target, value, operator) = if id == k.let_declaration {
+            (
+                node.child_by_field_id(k.f.pattern)?,
+                node.child_by_field_id(k.f.value),
+                None,
+            )
+        } else if id == k.const_item || id == k.static_item {
+            (
+                node.child_by_field_id(k.f.name)?,
+                node.child_by_field_id(k.f.value),
+                None,
+            )
+        } else if id == k.field_initializer {
+            (
+                node.child_by_field_id(k.f.field)?,
+                node.child_by_field_id(k.f.value),
+                None,
+            )
+        } else {
+            let op = (id == k.compound_assignment_expr)
+                .then(|| node.child_by_field_id(k.f.operator).map(|o| text(o, src)))
+                .flatten();
+            (
+                node.child_by_field_id(k.f.left)?,
+                node.child_by_field_id(k.f.right),
+                op,
+            )
+        };
+        let target_name = if target.kind_id() == k.field_expression {
+            target.child_by_field_id(k.f.field).map_or("", |f| text(f, src))
+        } else {
+            text(target, src)
+        };
+        Some(Assign {
+            node,
+            target: text(target, src),
+            target_name,
+            value,
+            operator,
+        })
+    }
+
+    fn value_kind(&self, node: Node<'_>, src: &str) -> ValueKind {
+        let k = &self.k;
+        let id = node.kind_id();
+        if id == k.string_literal || id == k.raw_string_literal {
+            let v: String = named_children(node).iter().map(|c| text(*c, src)).collect();
+            return ValueKind::StaticString(v);
+        }
+        if id == k.integer_literal
+            || id == k.float_literal
+            || id == k.boolean_literal
+            || id == k.char_literal
+        {
+            return ValueKind::OtherLiteral;
+        }
+        if id == k.macro_invocation
+            && let Some(m) = node.child_by_field_id(k.f.r#macro)
+            && matches!(text(m, src), "format" | "concat")
+        {
+            return ValueKind::DynamicString;
+        }
+        ValueKind::Other
+    }
+
+    fn loop_iterable<'t>(&self, node: Node<'t>) -> Option<Node<'t>> {
+        (node.kind_id() == self.k.for_expression)
+            .then(|| node.child_by_field_id(self.k.f.value))
+            .flatten()
+    }
+
+    fn embedded_items(&self, root: Node<'_>) -> Vec<(usize, tree_sitter::Range)> {
+        // Item-level macro invocations with a braced body (`cfg_rt! { pub fn f() {} }`),
+        // inside the file and inside modules, impls and traits.
+        let k = &self.k;
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(container) = stack.pop() {
+            for item in named_children(container) {
+                let id = item.kind_id();
+                if id == k.macro_invocation {
+                    let Some(tt) = named_children(item)
+                        .into_iter()
+                        .find(|c| c.kind_id() == k.token_tree)
+                    else {
+                        continue;
+                    };
+                    let (start, end) = (tt.start_byte(), tt.end_byte());
+                    if end - start < 2 || tt.child(0).is_none_or(|c| c.kind() != "{") {
+                        continue;
+                    }
+                    let (sp, ep) = (tt.start_position(), tt.end_position());
+                    out.push((
+                        item.start_byte(),
+                        tree_sitter::Range {
+                            start_byte: start + 1,
+                            end_byte: end - 1,
+                            start_point: tree_sitter::Point::new(sp.row, sp.column + 1),
+                            end_point: tree_sitter::Point::new(ep.row, ep.column.saturating_sub(1)),
+                        },
+                    ));
+                } else if id == k.mod_item || id == k.impl_item || id == k.trait_item {
+                    if let Some(body) = item.child_by_field_id(k.f.body) {
+                        stack.push(body);
+                    }
+                } else if id == k.declaration_list {
+                    stack.push(item);
+                }
+            }
+        }
+        out
+    }
+
+    fn is_callable_literal(&self, node: Node<'_>) -> bool {
+        node.kind_id() == self.k.closure_expression
+    }
+
+    fn cyclomatic(&self, func: Node<'_>, _src: &str) -> u32 {
+        let k = &self.k;
+        let mut total = 1;
+        let mut stack = named_children(func);
+        while let Some(n) = stack.pop() {
+            let id = n.kind_id();
+            if id == k.function_item || id == k.impl_item || id == k.trait_item || id == k.mod_item {
+                continue;
+            }
+            if id == k.if_expression
+                || id == k.for_expression
+                || id == k.while_expression
+                || id == k.try_expression
+            {
+                total += 1;
+            } else if id == k.match_block {
+                // Each arm after the first is another path.
+                let arms = named_children(n)
+                    .iter()
+                    .filter(|a| a.kind_id() == k.match_arm)
+                    .count() as u32;
+                total += arms.saturating_sub(1);
+            } else if id == k.match_pattern {
+                // `pat if guard =>`
+                total += u32::from(n.child_by_field_id(k.f.condition).is_some());
+            } else if id == k.let_declaration {
+                // `let Some(x) = y else { ... }`
+                total += u32::from(n.child_by_field_id(k.f.alternative).is_some());
+            } else if id == k.binary_expression {
+                let op = n.child_by_field_id(k.f.operator).map(|o| o.kind_id());
+                total += u32::from(op == Some(k.and) || op == Some(k.or));
+            } else if id == k.let_chain {
+                total += children(n).iter().filter(|c| c.kind_id() == k.and).count() as u32;
+            }
+            let mut cursor = n.walk();
+            stack.extend(n.named_children(&mut cursor));
+        }
+        total
+    }
+
+    fn cognitive(&self, func: Node<'_>, _src: &str) -> Cognitive {
+        let k = &self.k;
+        Cognitive {
+            score: cognitive(self, func),
+            max_nesting: max_nesting(
+                func.child_by_field_id(k.f.body),
+                |n, parent| {
+                    let id = n.kind_id();
+                    (id == k.if_expression && parent.kind_id() != k.else_clause)
+                        || id == k.for_expression
+                        || id == k.while_expression
+                        || id == k.loop_expression
+                        || id == k.match_expression
+                },
+                |n| n.kind_id() == k.function_item || n.kind_id() == k.impl_item,
+            ),
+        }
+    }
+}
+
+impl SonarLanguage for Rust {
+    fn cog_kind(&self, node: Node<'_>, parent: Node<'_>, _field: Option<u16>) -> CogKind {
+        let k = &self.k;
+        let id = node.kind_id();
+        if id == k.if_expression {
+            return if parent.kind_id() == k.else_clause {
+                CogKind::ElseIf
+            } else {
+                CogKind::Structure
+            };
+        }
+        if id == k.else_clause {
+            let is_else_if = node
+                .named_child(0)
+                .is_some_and(|c| c.kind_id() == k.if_expression);
+            return if is_else_if { CogKind::Other } else { CogKind::Else };
+        }
+        if id == k.match_expression
+            || id == k.for_expression
+            || id == k.while_expression
+            || id == k.loop_expression
+        {
+            return CogKind::Structure;
+        }
+        if id == k.closure_expression || id == k.function_item {
+            return CogKind::Nest;
+        }
+        if (id == k.break_expression || id == k.continue_expression)
+            && named_children(node).iter().any(|c| c.kind_id() == k.label)
+        {
+            return CogKind::Jump;
+        }
+        CogKind::Other
+    }
+
+    fn logical_operator(&self, node: Node<'_>) -> Option<u16> {
+        let k = &self.k;
+        if node.kind_id() != k.binary_expression {
+            return None;
+        }
+        let op = node.child_by_field_id(k.f.operator)?.kind_id();
+        (op == k.and || op == k.or).then_some(op)
+    }
+
+    fn is_parenthesized(&self, node: Node<'_>) -> bool {
+        node.kind_id() == self.k.parenthesized_expression
+    }
+
+    fn is_condition_field(&self, field: u16) -> bool {
+        field == self.k.f.condition
+    }
 }

@@ -3,12 +3,12 @@
 use tree_sitter::Node;
 
 /// Depth of the deepest control structure under `body`, counting only nodes for which
-/// `is_block` holds and not entering nested functions or classes (`is_scope`), which have
-/// depths of their own. An `else if` continues its chain rather than nesting: callers'
-/// `is_block` should return false for the `if` of an `else if`.
+/// `is_block(node, parent)` holds and not entering nested functions or classes
+/// (`is_scope`), which have depths of their own. An `else if` continues its chain rather
+/// than nesting: callers' `is_block` should return false for the `if` of an `else if`.
 pub(crate) fn max_nesting(
     body: Option<Node<'_>>,
-    is_block: impl Fn(Node<'_>) -> bool,
+    is_block: impl Fn(Node<'_>, Node<'_>) -> bool,
     is_scope: impl Fn(Node<'_>) -> bool,
 ) -> u32 {
     let Some(body) = body else { return 0 };
@@ -21,7 +21,7 @@ pub(crate) fn max_nesting(
             if is_scope(child) {
                 continue;
             }
-            let d = if is_block(child) { depth + 1 } else { depth };
+            let d = if is_block(child, node) { depth + 1 } else { depth };
             max = max.max(d);
             if child.named_child_count() > 0 {
                 stack.push((child, d));
