@@ -21,6 +21,7 @@
 //! parameters = 6
 //! nesting = 4
 //! file_nloc = 1000
+//! class_methods = 30
 //! ```
 //! Unknown keys are errors, so a typo never silently does nothing.
 
@@ -84,6 +85,7 @@ pub struct Thresholds {
     pub parameters: u32,
     pub nesting: u32,
     pub file_nloc: u32,
+    pub class_methods: u32,
 }
 
 impl Default for Thresholds {
@@ -97,6 +99,7 @@ impl Default for Thresholds {
             parameters: 6,
             nesting: 4,
             file_nloc: 1000,
+            class_methods: 30,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::config::Thresholds;
 use crate::lang::{DeclKind, Dialect, LanguageSpec, Role};
 use crate::metrics::nloc::CodeLines;
 use crate::model::{ClassInfo, Diagnostic, DiagnosticKind, FunctionInfo, FunctionKind};
-use crate::rules::cx::{FnCtx, LoopCtx, RawFinding};
+use crate::rules::cx::{FileFacts, FnCtx, LoopCtx, RawFinding};
 use crate::rules::registry::{Dispatch, RuleSelection};
 use crate::rules::{Cx, Rule};
 use crate::suppress::InlineSuppressions;
@@ -177,6 +177,8 @@ struct PendingFunction<'t> {
     node: Node<'t>,
     class: Option<usize>,
     is_async: bool,
+    /// Locals last assigned a list-like value.
+    list_locals: Vec<Box<str>>,
 }
 
 struct PendingClass {
@@ -207,6 +209,7 @@ struct Walker<'a, 't> {
     line_count: usize,
     /// Roots of separately parsed macro bodies, by the macro's start byte.
     embedded: std::collections::HashMap<usize, Node<'t>>,
+    facts: FileFacts,
 }
 
 impl<'a, 't> Walker<'a, 't> {
@@ -246,6 +249,13 @@ impl<'a, 't> Walker<'a, 't> {
             module_unit,
             line_count,
             embedded: std::collections::HashMap::new(),
+            facts: FileFacts {
+                modern_js: matches!(dialect.language(), qa_core::Language::JavaScript | qa_core::Language::TypeScript)
+                    && ["const ", "let ", "=>", "class ", "import ", "export "]
+                        .iter()
+                        .any(|m| src.contains(m)),
+                file_name: path.rsplit('/').next().unwrap_or(path).to_string(),
+            },
         }
     }
 
@@ -319,7 +329,7 @@ impl<'a, 't> Walker<'a, 't> {
                 let text = crate::lang::text(node, self.src);
                 self.comments.push((node.start_position().row, text));
                 for &rule in &self.dispatch.comment {
-                    self.run(rule, |r, cx| r.on_comment(node, text, cx));
+                    self.run_at(rule, node, |r, cx| r.on_comment(node, text, cx));
                 }
                 return false;
             }
@@ -349,11 +359,10 @@ impl<'a, 't> Walker<'a, 't> {
                 }
             }
             Role::Assign => {
-                if !self.dispatch.assign.is_empty()
-                    && let Some(a) = self.spec.assignment(node, self.src)
-                {
+                if let Some(a) = self.spec.assignment(node, self.src) {
+                    self.track_list_local(&a);
                     for &rule in &self.dispatch.assign {
-                        self.run(rule, |r, cx| r.on_assign(&a, cx));
+                        self.run_at(rule, node, |r, cx| r.on_assign(&a, cx));
                     }
                 }
             }
@@ -373,7 +382,7 @@ impl<'a, 't> Walker<'a, 't> {
             }
             Role::String => {
                 for &rule in &self.dispatch.string {
-                    self.run(rule, |r, cx| r.on_string(node, cx));
+                    self.run_at(rule, node, |r, cx| r.on_string(node, cx));
                 }
             }
             Role::Identifier => {
@@ -388,10 +397,33 @@ impl<'a, 't> Walker<'a, 't> {
         }
         if let Some(rules) = self.dispatch.node.get(node.kind_id() as usize) {
             for &rule in rules {
-                self.run(rule, |r, cx| r.on_node(node, cx));
+                self.run_at(rule, node, |r, cx| r.on_node(node, cx));
             }
         }
         true
+    }
+
+    /// Remembers which locals of the current function hold lists, for rules about linear
+    /// membership tests.
+    fn track_list_local(&mut self, a: &crate::lang::Assign<'_>) {
+        let Some(ScopeKind::Function(i)) = self
+            .scopes
+            .iter()
+            .rev()
+            .find(|s| matches!(s.kind, ScopeKind::Function(_)))
+            .map(|s| s.kind)
+        else {
+            return;
+        };
+        if a.operator.is_some() || a.target != a.target_name || a.target.is_empty() {
+            return;
+        }
+        let list_like = a.value.is_some_and(|v| self.spec.is_list_like(v, self.src));
+        let locals = &mut self.functions[i].list_locals;
+        locals.retain(|l| l.as_ref() != a.target);
+        if list_like {
+            locals.push(a.target.into());
+        }
     }
 
     fn leave(&mut self, node: Node<'t>) {
@@ -478,6 +510,7 @@ impl<'a, 't> Walker<'a, 't> {
             node,
             class,
             is_async: decl.is_async,
+            list_locals: Vec::new(),
         });
         self.scopes.push(Scope {
             node_id: node.id(),
@@ -569,17 +602,13 @@ impl<'a, 't> Walker<'a, 't> {
         }
     }
 
-    /// Runs one rule hook with a context for the current position.
-    fn run(&mut self, rule: &'static dyn Rule, f: impl FnOnce(&dyn Rule, &mut Cx<'_, 't>)) {
-        self.run_at(rule, None, f)
-    }
-
-    /// Like [`Walker::run`]; `here` is the node being checked, which decides which
-    /// enclosing loops repeat it (the iterable of a `for` runs once).
-    fn run_at<'n>(
+    /// Runs one rule hook with a context for the current position. `here` is the node
+    /// being checked, which decides which enclosing loops repeat it (the iterable of a
+    /// `for` runs once).
+    fn run_at(
         &mut self,
         rule: &'static dyn Rule,
-        here: impl Into<Option<Node<'n>>>,
+        here: Node<'_>,
         f: impl FnOnce(&dyn Rule, &mut Cx<'_, 't>),
     ) {
         let meta = rule.meta();
@@ -594,6 +623,7 @@ impl<'a, 't> Walker<'a, 't> {
             ScopeKind::Function(i) => Some(&self.functions[i]),
             _ => None,
         });
+        let list_locals: &[Box<str>] = current.map_or(&[], |f| &f.list_locals);
         let (function, fn_start) = match current {
             Some(f) => (
                 Some(FnCtx {
@@ -610,10 +640,10 @@ impl<'a, 't> Walker<'a, 't> {
             .iter()
             .position(|l| l.node.start_byte() >= fn_start)
             .unwrap_or(self.loops.len());
-        let here = here.into().map(|n| n.start_byte());
+        let at = here.start_byte();
         let loops = &self.loops[first..];
-        let repeated = match here {
-            Some(at) if loops.iter().any(|l| l.once.is_some_and(|o| o.byte_range().contains(&at))) => {
+        let repeated = match at {
+            at if loops.iter().any(|l| l.once.is_some_and(|o| o.byte_range().contains(&at))) => {
                 loops
                     .iter()
                     .filter(|l| !l.once.is_some_and(|o| o.byte_range().contains(&at)))
@@ -631,10 +661,37 @@ impl<'a, 't> Walker<'a, 't> {
             function,
             loops: &repeated,
             thresholds: &self.settings.thresholds,
+            imports: &self.imports,
+            list_locals,
+            file: &self.facts,
             rule: meta,
             out: &mut self.raw,
         };
         f(rule, &mut cx);
+    }
+
+    /// A rule context outside the walk (function, class and file hooks): no loops.
+    fn detached_cx<'s>(
+        &'s mut self,
+        meta: &'static crate::rules::RuleMeta,
+        function: Option<FnCtx<'s>>,
+        is_test_code: bool,
+    ) -> Cx<'s, 't> {
+        Cx {
+            src: self.src,
+            dialect: self.dialect,
+            lang: self.spec,
+            path: self.path,
+            is_test_code,
+            function,
+            loops: &[],
+            thresholds: &self.settings.thresholds,
+            imports: &self.imports,
+            list_locals: &[],
+            file: &self.facts,
+            rule: meta,
+            out: &mut self.raw,
+        }
     }
 
     fn finish(mut self) -> FileOutcome {
@@ -660,8 +717,7 @@ impl<'a, 't> Walker<'a, 't> {
                 .count(c.info.start_line as usize - 1, c.info.end_line as usize - 1);
         }
         let nloc = self.code.total();
-        // Function- and file-level rules.
-        let thresholds = self.settings.thresholds;
+        // Function-, class- and file-level rules.
         for i in 0..self.functions.len() {
             let node = self.functions[i].node;
             let info = self.functions[i].info.clone();
@@ -672,22 +728,27 @@ impl<'a, 't> Walker<'a, 't> {
                 {
                     continue;
                 }
-                let mut cx = Cx {
-                    src: self.src,
-                    dialect: self.dialect,
-                    lang: self.spec,
-                    path: self.path,
-                    is_test_code: info.is_test || self.is_test_file,
-                    function: Some(FnCtx {
-                        qualified_name: &info.qualified_name,
-                        is_async: self.functions[i].is_async,
-                    }),
-                    loops: &[],
-                    thresholds: &thresholds,
-                    rule: meta,
-                    out: &mut self.raw,
-                    };
+                let is_async = self.functions[i].is_async;
+                let is_test_code = info.is_test || self.is_test_file;
+                let function = FnCtx {
+                    qualified_name: &info.qualified_name,
+                    is_async,
+                };
+                let mut cx = self.detached_cx(meta, Some(function), is_test_code);
                 rule.on_function(&info, node, &mut cx);
+            }
+        }
+        for c in 0..self.classes.len() {
+            for &rule in &self.dispatch.class {
+                let class = &self.classes[c];
+                let meta = rule.meta();
+                if !self.settings.rules.is_enabled(meta) || self.is_test_file && !meta.applies_to_tests {
+                    continue;
+                }
+                let info = class.info.clone();
+                let is_test_code = self.is_test_file;
+                let mut cx = self.detached_cx(meta, None, is_test_code);
+                rule.on_class(&info, &mut cx);
             }
         }
         for &rule in &self.dispatch.file {
@@ -695,18 +756,8 @@ impl<'a, 't> Walker<'a, 't> {
             if !self.settings.rules.is_enabled(meta) || self.is_test_file && !meta.applies_to_tests {
                 continue;
             }
-            let mut cx = Cx {
-                src: self.src,
-                dialect: self.dialect,
-                lang: self.spec,
-                path: self.path,
-                is_test_code: self.is_test_file,
-                function: None,
-                loops: &[],
-                thresholds: &thresholds,
-                rule: meta,
-                out: &mut self.raw,
-            };
+            let is_test_code = self.is_test_file;
+            let mut cx = self.detached_cx(meta, None, is_test_code);
             rule.on_file(nloc, &mut cx);
         }
         let findings = self.finalize_findings();

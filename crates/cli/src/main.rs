@@ -1,9 +1,44 @@
-use std::path::PathBuf;
-fn main() {
-    let path = PathBuf::from(std::env::args().nth(2).unwrap_or(".".into()));
-    let mut cfg = qa_analysis::ProjectConfig::default();
-    cfg.analysis.max_file_size = u64::MAX; cfg.analysis.skip_generated = false; cfg.analysis.parse_timeout_ms = 600_000;
-    let a = qa_analysis::Analyzer::new(cfg).unwrap();
-    let r = a.analyze_path(&path, &qa_analysis::NoProgress).unwrap();
-    print!("{}", qa_report::render_json(&r));
+//! The `qa-agent` command line.
+//!
+//! Exit codes: 0 success; 1 findings at or above `--fail-on`; 2 usage, configuration or
+//! I/O error. A closed pipe (`qa-agent analyze | head`) is not an error.
+
+mod args;
+mod commands;
+mod output;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(a) => commands::analyze::run(a),
+        Command::Rules(r) => commands::rules::run(r),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            let mut msg = format!("error: {err}");
+            for cause in err.chain().skip(1) {
+                msg.push_str(&format!("\n  caused by: {cause}"));
+            }
+            anstream::eprintln!("{msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -36,7 +36,7 @@ kind_table! {
 }
 
 pub(crate) struct Go {
-    k: Kinds,
+    pub(crate) k: Kinds,
     roles: Vec<Role>,
 }
 

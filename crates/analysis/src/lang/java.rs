@@ -38,7 +38,7 @@ kind_table! {
 }
 
 pub(crate) struct Java {
-    k: Kinds,
+    pub(crate) k: Kinds,
     roles: Vec<Role>,
 }
 

@@ -50,7 +50,7 @@ kind_table! {
 }
 
 pub(crate) struct Js {
-    k: Kinds,
+    pub(crate) k: Kinds,
     roles: Vec<Role>,
 }
 
@@ -501,5 +501,14 @@ impl SonarLanguage for Js {
 
     fn is_condition_field(&self, field: u16) -> bool {
         field == self.k.f.condition
+    }
+}
+
+/// The JavaScript-family module for a dialect (JavaScript for anything else).
+pub(crate) fn for_dialect(d: super::Dialect) -> &'static Js {
+    match d {
+        super::Dialect::TypeScript => spec_ts(),
+        super::Dialect::Tsx => spec_tsx(),
+        _ => spec_js(),
     }
 }

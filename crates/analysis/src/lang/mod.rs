@@ -6,12 +6,12 @@
 //! assignments into language-neutral views, and computes the complexity metrics by that
 //! language's counting rules. The walker, rules and test mapping never compare kind strings.
 
-mod go;
-mod java;
-mod javascript;
+pub(crate) mod go;
+pub(crate) mod java;
+pub(crate) mod javascript;
 mod kinds;
-mod python;
-mod rust;
+pub(crate) mod python;
+pub(crate) mod rust;
 mod syntax;
 
 use std::path::Path;
@@ -45,6 +45,11 @@ impl Dialect {
         Dialect::Go,
         Dialect::Java,
     ];
+
+    /// Position in [`Dialect::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
 
     pub fn language(self) -> Language {
         match self {
@@ -154,6 +159,11 @@ pub(crate) trait LanguageSpec: Sync {
     /// ... }` item macros).
     fn embedded_items(&self, _root: Node<'_>) -> Vec<(usize, tree_sitter::Range)> {
         Vec::new()
+    }
+
+    /// Whether an expression evaluates to a list, array or vector (linear membership tests).
+    fn is_list_like(&self, _node: Node<'_>, _src: &str) -> bool {
+        false
     }
 
     /// Whether an expression is a function literal (lambda, arrow function, closure).

@@ -43,7 +43,7 @@ kind_table! {
 }
 
 pub(crate) struct Python {
-    pub k: Kinds,
+    pub(crate) k: Kinds,
     roles: Vec<Role>,
 }
 

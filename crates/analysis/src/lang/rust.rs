@@ -38,7 +38,7 @@ kind_table! {
 }
 
 pub(crate) struct Rust {
-    k: Kinds,
+    pub(crate) k: Kinds,
     roles: Vec<Role>,
 }
 

@@ -6,6 +6,16 @@ use tree_sitter::Node;
 use crate::config::Thresholds;
 use crate::lang::{Dialect, LanguageSpec, ValueKind};
 
+/// Facts about the whole file that some rules need.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FileFacts {
+    /// JavaScript that uses ES2015+ syntax (`let`, `const`, arrows, classes, modules), where
+    /// `var` is a choice rather than a necessity.
+    pub modern_js: bool,
+    /// File name without directories.
+    pub file_name: String,
+}
+
 /// A finding before suppression and fingerprinting.
 #[derive(Debug, Clone)]
 pub(crate) struct RawFinding {
@@ -42,6 +52,11 @@ pub(crate) struct Cx<'a, 't> {
     /// Loops of the current function that contain the current node in their repeated part.
     pub loops: &'a [LoopCtx<'t>],
     pub thresholds: &'a Thresholds,
+    /// Modules the file imported before this point (`subprocess`, `child_process`, ...).
+    pub imports: &'a [String],
+    /// Local variables of the current function last assigned a list, array or vector.
+    pub list_locals: &'a [Box<str>],
+    pub file: &'a FileFacts,
     pub(crate) rule: &'static super::RuleMeta,
     pub(crate) out: &'a mut Vec<RawFinding>,
 }
@@ -61,6 +76,21 @@ impl<'a, 't> Cx<'a, 't> {
 
     pub fn in_async_function(&self) -> bool {
         self.function.is_some_and(|f| f.is_async)
+    }
+
+    /// Whether the file imports `module` (exactly, or a submodule/`node:` form of it).
+    pub fn imports(&self, module: &str) -> bool {
+        self.imports.iter().any(|i| {
+            let i = i.strip_prefix("node:").unwrap_or(i);
+            i == module
+                || i.strip_prefix(module)
+                    .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('/'))
+        })
+    }
+
+    /// Whether `name` is a local variable of the current function holding a list.
+    pub fn is_list_local(&self, name: &str) -> bool {
+        self.list_locals.iter().any(|l| l.as_ref() == name)
     }
 
     /// Reports a finding spanning `node`.
@@ -92,5 +122,24 @@ pub(crate) fn span_of(node: Node<'_>, src: &str) -> Span {
         start_col: col(node.start_byte(), s.column),
         end_line: e.row as u32 + 1,
         end_col: col(node.end_byte(), e.column),
+    }
+}
+
+/// A span covering line `line` of a function's head: where function-level findings point,
+/// so that they land on the `def`/`fn` line rather than on a decorator.
+pub(crate) fn span_at_line(node: Node<'_>, line: u32, src: &str) -> Span {
+    let row = line.saturating_sub(1) as usize;
+    let start = node.start_position();
+    let col = if start.row == row {
+        span_of(node, src).start_col
+    } else {
+        let line_text = src.lines().nth(row).unwrap_or("");
+        (line_text.chars().take_while(|c| c.is_whitespace()).count() + 1) as u32
+    };
+    Span {
+        start_line: line,
+        start_col: col,
+        end_line: line,
+        end_col: col,
     }
 }

@@ -64,6 +64,8 @@ pub(crate) trait Rule: Sync {
     fn on_string(&self, _node: Node<'_>, _cx: &mut Cx<'_, '_>) {}
     /// After metrics are computed, for every function.
     fn on_function(&self, _f: &FunctionInfo, _node: Node<'_>, _cx: &mut Cx<'_, '_>) {}
+    /// After metrics are computed, for every class.
+    fn on_class(&self, _c: &crate::model::ClassInfo, _cx: &mut Cx<'_, '_>) {}
     /// Once per file, with its lines of code.
     fn on_file(&self, _nloc: u32, _cx: &mut Cx<'_, '_>) {}
 }
@@ -77,6 +79,7 @@ pub(crate) struct Hooks {
     pub comment: bool,
     pub string: bool,
     pub function: bool,
+    pub class: bool,
     pub file: bool,
 }
 
@@ -105,6 +108,10 @@ impl Hooks {
         function: true,
         ..Hooks::NONE
     };
+    pub const CLASS: Hooks = Hooks {
+        class: true,
+        ..Hooks::NONE
+    };
     pub const FILE: Hooks = Hooks {
         file: true,
         ..Hooks::NONE
@@ -116,6 +123,7 @@ impl Hooks {
         comment: false,
         string: false,
         function: false,
+        class: false,
         file: false,
     };
 
@@ -127,6 +135,7 @@ impl Hooks {
             comment: self.comment || other.comment,
             string: self.string || other.string,
             function: self.function || other.function,
+            class: self.class || other.class,
             file: self.file || other.file,
         }
     }

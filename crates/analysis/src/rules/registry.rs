@@ -126,6 +126,7 @@ pub(crate) struct Dispatch {
     pub comment: Vec<&'static dyn Rule>,
     pub string: Vec<&'static dyn Rule>,
     pub function: Vec<&'static dyn Rule>,
+    pub class: Vec<&'static dyn Rule>,
     pub file: Vec<&'static dyn Rule>,
     /// Indexed by node kind id.
     pub node: Vec<Vec<&'static dyn Rule>>,
@@ -148,6 +149,7 @@ impl Dispatch {
             comment: Vec::new(),
             string: Vec::new(),
             function: Vec::new(),
+            class: Vec::new(),
             file: Vec::new(),
             node: vec![Vec::new(); kinds],
         };
@@ -170,6 +172,9 @@ impl Dispatch {
             }
             if h.function {
                 d.function.push(rule);
+            }
+            if h.class {
+                d.class.push(rule);
             }
             if h.file {
                 d.file.push(rule);

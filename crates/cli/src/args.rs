@@ -1,0 +1,119 @@
+//! Command-line arguments. Each option is defined once, with its help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use qa_core::Severity;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qa-agent",
+    version,
+    about = "An AI QA engineer for codebases: analysis, findings, test gaps.",
+    long_about = None,
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse a directory or file: metrics, findings and test gaps.
+    Analyze(AnalyzeArgs),
+    /// List the rules, or explain one.
+    Rules(RulesArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Sarif,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Directory or file to analyse.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+
+    /// Report format.
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+
+    /// Exit with status 1 when an unsuppressed finding has at least this severity.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+
+    /// Worker threads (default: one per core).
+    #[arg(long, short, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Report only findings that are not in this earlier JSON or SARIF report.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Read settings from this file instead of `<PATH>/qa-agent.toml`.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore any qa-agent.toml and use the defaults.
+    #[arg(long)]
+    pub no_config: bool,
+
+    /// Also analyse vendored, generated and minified files.
+    #[arg(long)]
+    pub all_files: bool,
+
+    /// Skip files larger than this many bytes (default 1 MiB, or `analysis.max_file_size`).
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+
+    /// When to colour the table output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub action: Option<RulesAction>,
+
+    /// Only rules of this family (security, performance, maintainability).
+    #[arg(long)]
+    pub family: Option<String>,
+
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// Print a rule's documentation (what it finds, why, how to fix it).
+    Explain {
+        /// Rule id (`SEC001`) or name.
+        id: String,
+    },
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse().map_err(|e: qa_core::ParseSeverityError| e.to_string())
+}
