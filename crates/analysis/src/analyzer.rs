@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,6 +58,17 @@ pub struct Analyzer {
     filter: PathFilter,
     jobs: usize,
     cache: Cache<String, Arc<FileAnalysis>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// How often files were served from the analysis cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheStats {
+    /// Files whose results came from the cache (not parsed again).
+    pub hits: u64,
+    /// Files parsed and analysed.
+    pub misses: u64,
 }
 
 /// Files cached per analyzer (a few hundred bytes to a few KiB each).
@@ -84,6 +96,8 @@ impl Analyzer {
             filter,
             jobs: 0,
             cache: Cache::new(CACHE_FILES),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         })
     }
 
@@ -112,6 +126,47 @@ impl Analyzer {
 
     pub fn config(&self) -> &ProjectConfig {
         &self.config
+    }
+
+    pub fn cache_stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Discovers, reads and parses the files under `root` without analysing them: the
+    /// baseline the benchmarks compare a full analysis against. Returns files and bytes.
+    #[doc(hidden)]
+    pub fn parse_only(&self, root: &Path) -> Result<(usize, u64), AnalyzeError> {
+        if !root.exists() {
+            return Err(AnalyzeError::MissingPath(root.to_path_buf()));
+        }
+        let (candidates, _) = discover(
+            root,
+            &DiscoverOptions {
+                filter: &self.filter,
+                skip_vendored: self.config.analysis.skip_vendored,
+            },
+        );
+        let limit = self.config.analysis.max_file_size;
+        let timeout = self.settings.parse_timeout;
+        let skip_generated = self.config.analysis.skip_generated;
+        let parsed: Vec<u64> = self.pool().install(|| {
+            candidates
+                .par_iter()
+                .filter_map(|c| {
+                    let bytes = std::fs::read(&c.abs_path).ok()?;
+                    let text = decode(bytes, limit).ok()?;
+                    if skip_generated && generated_reason(&c.rel_path, &text, c.dialect.language()).is_some() {
+                        return None;
+                    }
+                    crate::parse::parse(c.dialect, text.as_bytes(), timeout).ok()?;
+                    Some(text.len() as u64)
+                })
+                .collect()
+        });
+        Ok((parsed.len(), parsed.iter().sum()))
     }
 
     /// Analyses a directory (or one file) on disk.
@@ -249,8 +304,10 @@ impl Analyzer {
         let hash = content_hash(&bytes);
         let key = format!("{rel}\u{0}{hash}\u{0}{}", self.settings_digest);
         if let Some(hit) = self.cache.get(&key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
             return (Some((*hit).clone()), Vec::new());
         }
+        self.misses.fetch_add(1, Ordering::Relaxed);
         let text = match decode(bytes, limit) {
             Ok(t) => t,
             Err(e) => {

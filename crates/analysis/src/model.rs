@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// Version of the JSON report format. Minor bumps add fields; a major bump breaks readers.
 pub const SCHEMA_VERSION: &str = "1.0";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FunctionKind {
     /// A free function (`def` at module level, `function f`, Go `func f`, Rust `fn`).
@@ -26,7 +26,7 @@ pub enum FunctionKind {
 }
 
 /// Metrics of one function or method.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FunctionInfo {
     pub name: String,
     /// `Class.method`, `outer.inner`, `Type::method` (Rust, Go receivers written `Type.method`).
@@ -47,7 +47,7 @@ pub struct FunctionInfo {
     pub is_public: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClassInfo {
     pub name: String,
     pub qualified_name: String,
@@ -60,7 +60,7 @@ pub struct ClassInfo {
     pub total_cognitive: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DiagnosticKind {
     SyntaxError,
@@ -75,7 +75,7 @@ pub enum DiagnosticKind {
 
 /// Something about the input that the user should know: a file not analysed, or analysed
 /// only in part.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Diagnostic {
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,7 +85,7 @@ pub struct Diagnostic {
 }
 
 /// Everything learned about one file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileAnalysis {
     pub path: String,
     pub language: Language,
@@ -103,7 +103,7 @@ pub struct FileAnalysis {
 }
 
 /// Per-language totals.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LanguageStats {
     pub files: u32,
     pub nloc: u64,
@@ -112,7 +112,7 @@ pub struct LanguageStats {
 }
 
 /// A function worth looking at first, with why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Hotspot {
     pub path: String,
     pub qualified_name: String,
@@ -122,7 +122,7 @@ pub struct Hotspot {
     pub nloc: u32,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Summary {
     pub files: u32,
     pub test_files: u32,
@@ -141,7 +141,7 @@ pub struct Summary {
 }
 
 /// A test that references a function.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TestRef {
     pub path: String,
     pub test: String,
@@ -149,7 +149,7 @@ pub struct TestRef {
 }
 
 /// A source function and the tests that exercise it (by reference).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TestedFunction {
     pub path: String,
     pub qualified_name: String,
@@ -158,7 +158,7 @@ pub struct TestedFunction {
 }
 
 /// A source function no test references, ranked by risk.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UntestedFunction {
     pub path: String,
     pub qualified_name: String,
@@ -173,7 +173,7 @@ pub struct UntestedFunction {
     pub risk: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TestGaps {
     /// Test frameworks detected from imports and conventions (`pytest`, `jest`, ...).
     pub frameworks: Vec<String>,
@@ -188,7 +188,7 @@ pub struct TestGaps {
 }
 
 /// The result of analysing a tree or a set of files.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RepoAnalysis {
     pub schema_version: String,
     pub tool: ToolInfo,
@@ -199,7 +199,7 @@ pub struct RepoAnalysis {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,

@@ -370,6 +370,9 @@ impl<'a, 't> Walker<'a, 't> {
                 let mut found = Vec::new();
                 self.spec.imports(node, self.src, &mut found);
                 self.imports.extend(found);
+                // Names in an import are not uses: skip them (the line is still code).
+                self.code.mark(node.start_position().row, node.end_position().row);
+                return false;
             }
             Role::Loop => {
                 let once = self.spec.loop_iterable(node);
@@ -587,7 +590,14 @@ impl<'a, 't> Walker<'a, 't> {
         // Callbacks handed to iteration methods run once per element: treat them as loops.
         if conventions::is_iteration_method(call.name) {
             for arg in &call.args {
-                if self.spec.is_callable_literal(arg.value) {
+                // `Promise.all(items.map(async (x) => ...))` runs the callbacks
+                // concurrently: that is the fix for sequential work, not a loop.
+                let concurrent = matches!(call.name, "map" | "flatMap")
+                    && self
+                        .spec
+                        .function(arg.value, self.src)
+                        .is_some_and(|d| d.is_async);
+                if self.spec.is_callable_literal(arg.value) && !concurrent {
                     self.loop_ids.push(arg.value.id());
                     self.loops.push(LoopCtx {
                         node: arg.value,

@@ -23,6 +23,8 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// List the rules, or explain one.
     Rules(RulesArgs),
+    /// Print the JSON Schema of the `--format json` report.
+    Schema,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -89,6 +91,10 @@ pub struct AnalyzeArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Only discover, read and parse (for benchmarks): prints files and bytes parsed.
+    #[arg(long, hide = true)]
+    pub parse_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +109,10 @@ pub struct RulesArgs {
     /// Print the list as JSON.
     #[arg(long)]
     pub json: bool,
+
+    /// Print every rule's documentation as one Markdown page (docs/rules.md).
+    #[arg(long, hide = true, conflicts_with = "json")]
+    pub markdown: bool,
 }
 
 #[derive(Debug, Subcommand)]

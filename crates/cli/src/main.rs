@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(a) => commands::analyze::run(a),
         Command::Rules(r) => commands::rules::run(r),
+        Command::Schema => commands::schema::run(),
     };
     match result {
         Ok(code) => code,

@@ -28,8 +28,9 @@ pub fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes to standard output as is: callers decide about colour (`--color`).
 pub fn write_stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = anstream::stdout().lock();
+    let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Severity, Span};
 
 /// The three families every rule belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleFamily {
     Security,
@@ -42,7 +42,7 @@ impl fmt::Display for RuleFamily {
 }
 
 /// One problem a rule found at one place.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     /// Stable rule id, e.g. `SEC001`.
     pub rule_id: String,
@@ -71,7 +71,7 @@ impl Finding {
 }
 
 /// Where a suppression came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SuppressionKind {
     /// A `qa-agent: ignore[...]` or `# nosec` comment in the source.
@@ -80,7 +80,7 @@ pub enum SuppressionKind {
     External,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Suppression {
     pub kind: SuppressionKind,
     /// Which source suppressed it: `inline`, `nosec`, `baseline`, `dismissal`, ...

@@ -44,6 +44,11 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .transpose()?;
 
     let analyzer = Analyzer::new(config)?.with_jobs(args.jobs.unwrap_or(0));
+    if args.parse_only {
+        let (files, bytes) = analyzer.parse_only(&args.path)?;
+        write_stdout(&format!("{files} files, {bytes} bytes parsed\n"))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let bar = Bar::new(show_progress);
     let mut analysis = analyzer

@@ -1,2 +1,3 @@
 pub mod analyze;
 pub mod rules;
+pub mod schema;

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need (idempotently) and runs them.
+#
+# Safe to run on a bare machine with only the Rust toolchain: every installation step
+# checks first and does nothing when the tool is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[test]\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root to run: $*"; return 1; fi
+}
+
+# Debian packages the test suite relies on: git for the .gitignore and repository tests.
+need_debs=()
+command -v git >/dev/null || need_debs+=(git)
+if [ ${#need_debs[@]} -gt 0 ]; then
+  log "installing ${need_debs[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_debs[@]}"
+fi
+
+log "cargo test --workspace --all-targets"
+cargo test --workspace --all-targets --locked "$@"
