@@ -60,6 +60,7 @@ pub struct Analyzer {
     cache: Cache<String, Arc<FileAnalysis>>,
     hits: AtomicU64,
     misses: AtomicU64,
+    caching: bool,
 }
 
 /// How often files were served from the analysis cache.
@@ -98,6 +99,7 @@ impl Analyzer {
             cache: Cache::new(CACHE_FILES),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            caching: true,
         })
     }
 
@@ -114,6 +116,14 @@ impl Analyzer {
     /// Worker threads (0: one per core).
     pub fn with_jobs(mut self, jobs: usize) -> Analyzer {
         self.jobs = jobs;
+        self
+    }
+
+    /// Keeps no per-file results between calls: for one-shot runs (the CLI), where a
+    /// cache would only hold a second copy of everything.
+    pub fn without_cache(mut self) -> Analyzer {
+        self.cache = Cache::new(1);
+        self.caching = false;
         self
     }
 
@@ -303,7 +313,9 @@ impl Analyzer {
     ) -> (Option<FileAnalysis>, Vec<Diagnostic>) {
         let hash = content_hash(&bytes);
         let key = format!("{rel}\u{0}{hash}\u{0}{}", self.settings_digest);
-        if let Some(hit) = self.cache.get(&key) {
+        if self.caching
+            && let Some(hit) = self.cache.get(&key)
+        {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return (Some((*hit).clone()), Vec::new());
         }
@@ -358,7 +370,7 @@ impl Analyzer {
         };
         // Files with diagnostics (syntax errors, timeouts) are not cached so the
         // diagnostic is reported again next time.
-        if outcome.diagnostics.is_empty() {
+        if self.caching && outcome.diagnostics.is_empty() {
             self.cache.insert(key, Arc::new(file.clone()));
         }
         (Some(file), outcome.diagnostics)

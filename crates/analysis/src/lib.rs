@@ -23,6 +23,10 @@ pub mod suppress;
 mod testmap;
 mod walk;
 
+/// How every metric is counted, per language (the same text as `docs/metrics.md`).
+#[doc = include_str!("../../../docs/metrics.md")]
+pub mod counting_rules {}
+
 pub use analyzer::{AnalyzeError, Analyzer, CacheStats, NoProgress, Progress, SourceFile};
 pub use config::{ProjectConfig, Thresholds};
 pub use lang::Dialect;

@@ -154,6 +154,9 @@ pub struct TestedFunction {
     pub path: String,
     pub qualified_name: String,
     pub start_line: u32,
+    /// How many tests reference it.
+    pub test_count: u32,
+    /// The first of them (at most ten), tests before helpers.
     pub tests: Vec<TestRef>,
 }
 

@@ -210,6 +210,8 @@ struct Walker<'a, 't> {
     /// Roots of separately parsed macro bodies, by the macro's start byte.
     embedded: std::collections::HashMap<usize, Node<'t>>,
     facts: FileFacts,
+    /// Names referenced from test code, by text, to their index in `refs.names`.
+    interned: std::collections::HashMap<&'t str, u32>,
 }
 
 impl<'a, 't> Walker<'a, 't> {
@@ -249,6 +251,7 @@ impl<'a, 't> Walker<'a, 't> {
             module_unit,
             line_count,
             embedded: std::collections::HashMap::new(),
+            interned: std::collections::HashMap::new(),
             facts: FileFacts {
                 modern_js: matches!(dialect.language(), qa_core::Language::JavaScript | qa_core::Language::TypeScript)
                     && ["const ", "let ", "=>", "class ", "import ", "export "]
@@ -393,7 +396,7 @@ impl<'a, 't> Walker<'a, 't> {
                     && let Some(unit) = self.current_unit()
                 {
                     let name = crate::lang::text(node, self.src);
-                    self.refs.tests[unit].refs.insert(name.into());
+                    self.add_test_ref(unit, name);
                 }
             }
             Role::Other => {}
@@ -438,6 +441,16 @@ impl<'a, 't> Walker<'a, 't> {
             self.loop_ids.pop();
             self.loops.pop();
         }
+    }
+
+    /// Records that test unit `unit` references `name`, storing each name once per file.
+    fn add_test_ref(&mut self, unit: usize, name: &'t str) {
+        let next = self.refs.names.len() as u32;
+        let id = *self.interned.entry(name).or_insert_with(|| {
+            self.refs.names.push(name.into());
+            next
+        });
+        self.refs.tests[unit].refs.push(id);
     }
 
     fn new_unit(&mut self, name: &str, node: Node<'_>, is_test: bool) -> usize {
@@ -582,7 +595,7 @@ impl<'a, 't> Walker<'a, 't> {
                 });
             }
             if let Some(unit) = self.current_unit() {
-                self.refs.tests[unit].refs.insert(call.name.into());
+                self.add_test_ref(unit, call.name);
             }
         } else if !call.name.is_empty() {
             *self.refs.calls.entry(call.name.into()).or_insert(0) += 1;
@@ -652,15 +665,13 @@ impl<'a, 't> Walker<'a, 't> {
             .unwrap_or(self.loops.len());
         let at = here.start_byte();
         let loops = &self.loops[first..];
-        let repeated = match at {
-            at if loops.iter().any(|l| l.once.is_some_and(|o| o.byte_range().contains(&at))) => {
-                loops
-                    .iter()
-                    .filter(|l| !l.once.is_some_and(|o| o.byte_range().contains(&at)))
-                    .copied()
-                    .collect::<Vec<_>>()
-            }
-            _ => loops.to_vec(),
+        // Loops whose once-evaluated part (a `for`'s iterable) holds the node do not repeat
+        // it; copy only in that rare case.
+        let in_once = |l: &LoopCtx<'_>| l.once.is_some_and(|o| o.byte_range().contains(&at));
+        let repeated: std::borrow::Cow<'_, [LoopCtx<'t>]> = if loops.iter().any(in_once) {
+            loops.iter().filter(|l| !in_once(l)).copied().collect::<Vec<_>>().into()
+        } else {
+            loops.into()
         };
         let mut cx = Cx {
             src: self.src,
@@ -771,6 +782,7 @@ impl<'a, 't> Walker<'a, 't> {
             rule.on_file(nloc, &mut cx);
         }
         let findings = self.finalize_findings();
+        self.refs.finish();
         let mut functions: Vec<FunctionInfo> = self.functions.into_iter().map(|f| f.info).collect();
         functions.sort_by_key(|f| (f.start_line, f.end_line));
         FileOutcome {

@@ -5,9 +5,30 @@ use std::path::Path;
 
 use anyhow::Context;
 
-/// Writes `text` to `path` through a temporary file in the same directory, so an
-/// interrupted run never leaves a truncated report behind.
-pub fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+/// Where a report goes.
+pub enum Sink<'a> {
+    Stdout,
+    File(&'a Path),
+}
+
+impl Sink<'_> {
+    /// Runs `write` against the destination. A file is written through a temporary file
+    /// in the same directory and renamed into place, so an interrupted or failed run never
+    /// leaves a truncated report behind.
+    pub fn write(&self, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+        match self {
+            Sink::Stdout => {
+                let mut out = std::io::stdout().lock();
+                write(&mut out)?;
+                out.flush()?;
+                Ok(())
+            }
+            Sink::File(path) => write_file(path, write),
+        }
+    }
+}
+
+fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -18,7 +39,7 @@ pub fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
+        write(&mut f)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
@@ -28,10 +49,7 @@ pub fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     result.with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// Writes to standard output as is: callers decide about colour (`--color`).
+/// Writes text to standard output as is: callers decide about colour (`--color`).
 pub fn write_stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(())
+    Sink::Stdout.write(|w| w.write_all(text.as_bytes()))
 }

@@ -6,7 +6,7 @@ mod markdown;
 mod sarif;
 mod table;
 
-pub use json::render_json;
+pub use json::{render_json, write_json};
 pub use markdown::render_markdown;
 pub use sarif::render_sarif;
 pub use table::{render_table, TableOptions};

@@ -152,46 +152,6 @@ pub(crate) fn frameworks(file: &FileAnalysis) -> Vec<&'static str> {
     out
 }
 
-/// Whether a test file plausibly exercises a source file: it imports it, is named after
-/// it, or shares its directory (Go packages, Rust inline tests).
-pub(crate) fn related(test: &FileAnalysis, source: &FileAnalysis) -> bool {
-    if test.path == source.path {
-        return true;
-    }
-    let (src_dir, src_file) = split(&source.path);
-    let src_stem = src_file.split('.').next().unwrap_or(src_file);
-    let (test_dir, test_file) = split(&test.path);
-    if test.language == Language::Go && src_dir == test_dir {
-        return true;
-    }
-    let test_stem = test_file.split('.').next().unwrap_or(test_file);
-    let bare = test_stem
-        .trim_start_matches("test_")
-        .trim_end_matches("_test")
-        .trim_end_matches("_tests")
-        .trim_end_matches("Tests")
-        .trim_end_matches("Test");
-    if !bare.is_empty() && bare.eq_ignore_ascii_case(src_stem) {
-        return true;
-    }
-    // The module a source file defines, by its package: `pkg/mod.py` → `mod`, and for a
-    // package's `__init__.py`/`index.js`/`mod.rs`, the directory name.
-    let module = if matches!(src_stem, "__init__" | "index" | "mod" | "lib" | "main") {
-        src_dir.rsplit('/').next().unwrap_or(src_dir)
-    } else {
-        src_stem
-    };
-    test.imports.iter().any(|imp| {
-        imp.split(['.', '/', ':'])
-            .filter(|s| !s.is_empty())
-            .any(|seg| seg == module)
-    })
-}
-
-fn split(path: &str) -> (&str, &str) {
-    path.rsplit_once('/').unwrap_or(("", path))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

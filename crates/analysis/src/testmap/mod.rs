@@ -19,7 +19,9 @@ pub(crate) struct TestUnit {
     pub name: String,
     pub line: u32,
     pub is_test: bool,
-    pub refs: HashSet<Box<str>>,
+    /// Indexes into [`FileRefs::names`], sorted and without duplicates once the file is
+    /// walked.
+    pub refs: Vec<u32>,
 }
 
 impl TestUnit {
@@ -28,7 +30,7 @@ impl TestUnit {
             name,
             line,
             is_test,
-            refs: HashSet::new(),
+            refs: Vec::new(),
         }
     }
 }
@@ -38,11 +40,87 @@ impl TestUnit {
 pub(crate) struct FileRefs {
     /// Call counts by callee name, from non-test code.
     pub calls: HashMap<Box<str>, u32>,
+    /// Names referenced from test code, each stored once per file.
+    pub names: Vec<Box<str>>,
     pub tests: Vec<TestUnit>,
+}
+
+impl FileRefs {
+    /// Sorts and de-duplicates every unit's references.
+    pub fn finish(&mut self) {
+        for t in &mut self.tests {
+            t.refs.sort_unstable();
+            t.refs.dedup();
+        }
+    }
 }
 
 /// How many untested functions to list, riskiest first.
 pub const MAX_UNTESTED: usize = 500;
+
+/// How many referencing tests to list per tested function (all are counted).
+pub const MAX_TESTS_LISTED: usize = 10;
+
+/// What decides whether a test file relates to a source file, computed once per file.
+struct FileKeys<'a> {
+    dir: &'a str,
+    stem: &'a str,
+    /// The module name a test would import: the stem, or the directory for package
+    /// entry files (`__init__.py`, `index.js`, `mod.rs`, `lib.rs`, `main.go`).
+    module: &'a str,
+    /// A test file's stem without test markers (`test_parser` → `parser`).
+    tested_stem: String,
+    import_segments: HashSet<&'a str>,
+}
+
+impl<'a> FileKeys<'a> {
+    fn new(f: &'a FileAnalysis) -> FileKeys<'a> {
+        let (dir, file) = f.path.rsplit_once('/').unwrap_or(("", f.path.as_str()));
+        let stem = file.split('.').next().unwrap_or(file);
+        let module = if matches!(stem, "__init__" | "index" | "mod" | "lib" | "main") {
+            dir.rsplit('/').next().unwrap_or(dir)
+        } else {
+            stem
+        };
+        let tested_stem = stem
+            .trim_start_matches("test_")
+            .trim_end_matches("_test")
+            .trim_end_matches("_tests")
+            .trim_end_matches("Tests")
+            .trim_end_matches("Test")
+            .to_ascii_lowercase();
+        let import_segments = f
+            .imports
+            .iter()
+            .flat_map(|i| i.split(['.', '/', ':']))
+            .filter(|s| !s.is_empty())
+            .collect();
+        FileKeys {
+            dir,
+            stem,
+            module,
+            tested_stem,
+            import_segments,
+        }
+    }
+}
+
+/// Whether a test file plausibly exercises a source file: it imports its module, is named
+/// after it, or shares its directory (Go packages, Rust inline tests).
+fn related(test: &FileAnalysis, t: &FileKeys<'_>, source: &FileAnalysis, s: &FileKeys<'_>) -> bool {
+    test.path == source.path
+        || (test.language == qa_core::Language::Go && t.dir == s.dir)
+        || (!t.tested_stem.is_empty() && t.tested_stem.eq_ignore_ascii_case(s.stem))
+        || t.import_segments.contains(s.module)
+}
+
+/// Tests found for one function: how many, and the first few.
+#[derive(Default)]
+struct Found {
+    count: u32,
+    refs: Vec<TestRef>,
+    last: Option<(usize, usize)>,
+}
 
 /// Joins test references with source functions over the whole repository.
 pub(crate) fn map_tests(files: &[FileAnalysis]) -> TestGaps {
@@ -70,35 +148,47 @@ pub(crate) fn map_tests(files: &[FileAnalysis]) -> TestGaps {
             }
         }
     }
-    let mut tested: HashMap<(usize, usize), Vec<TestRef>> = HashMap::new();
+    let keys: Vec<FileKeys> = files.iter().map(FileKeys::new).collect();
+    let mut tested: HashMap<(usize, usize), Found> = HashMap::new();
     let mut test_functions = 0u32;
     let mut frameworks: HashSet<&'static str> = HashSet::new();
     for (ti, tf) in files.iter().enumerate() {
         for fw in conventions::frameworks(tf) {
             frameworks.insert(fw);
         }
-        for unit in &tf.refs.tests {
+        if tf.refs.tests.is_empty() {
+            continue;
+        }
+        // Relations of this test file to source files, computed on first use.
+        let mut relation: HashMap<usize, bool> = HashMap::new();
+        for (ui, unit) in tf.refs.tests.iter().enumerate() {
             test_functions += u32::from(unit.is_test);
-            for name in &unit.refs {
-                let Some(candidates) = by_name.get(name.as_ref()) else {
+            for &id in &unit.refs {
+                let Some(candidates) = by_name.get(tf.refs.names[id as usize].as_ref()) else {
                     continue;
                 };
-                // A name several functions share counts only for those whose file the
-                // test file is related to (imports it, is named after it, or sits in the
-                // same package).
-                let chosen: Vec<(usize, usize)> = if candidates.len() == 1 {
-                    candidates.clone()
-                } else {
-                    candidates
-                        .iter()
-                        .copied()
-                        .filter(|(fi, _)| conventions::related(&files[ti], &files[*fi]))
-                        .collect()
+                // A name several functions share counts for those whose file the test
+                // file is related to (imports it, is named after it, or sits in the same
+                // package); when none is, for all of them, since claiming "untested"
+                // wrongly is worse than missing a gap.
+                let mut is_related = |fi: usize| {
+                    *relation
+                        .entry(fi)
+                        .or_insert_with(|| related(tf, &keys[ti], &files[fi], &keys[fi]))
                 };
-                for key in chosen {
-                    let refs = tested.entry(key).or_default();
-                    if !refs.iter().any(|r| r.path == tf.path && r.test == unit.name) {
-                        refs.push(TestRef {
+                let any_related = candidates.len() > 1 && candidates.iter().any(|(fi, _)| is_related(*fi));
+                for &(fi, gi) in candidates {
+                    if any_related && !is_related(fi) {
+                        continue;
+                    }
+                    let found = tested.entry((fi, gi)).or_default();
+                    if found.last == Some((ti, ui)) {
+                        continue;
+                    }
+                    found.last = Some((ti, ui));
+                    found.count += 1;
+                    if found.refs.len() < MAX_TESTS_LISTED {
+                        found.refs.push(TestRef {
                             path: tf.path.clone(),
                             test: unit.name.clone(),
                             line: unit.line,
@@ -118,12 +208,17 @@ pub(crate) fn map_tests(files: &[FileAnalysis]) -> TestGaps {
             if func.is_test || func.kind == FunctionKind::Anonymous {
                 continue;
             }
-            if let Some(mut tests) = tested.remove(&(fi, gi)) {
-                tests.sort_by(|a, b| (&a.path, a.line).cmp(&(&b.path, b.line)));
+            if let Some(found) = tested.remove(&(fi, gi)) {
+                let mut tests = found.refs;
+                // Real tests before helpers and module-level code.
+                tests.sort_by(|a, b| {
+                    (a.test.starts_with('<'), &a.path, a.line).cmp(&(b.test.starts_with('<'), &b.path, b.line))
+                });
                 tested_list.push(TestedFunction {
                     path: f.path.clone(),
                     qualified_name: func.qualified_name.clone(),
                     start_line: func.start_line,
+                    test_count: found.count,
                     tests,
                 });
                 continue;

@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use qa_analysis::{Analyzer, Baseline, ProjectConfig, SuppressionSource};
-use qa_report::{render_json, render_markdown, render_sarif, render_table, TableOptions};
+use qa_report::{render_markdown, render_sarif, render_table, write_json, TableOptions};
 
 use crate::args::{AnalyzeArgs, ColorChoice, Format};
-use crate::output::{write_file, write_stdout};
+use crate::output::{write_stdout, Sink};
 use crate::progress::Bar;
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
@@ -43,7 +43,9 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         .map(|p| Baseline::load(p))
         .transpose()?;
 
-    let analyzer = Analyzer::new(config)?.with_jobs(args.jobs.unwrap_or(0));
+    let analyzer = Analyzer::new(config)?
+        .with_jobs(args.jobs.unwrap_or(0))
+        .without_cache();
     if args.parse_only {
         let (files, bytes) = analyzer.parse_only(&args.path)?;
         write_stdout(&format!("{files} files, {bytes} bytes parsed\n"))?;
@@ -65,21 +67,26 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         ColorChoice::Never => false,
         ColorChoice::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none(),
     };
-    let text = match args.format {
-        Format::Table => render_table(
-            &analysis,
-            &TableOptions {
-                color,
-                ..TableOptions::default()
-            },
-        ),
-        Format::Json => render_json(&analysis),
-        Format::Sarif => render_sarif(&analysis),
-        Format::Markdown => render_markdown(&analysis),
+    let sink = match &args.output {
+        Some(path) => Sink::File(path),
+        None => Sink::Stdout,
     };
-    match &args.output {
-        Some(path) => write_file(path, &text)?,
-        None => write_stdout(&text)?,
+    match args.format {
+        Format::Json => sink.write(|w| write_json(&analysis, w))?,
+        format => {
+            let text = match format {
+                Format::Table => render_table(
+                    &analysis,
+                    &TableOptions {
+                        color,
+                        ..TableOptions::default()
+                    },
+                ),
+                Format::Sarif => render_sarif(&analysis),
+                _ => render_markdown(&analysis),
+            };
+            sink.write(|w| w.write_all(text.as_bytes()))?;
+        }
     }
 
     let failing = args
