@@ -81,6 +81,7 @@ impl Analyzer {
         let filter = config.path_filter().map_err(AnalyzeError::Rules)?;
         let settings = FileSettings {
             thresholds: config.thresholds,
+            dispatch: Arc::new(crate::rules::registry::DispatchTables::new(&rules)),
             rules,
             parse_timeout: Duration::from_millis(config.analysis.parse_timeout_ms.max(1)),
         };
@@ -130,6 +131,7 @@ impl Analyzer {
     /// Replaces the rule selection (e.g. to run only some rules).
     pub fn with_rules(mut self, rules: RuleSelection) -> Analyzer {
         self.settings_digest = format!("{}|{}", self.settings_digest, rules.digest());
+        self.settings.dispatch = Arc::new(crate::rules::registry::DispatchTables::new(&rules));
         self.settings.rules = rules;
         self
     }

@@ -21,9 +21,11 @@ pub(crate) fn finish(key: &str, occurrence: u32) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Lowercase hex SHA-256 of a file's content.
+/// A file's content hash for caching and change detection: 128-bit XXH3 as 32 hex
+/// digits. Not a security boundary, and about twenty times faster than SHA-256 on the
+/// megabytes of source a large repository holds.
 pub(crate) fn content_hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
 }
 
 #[cfg(test)]

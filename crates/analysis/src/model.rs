@@ -96,7 +96,8 @@ pub struct FileAnalysis {
     pub functions: Vec<FunctionInfo>,
     pub classes: Vec<ClassInfo>,
     pub findings: Vec<Finding>,
-    /// Lowercase hex SHA-256 of the file's bytes.
+    /// 128-bit XXH3 of the file's bytes, 32 lowercase hex digits: changes whenever the
+    /// content does.
     pub content_hash: String,
     #[serde(skip)]
     pub(crate) refs: crate::testmap::FileRefs,

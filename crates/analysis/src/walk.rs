@@ -14,7 +14,7 @@ use crate::lang::{DeclKind, Dialect, LanguageSpec, Role};
 use crate::metrics::nloc::CodeLines;
 use crate::model::{ClassInfo, Diagnostic, DiagnosticKind, FunctionInfo, FunctionKind};
 use crate::rules::cx::{FileFacts, FnCtx, LoopCtx, RawFinding};
-use crate::rules::registry::{Dispatch, RuleSelection};
+use crate::rules::registry::{Dispatch, DispatchTables, RuleSelection};
 use crate::rules::{Cx, Rule};
 use crate::suppress::InlineSuppressions;
 use crate::testmap::{conventions, FileRefs, TestUnit};
@@ -24,6 +24,8 @@ use crate::testmap::{conventions, FileRefs, TestUnit};
 pub(crate) struct FileSettings {
     pub thresholds: Thresholds,
     pub rules: RuleSelection,
+    /// The enabled rules by hook, built from `rules`.
+    pub dispatch: std::sync::Arc<DispatchTables>,
     pub parse_timeout: Duration,
 }
 
@@ -170,6 +172,13 @@ struct Scope {
     is_test: bool,
     /// Index into `refs.tests` receiving references made in this scope, when in test code.
     unit: Option<usize>,
+    /// In effect inside this scope (inherited from enclosing scopes): the function whose
+    /// metrics nodes count toward, the nearest function, the test unit, and whether this is
+    /// test code. Kept here so the per-node questions are O(1).
+    metric: Option<usize>,
+    function: Option<usize>,
+    unit_in_effect: Option<usize>,
+    in_test: bool,
 }
 
 struct PendingFunction<'t> {
@@ -179,6 +188,19 @@ struct PendingFunction<'t> {
     is_async: bool,
     /// Locals last assigned a list-like value.
     list_locals: Vec<Box<str>>,
+    /// Decision points counted so far (cyclomatic complexity minus one).
+    decisions: u32,
+    /// Counting starts here (the body, for languages that ignore the signature).
+    count_from: usize,
+    /// Nothing before this byte counts (inside an `assert`, a nested definition's
+    /// decorators).
+    skip_until: usize,
+    depth: u32,
+    max_depth: u32,
+    /// End of the outermost lambda inside the function seen so far.
+    lambda_until: usize,
+    /// Calls itself by bare name outside lambdas (complexipy's recursion increment).
+    recursive: bool,
 }
 
 struct PendingClass {
@@ -191,7 +213,7 @@ struct Walker<'a, 't> {
     dialect: Dialect,
     spec: &'static dyn LanguageSpec,
     roles: &'static [Role],
-    dispatch: &'static Dispatch,
+    dispatch: &'a Dispatch,
     settings: &'a FileSettings,
     is_test_file: bool,
     scopes: Vec<Scope>,
@@ -211,7 +233,9 @@ struct Walker<'a, 't> {
     embedded: std::collections::HashMap<usize, Node<'t>>,
     facts: FileFacts,
     /// Names referenced from test code, by text, to their index in `refs.names`.
-    interned: std::collections::HashMap<&'t str, u32>,
+    interned: rustc_hash::FxHashMap<&'t str, u32>,
+    /// Ancestors of the node being visited, innermost last.
+    parents: Vec<Node<'t>>,
 }
 
 impl<'a, 't> Walker<'a, 't> {
@@ -235,7 +259,7 @@ impl<'a, 't> Walker<'a, 't> {
             dialect,
             spec,
             roles: spec.roles(),
-            dispatch: Dispatch::for_dialect(dialect),
+            dispatch: settings.dispatch.get(dialect),
             settings,
             is_test_file,
             scopes: Vec::new(),
@@ -251,7 +275,8 @@ impl<'a, 't> Walker<'a, 't> {
             module_unit,
             line_count,
             embedded: std::collections::HashMap::new(),
-            interned: std::collections::HashMap::new(),
+            interned: rustc_hash::FxHashMap::default(),
+            parents: Vec::new(),
             facts: FileFacts {
                 modern_js: matches!(dialect.language(), qa_core::Language::JavaScript | qa_core::Language::TypeScript)
                     && ["const ", "let ", "=>", "class ", "import ", "export "]
@@ -263,11 +288,13 @@ impl<'a, 't> Walker<'a, 't> {
     }
 
     fn walk(&mut self, root: Node<'t>) {
+        let base = self.parents.len();
         let mut cursor = root.walk();
         loop {
             let node = cursor.node();
             let descend = self.enter(node);
             if descend && cursor.goto_first_child() {
+                self.parents.push(node);
                 continue;
             }
             if descend && node.child_count() == 0 {
@@ -279,9 +306,60 @@ impl<'a, 't> Walker<'a, 't> {
                     break;
                 }
                 if !cursor.goto_parent() {
+                    self.parents.truncate(base);
                     return;
                 }
+                self.parents.pop();
             }
+        }
+    }
+
+    /// The function whose metrics the current node counts toward: the innermost scope
+    /// that is a function, unless a class intervenes (a class inside a function counts
+    /// for its own methods only).
+    fn metric_frame(&self) -> Option<usize> {
+        self.scopes.last().and_then(|s| s.metric)
+    }
+
+    /// Pushes a scope, computing what is in effect inside it from the enclosing one.
+    fn push_scope(&mut self, mut scope: Scope) {
+        let outer = self.scopes.last();
+        scope.metric = match scope.kind {
+            ScopeKind::Function(i) => Some(i),
+            ScopeKind::Class(_) => None,
+            _ => outer.and_then(|o| o.metric),
+        };
+        scope.function = match scope.kind {
+            ScopeKind::Function(i) => Some(i),
+            _ => outer.and_then(|o| o.function),
+        };
+        scope.unit_in_effect = scope.unit.or(outer.and_then(|o| o.unit_in_effect));
+        scope.in_test = scope.is_test || outer.is_some_and(|o| o.in_test);
+        self.scopes.push(scope);
+    }
+
+    /// Cyclomatic increments, nesting depth and recursion for the innermost function.
+    fn count_metrics(&mut self, node: Node<'t>) {
+        let Some(i) = self.metric_frame() else { return };
+        let at = node.start_byte();
+        let parent = self.parents.last().copied();
+        let f = &mut self.functions[i];
+        if at < f.count_from || node.id() == f.node.id() {
+            return;
+        }
+        if at >= f.skip_until {
+            let step = self.spec.cc_increment(node, parent, self.src);
+            f.decisions += step.add;
+            if step.skip_inside {
+                f.skip_until = node.end_byte();
+            }
+        }
+        if self.spec.is_nesting_block(node, parent) {
+            f.depth += 1;
+            f.max_depth = f.max_depth.max(f.depth);
+        }
+        if self.spec.is_callable_literal(node) {
+            f.lambda_until = f.lambda_until.max(node.end_byte());
         }
     }
 
@@ -294,22 +372,16 @@ impl<'a, 't> Walker<'a, 't> {
 
     fn current_unit(&self) -> Option<usize> {
         self.scopes
-            .iter()
-            .rev()
-            .find_map(|s| s.unit)
+            .last()
+            .and_then(|s| s.unit_in_effect)
             .or(self.module_unit)
     }
 
     fn in_test_code(&self) -> bool {
-        self.is_test_file || self.scopes.iter().any(|s| s.is_test)
+        self.is_test_file || self.scopes.last().is_some_and(|s| s.in_test)
     }
 
-    fn current_function(&self) -> Option<&PendingFunction<'t>> {
-        self.scopes.iter().rev().find_map(|s| match s.kind {
-            ScopeKind::Function(i) => Some(&self.functions[i]),
-            _ => None,
-        })
-    }
+
 
     fn qualified(&self, name: &str) -> String {
         let mut q = String::new();
@@ -327,6 +399,9 @@ impl<'a, 't> Walker<'a, 't> {
     /// Returns whether to descend into the node's children.
     fn enter(&mut self, node: Node<'t>) -> bool {
         let role = self.role(node);
+        if node.is_named() {
+            self.count_metrics(node);
+        }
         match role {
             Role::Comment => {
                 let text = crate::lang::text(node, self.src);
@@ -341,13 +416,17 @@ impl<'a, 't> Walker<'a, 't> {
             Role::Module => {
                 if let Some((name, is_test)) = self.spec.module_scope(node, self.src) {
                     let unit = is_test.then(|| self.new_unit(&name, node, false));
-                    self.scopes.push(Scope {
+                    self.push_scope(Scope {
                         node_id: node.id(),
                         start_byte: node.start_byte(),
                         kind: ScopeKind::Module,
                         name,
                         is_test,
                         unit,
+                        metric: None,
+                        function: None,
+                        unit_in_effect: None,
+                        in_test: false,
                     });
                 }
             }
@@ -434,6 +513,14 @@ impl<'a, 't> Walker<'a, 't> {
 
     fn leave(&mut self, node: Node<'t>) {
         let id = node.id();
+        if node.is_named()
+            && let Some(i) = self.metric_frame()
+            && node.start_byte() >= self.functions[i].count_from
+            && node.id() != self.functions[i].node.id()
+            && self.spec.is_nesting_block(node, self.parents.last().copied())
+        {
+            self.functions[i].depth -= 1;
+        }
         while self.scopes.last().is_some_and(|s| s.node_id == id) {
             self.scopes.pop();
         }
@@ -527,8 +614,15 @@ impl<'a, 't> Walker<'a, 't> {
             class,
             is_async: decl.is_async,
             list_locals: Vec::new(),
+            decisions: 0,
+            count_from: self.spec.cc_start(node),
+            skip_until: 0,
+            depth: 0,
+            max_depth: 0,
+            lambda_until: 0,
+            recursive: false,
         });
-        self.scopes.push(Scope {
+        self.push_scope(Scope {
             node_id: node.id(),
             start_byte: node.start_byte(),
             kind: ScopeKind::Function(index),
@@ -538,6 +632,10 @@ impl<'a, 't> Walker<'a, 't> {
             },
             is_test,
             unit,
+            metric: None,
+            function: None,
+            unit_in_effect: None,
+            in_test: false,
         });
     }
 
@@ -561,13 +659,17 @@ impl<'a, 't> Walker<'a, 't> {
             },
         });
         let is_test = conventions::is_test_class(self.dialect.language(), &name, self.is_test_file);
-        self.scopes.push(Scope {
+        self.push_scope(Scope {
             node_id: node.id(),
             start_byte: node.start_byte(),
             kind: ScopeKind::Class(index),
             name,
             is_test,
             unit: None,
+            metric: None,
+            function: None,
+            unit_in_effect: None,
+            in_test: false,
         });
     }
 
@@ -578,6 +680,14 @@ impl<'a, 't> Walker<'a, 't> {
         if let Some(module) = self.spec.import_from_call(&call, self.src) {
             self.imports.push(module);
         }
+        if self.dialect == Dialect::Python
+            && let Some(i) = self.metric_frame()
+        {
+            let f = &mut self.functions[i];
+            if call.callee == f.info.name && node.start_byte() >= f.lambda_until {
+                f.recursive = true;
+            }
+        }
         // References for test mapping: from test code to what it exercises, and from
         // source code as fan-in.
         if self.in_test_code() {
@@ -585,13 +695,17 @@ impl<'a, 't> Walker<'a, 't> {
                 && self.is_test_file
             {
                 let unit = self.new_unit(&name, node, true);
-                self.scopes.push(Scope {
+                self.push_scope(Scope {
                     node_id: node.id(),
                     start_byte: node.start_byte(),
                     kind: ScopeKind::TestCase,
                     name: String::new(),
                     is_test: true,
                     unit: Some(unit),
+                    metric: None,
+                    function: None,
+                    unit_in_effect: None,
+                    in_test: false,
                 });
             }
             if let Some(unit) = self.current_unit() {
@@ -635,17 +749,15 @@ impl<'a, 't> Walker<'a, 't> {
         f: impl FnOnce(&dyn Rule, &mut Cx<'_, 't>),
     ) {
         let meta = rule.meta();
-        if !self.settings.rules.is_enabled(meta) {
-            return;
-        }
         let is_test_code = self.in_test_code();
         if is_test_code && !meta.applies_to_tests {
             return;
         }
-        let current = self.scopes.iter().rev().find_map(|s| match s.kind {
-            ScopeKind::Function(i) => Some(&self.functions[i]),
-            _ => None,
-        });
+        let current = self
+            .scopes
+            .last()
+            .and_then(|s| s.function)
+            .map(|i| &self.functions[i]);
         let list_locals: &[Box<str>] = current.map_or(&[], |f| &f.list_locals);
         let (function, fn_start) = match current {
             Some(f) => (
@@ -719,10 +831,9 @@ impl<'a, 't> Walker<'a, 't> {
         self.code.finish();
         let spec = self.spec;
         for f in &mut self.functions {
-            f.info.cyclomatic = spec.cyclomatic(f.node, self.src);
-            let cog = spec.cognitive(f.node, self.src);
-            f.info.cognitive = cog.score;
-            f.info.max_nesting = cog.max_nesting;
+            f.info.cyclomatic = 1 + f.decisions;
+            f.info.cognitive = spec.cognitive(f.node, self.src) + u32::from(f.recursive);
+            f.info.max_nesting = f.max_depth;
             f.info.nloc = self.code.count(f.node.start_position().row, f.node.end_position().row);
         }
         for f in &self.functions {
@@ -744,9 +855,7 @@ impl<'a, 't> Walker<'a, 't> {
             let info = self.functions[i].info.clone();
             for &rule in &self.dispatch.function {
                 let meta = rule.meta();
-                if !self.settings.rules.is_enabled(meta)
-                    || (info.is_test || self.is_test_file) && !meta.applies_to_tests
-                {
+                if (info.is_test || self.is_test_file) && !meta.applies_to_tests {
                     continue;
                 }
                 let is_async = self.functions[i].is_async;
@@ -763,7 +872,7 @@ impl<'a, 't> Walker<'a, 't> {
             for &rule in &self.dispatch.class {
                 let class = &self.classes[c];
                 let meta = rule.meta();
-                if !self.settings.rules.is_enabled(meta) || self.is_test_file && !meta.applies_to_tests {
+                if self.is_test_file && !meta.applies_to_tests {
                     continue;
                 }
                 let info = class.info.clone();
@@ -774,7 +883,7 @@ impl<'a, 't> Walker<'a, 't> {
         }
         for &rule in &self.dispatch.file {
             let meta = rule.meta();
-            if !self.settings.rules.is_enabled(meta) || self.is_test_file && !meta.applies_to_tests {
+            if self.is_test_file && !meta.applies_to_tests {
                 continue;
             }
             let is_test_code = self.is_test_file;

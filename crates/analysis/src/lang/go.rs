@@ -5,12 +5,11 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use super::{
-    kind_table, text, Arg, Assign, Call, Cognitive, DeclKind, FunctionDecl, LanguageSpec, Role,
+    kind_table, text, Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role,
     ValueKind,
 };
 use crate::lang::syntax::{build_roles, named_children, squash};
 use crate::metrics::cognitive::{cognitive, CogKind, SonarLanguage};
-use crate::metrics::nesting::max_nesting;
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -274,53 +273,78 @@ impl LanguageSpec for Go {
             .and_then(|r| r.child_by_field_id(self.k.f.right))
     }
 
+    fn is_list_like(&self, node: Node<'_>, src: &str) -> bool {
+        let k = &self.k;
+        // Kinds outside this module's table, by name.
+        let is_slice_type = |n: Node<'_>| n.kind() == "slice_type";
+        // `var names []string = load()`
+        if let Some(spec) = node
+            .parent()
+            .filter(|p| p.kind_id() == k.expression_list)
+            .and_then(|l| l.parent())
+            .filter(|s| s.kind_id() == k.var_spec)
+            && spec
+                .child_by_field_id(k.f.r#type)
+                .is_some_and(is_slice_type)
+        {
+            return true;
+        }
+        if node.kind() == "composite_literal" {
+            return node
+                .child_by_field_id(k.f.r#type)
+                .is_some_and(is_slice_type);
+        }
+        if node.kind_id() != k.call_expression {
+            return false;
+        }
+        let Some(f) = node.child_by_field_id(k.f.function) else {
+            return false;
+        };
+        match squash(text(f, src)).as_str() {
+            "append" | "strings.Split" | "strings.SplitN" | "strings.SplitAfter"
+            | "strings.Fields" => true,
+            "make" => node
+                .child_by_field_id(k.f.arguments)
+                .and_then(|a| a.named_child(0))
+                .is_some_and(is_slice_type),
+            _ => false,
+        }
+    }
+
     fn is_callable_literal(&self, node: Node<'_>) -> bool {
         node.kind_id() == self.k.func_literal
     }
 
-    fn cyclomatic(&self, func: Node<'_>, _src: &str) -> u32 {
+    fn cc_increment(&self, n: Node<'_>, _parent: Option<Node<'_>>, _src: &str) -> CcStep {
         let k = &self.k;
-        let mut total = 1;
-        let mut stack = named_children(func);
-        while let Some(n) = stack.pop() {
-            let id = n.kind_id();
-            if id == k.func_literal {
-                continue;
-            }
-            if id == k.if_statement
-                || id == k.for_statement
-                || id == k.expression_case
-                || id == k.type_case
-                || id == k.communication_case
-            {
-                total += 1;
-            } else if id == k.binary_expression {
-                let op = n.child_by_field_id(k.f.operator).map(|o| o.kind_id());
-                total += u32::from(op == Some(k.and) || op == Some(k.or));
-            }
-            let mut cursor = n.walk();
-            stack.extend(n.named_children(&mut cursor));
+        let id = n.kind_id();
+        if id == k.if_statement
+            || id == k.for_statement
+            || id == k.expression_case
+            || id == k.type_case
+            || id == k.communication_case
+        {
+            return CcStep::add(1);
         }
-        total
+        if id == k.binary_expression {
+            let op = n.child_by_field_id(k.f.operator).map(|o| o.kind_id());
+            return CcStep::add(u32::from(op == Some(k.and) || op == Some(k.or)));
+        }
+        CcStep::NONE
     }
 
-    fn cognitive(&self, func: Node<'_>, _src: &str) -> Cognitive {
+    fn is_nesting_block(&self, n: Node<'_>, parent: Option<Node<'_>>) -> bool {
         let k = &self.k;
-        Cognitive {
-            score: cognitive(self, func),
-            max_nesting: max_nesting(
-                func.child_by_field_id(k.f.body),
-                |n, parent| {
-                    let id = n.kind_id();
-                    (id == k.if_statement && parent.kind_id() != k.if_statement)
-                        || id == k.for_statement
-                        || id == k.expression_switch_statement
-                        || id == k.type_switch_statement
-                        || id == k.select_statement
-                },
-                |n| n.kind_id() == k.func_literal,
-            ),
-        }
+        let id = n.kind_id();
+        (id == k.if_statement && parent.is_none_or(|p| p.kind_id() != k.if_statement))
+            || id == k.for_statement
+            || id == k.expression_switch_statement
+            || id == k.type_switch_statement
+            || id == k.select_statement
+    }
+
+    fn cognitive(&self, func: Node<'_>, _src: &str) -> u32 {
+        cognitive(self, func)
     }
 }
 

@@ -5,12 +5,11 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use super::{
-    kind_table, text, Arg, Assign, Call, Cognitive, DeclKind, FunctionDecl, LanguageSpec, Role,
+    kind_table, text, Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role,
     ValueKind,
 };
 use crate::lang::syntax::{build_roles, children, named_children, squash};
 use crate::metrics::cognitive::{cognitive, CogKind, SonarLanguage};
-use crate::metrics::nesting::max_nesting;
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -298,63 +297,114 @@ impl LanguageSpec for Java {
             .flatten()
     }
 
+    fn is_list_like(&self, node: Node<'_>, src: &str) -> bool {
+        let k = &self.k;
+        const LISTS: &[&str] = &[
+            "List",
+            "ArrayList",
+            "LinkedList",
+            "Vector",
+            "CopyOnWriteArrayList",
+            "ImmutableList",
+        ];
+        let base = |t: &str| {
+            let t = t.split('<').next().unwrap_or(t).trim();
+            t.rsplit('.').next().unwrap_or(t).to_string()
+        };
+        // `List<String> names = load();`
+        if let Some(decl) = node
+            .parent()
+            .filter(|p| p.kind_id() == k.variable_declarator)
+            && decl.child_by_field_id(k.f.value) == Some(node)
+            && let Some(ty) = decl.parent().and_then(|d| d.child_by_field_id(k.f.r#type))
+            && LISTS.contains(&base(text(ty, src)).as_str())
+        {
+            return true;
+        }
+        if node.kind_id() == k.object_creation_expression {
+            return node
+                .child_by_field_id(k.f.r#type)
+                .is_some_and(|t| LISTS[1..].contains(&base(text(t, src)).as_str()));
+        }
+        if node.kind_id() != k.method_invocation {
+            return false;
+        }
+        let Some(call) = self.call(node, src) else {
+            return false;
+        };
+        match call.callee.as_str() {
+            "Arrays.asList"
+            | "List.of"
+            | "List.copyOf"
+            | "Collections.emptyList"
+            | "Collections.singletonList"
+            | "Collections.unmodifiableList"
+            | "Collections.nCopies"
+            | "Lists.newArrayList"
+            | "Lists.newLinkedList"
+            | "ImmutableList.of"
+            | "ImmutableList.copyOf" => true,
+            _ => match call.name {
+                "toList" => call.args.is_empty(),
+                "collect" => call.args.first().is_some_and(|a| {
+                    matches!(
+                        squash(text(a.value, src)).as_str(),
+                        "Collectors.toList()" | "toList()" | "Collectors.toUnmodifiableList()"
+                    )
+                }),
+                _ => false,
+            },
+        }
+    }
+
     fn is_callable_literal(&self, node: Node<'_>) -> bool {
         node.kind_id() == self.k.lambda_expression
     }
 
-    fn cyclomatic(&self, func: Node<'_>, _src: &str) -> u32 {
-        let k = &self.k;
-        let mut total = 1;
-        let mut stack = func
-            .child_by_field_id(k.f.body)
-            .map(named_children)
-            .unwrap_or_default();
-        while let Some(n) = stack.pop() {
-            let id = n.kind_id();
-            if self.is_frame(id) {
-                continue;
-            }
-            if id == k.if_statement
-                || id == k.for_statement
-                || id == k.enhanced_for_statement
-                || id == k.while_statement
-                || id == k.do_statement
-                || id == k.catch_clause
-                || id == k.ternary_expression
-            {
-                total += 1;
-            } else if id == k.switch_label {
-                total += u32::from(n.child(0).is_some_and(|c| c.kind_id() == k.case));
-            } else if id == k.binary_expression {
-                let op = n.child_by_field_id(k.f.operator).map(|o| o.kind_id());
-                total += u32::from(op == Some(k.and) || op == Some(k.or));
-            }
-            let mut cursor = n.walk();
-            stack.extend(n.named_children(&mut cursor));
-        }
-        total
+    fn cc_start(&self, func: Node<'_>) -> usize {
+        // lizard starts counting at the body: nothing in the signature counts.
+        func.child_by_field_id(self.k.f.body)
+            .map_or(func.start_byte(), |b| b.start_byte())
     }
 
-    fn cognitive(&self, func: Node<'_>, _src: &str) -> Cognitive {
+    fn cc_increment(&self, n: Node<'_>, _parent: Option<Node<'_>>, _src: &str) -> CcStep {
         let k = &self.k;
-        Cognitive {
-            score: cognitive(self, func),
-            max_nesting: max_nesting(
-                func.child_by_field_id(k.f.body),
-                |n, parent| {
-                    let id = n.kind_id();
-                    (id == k.if_statement && parent.kind_id() != k.if_statement)
-                        || id == k.for_statement
-                        || id == k.enhanced_for_statement
-                        || id == k.while_statement
-                        || id == k.do_statement
-                        || id == k.switch_expression
-                        || id == k.try_statement
-                        || id == k.try_with_resources_statement
-                },
-                |n| self.is_frame(n.kind_id()) || n.kind_id() == k.class_body,
-            ),
+        let id = n.kind_id();
+        if id == k.if_statement
+            || id == k.for_statement
+            || id == k.enhanced_for_statement
+            || id == k.while_statement
+            || id == k.do_statement
+            || id == k.catch_clause
+            || id == k.ternary_expression
+        {
+            return CcStep::add(1);
         }
+        if id == k.switch_label {
+            return CcStep::add(u32::from(n.child(0).is_some_and(|c| c.kind_id() == k.case)));
+        }
+        if id == k.binary_expression {
+            let op = n.child_by_field_id(k.f.operator).map(|o| o.kind_id());
+            return CcStep::add(u32::from(op == Some(k.and) || op == Some(k.or)));
+        }
+        CcStep::NONE
+    }
+
+    fn is_nesting_block(&self, n: Node<'_>, parent: Option<Node<'_>>) -> bool {
+        let k = &self.k;
+        let id = n.kind_id();
+        (id == k.if_statement && parent.is_none_or(|p| p.kind_id() != k.if_statement))
+            || id == k.for_statement
+            || id == k.enhanced_for_statement
+            || id == k.while_statement
+            || id == k.do_statement
+            || id == k.switch_expression
+            || id == k.try_statement
+            || id == k.try_with_resources_statement
+    }
+
+    fn cognitive(&self, func: Node<'_>, _src: &str) -> u32 {
+        cognitive(self, func)
     }
 }
 

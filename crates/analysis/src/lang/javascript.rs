@@ -7,13 +7,12 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use super::{
-    kind_table, text, Arg, Assign, Call, Cognitive, DeclKind, FunctionDecl, LanguageSpec, Role,
+    kind_table, text, Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role,
     ValueKind,
 };
 use crate::lang::kinds::ABSENT;
 use crate::lang::syntax::{build_roles, children, named_children, squash};
 use crate::metrics::cognitive::{cognitive, CogKind, SonarLanguage};
-use crate::metrics::nesting::max_nesting;
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -361,48 +360,92 @@ impl LanguageSpec for Js {
             .flatten()
     }
 
+    fn is_list_like(&self, node: Node<'_>, src: &str) -> bool {
+        let k = &self.k;
+        let mut node = node;
+        while node.kind_id() == k.parenthesized_expression
+            || node.kind_id() == k.as_expression
+            || node.kind_id() == k.satisfies_expression
+        {
+            match node.named_child(0) {
+                Some(n) => node = n,
+                None => break,
+            }
+        }
+        // `const names: string[] = load()` (TypeScript).
+        if let Some(decl) = node
+            .parent()
+            .filter(|p| p.kind_id() == k.variable_declarator)
+            && decl.child_by_field_id(k.f.value) == Some(node)
+            && let Some(ty) = decl.child_by_field_name("type")
+        {
+            let t = squash(text(ty, src));
+            let t = t.trim_start_matches(':');
+            if t.ends_with("[]") || t.starts_with("Array<") || t.starts_with("ReadonlyArray<") {
+                return true;
+            }
+        }
+        // Kinds outside this module's table, by name.
+        if node.kind() == "array" {
+            return true;
+        }
+        let id = node.kind_id();
+        if id == k.new_expression {
+            return node
+                .child_by_field_id(k.f.constructor)
+                .is_some_and(|c| text(c, src) == "Array");
+        }
+        if id != k.call_expression {
+            return false;
+        }
+        let Some(f) = node.child_by_field_id(k.f.function) else {
+            return false;
+        };
+        if matches!(
+            squash(text(f, src)).as_str(),
+            "Array.from" | "Array.of" | "Object.keys" | "Object.values" | "Object.entries"
+        ) {
+            return true;
+        }
+        if f.kind_id() != k.member_expression {
+            return false;
+        }
+        let method = f.child_by_field_id(k.f.property).map(|p| text(p, src));
+        match method {
+            Some("map" | "filter" | "flat" | "flatMap" | "split" | "toSorted" | "toReversed") => {
+                true
+            }
+            // Strings have `slice` and `concat` too: only arrays derived from arrays.
+            Some("slice" | "concat") => f
+                .child_by_field_id(k.f.object)
+                .is_some_and(|o| self.is_list_like(o, src)),
+            _ => false,
+        }
+    }
+
     fn is_callable_literal(&self, node: Node<'_>) -> bool {
         let id = node.kind_id();
         id == self.k.arrow_function || id == self.k.function_expression || id == self.k.generator_function
     }
 
-    fn cyclomatic(&self, func: Node<'_>, src: &str) -> u32 {
-        let k = &self.k;
-        let mut total = 1;
-        let mut stack: Vec<Node> = named_children(func);
-        while let Some(n) = stack.pop() {
-            let id = n.kind_id();
-            if k.is_function(id) || id == k.class_body {
-                // Nested functions have their own complexity (as in lizard); so do the
-                // methods of classes defined inside a function.
-                continue;
-            }
-            total += u32::from(self.is_decision(n, src));
-            let mut cursor = n.walk();
-            stack.extend(n.named_children(&mut cursor));
-        }
-        total
+    fn cc_increment(&self, n: Node<'_>, _parent: Option<Node<'_>>, src: &str) -> CcStep {
+        CcStep::add(u32::from(self.is_decision(n, src)))
     }
 
-    fn cognitive(&self, func: Node<'_>, _src: &str) -> Cognitive {
+    fn is_nesting_block(&self, n: Node<'_>, parent: Option<Node<'_>>) -> bool {
         let k = &self.k;
-        Cognitive {
-            score: cognitive(self, func),
-            max_nesting: max_nesting(
-                func.child_by_field_id(k.f.body),
-                |n, parent| {
-                    let id = n.kind_id();
-                    (id == k.if_statement && parent.kind_id() != k.else_clause)
-                        || id == k.for_statement
-                        || id == k.for_in_statement
-                        || id == k.while_statement
-                        || id == k.do_statement
-                        || id == k.switch_statement
-                        || id == k.try_statement
-                },
-                |n| k.is_function(n.kind_id()) || n.kind_id() == k.class_body,
-            ),
-        }
+        let id = n.kind_id();
+        (id == k.if_statement && parent.is_none_or(|p| p.kind_id() != k.else_clause))
+            || id == k.for_statement
+            || id == k.for_in_statement
+            || id == k.while_statement
+            || id == k.do_statement
+            || id == k.switch_statement
+            || id == k.try_statement
+    }
+
+    fn cognitive(&self, func: Node<'_>, _src: &str) -> u32 {
+        cognitive(self, func)
     }
 }
 

@@ -142,11 +142,25 @@ pub(crate) trait LanguageSpec: Sync {
     /// The collection a loop iterates over, when it has one (`for x in items`).
     fn loop_iterable<'t>(&self, node: Node<'t>) -> Option<Node<'t>>;
 
-    /// Cyclomatic complexity of a function node, by this language's reference tool's rules.
-    fn cyclomatic(&self, func: Node<'_>, src: &str) -> u32;
+    /// What `node` adds to the cyclomatic complexity of the innermost function, by this
+    /// language's reference tool's rules. The walker calls it for every node of a function
+    /// (not of nested functions or classes, which count for themselves), from
+    /// [`LanguageSpec::cc_start`] on.
+    fn cc_increment(&self, node: Node<'_>, parent: Option<Node<'_>>, src: &str) -> CcStep;
 
-    /// Cognitive complexity and maximum nesting depth of a function node.
-    fn cognitive(&self, func: Node<'_>, src: &str) -> Cognitive;
+    /// Where counting starts in a function: its body for languages whose reference tool
+    /// ignores the signature (decorators, parameter defaults).
+    fn cc_start(&self, func: Node<'_>) -> usize {
+        func.start_byte()
+    }
+
+    /// Whether `node` (a child of `parent`) opens a nesting level: `if` (not the `if` of
+    /// an `else if`), loops, `switch`/`match`, `try`...
+    fn is_nesting_block(&self, node: Node<'_>, parent: Option<Node<'_>>) -> bool;
+
+    /// Cognitive complexity of a function node (without Python's recursion increment,
+    /// which the walker adds).
+    fn cognitive(&self, func: Node<'_>, src: &str) -> u32;
 
     /// For a node whose role is [`Role::Module`]: its name and whether it holds tests
     /// (Rust's `#[cfg(test)] mod tests`).

@@ -7,11 +7,13 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use super::{
-    kind_table, text, Arg, Assign, Call, Cognitive, DeclKind, FunctionDecl, LanguageSpec, Role,
+    kind_table, text, Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role,
     ValueKind,
 };
+use smallvec::SmallVec;
+use tree_sitter::TreeCursor;
+
 use crate::lang::syntax::{build_roles, children, named_children, squash};
-use crate::metrics::nesting::max_nesting;
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -91,21 +93,31 @@ impl Python {
         }
     }
 
-    /// Statements of a block, without comments.
-    fn statements<'t>(&self, block: Option<Node<'t>>) -> Vec<Node<'t>> {
-        block
-            .map(|b| {
-                named_children(b)
-                    .into_iter()
-                    .filter(|n| n.kind_id() != self.k.comment)
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// The first `N` statements of a block (fewer if it is shorter), without comments,
+    /// and whether there are more.
+    fn first_statements<'t, const N: usize>(&self, block: Option<Node<'t>>) -> (Vec<Node<'t>>, bool) {
+        let mut out = Vec::with_capacity(N);
+        let Some(b) = block else {
+            return (out, false);
+        };
+        let mut cursor = b.walk();
+        for n in b.named_children(&mut cursor) {
+            if n.is_extra() || n.kind_id() == self.k.comment {
+                continue;
+            }
+            if out.len() == N {
+                return (out, true);
+            }
+            out.push(n);
+        }
+        (out, false)
     }
 
     fn strip_parens<'t>(&self, mut n: Node<'t>) -> Node<'t> {
         while n.kind_id() == self.k.parenthesized_expression {
-            match named_children(n).into_iter().find(|c| c.kind_id() != self.k.comment) {
+            let first = n.named_child(0).filter(|c| !c.is_extra());
+            let inner = first.or_else(|| named_children(n).into_iter().next());
+            match inner {
                 Some(inner) => n = inner,
                 None => break,
             }
@@ -366,97 +378,120 @@ impl LanguageSpec for Python {
         }
     }
 
+    fn is_list_like(&self, node: Node<'_>, src: &str) -> bool {
+        let k = &self.k;
+        let node = self.strip_parens(node);
+        let id = node.kind_id();
+        let literal = |n: Node<'_>| {
+            let n = self.strip_parens(n);
+            n.kind_id() == k.list || n.kind_id() == k.list_comprehension
+        };
+        if literal(node) {
+            return true;
+        }
+        // `head + [x]`, `[0] * n`
+        if id == k.binary_operator {
+            let op = node.child_by_field_id(k.f.operator).map(|o| text(o, src));
+            return matches!(op, Some("+" | "*"))
+                && [k.f.left, k.f.right]
+                    .iter()
+                    .any(|f| node.child_by_field_id(*f).is_some_and(literal));
+        }
+        if id != k.call {
+            return false;
+        }
+        let Some(f) = node.child_by_field_id(k.f.function) else {
+            return false;
+        };
+        if f.kind_id() == k.identifier {
+            return matches!(text(f, src), "list" | "sorted");
+        }
+        // `line.split(",")`, `f.readlines()`; not `os.path.split(p)`, a pair.
+        f.kind_id() == k.attribute
+            && f.child_by_field_id(k.f.attribute).is_some_and(|a| {
+                matches!(
+                    text(a, src),
+                    "split" | "rsplit" | "splitlines" | "readlines"
+                )
+            })
+            && f.child_by_field_id(k.f.object)
+                .is_none_or(|o| !text(o, src).ends_with("path"))
+    }
+
     fn is_callable_literal(&self, node: Node<'_>) -> bool {
         node.kind_id() == self.k.lambda
     }
 
-    fn cyclomatic(&self, func: Node<'_>, _src: &str) -> u32 {
-        1 + self.radon_decisions(func.child_by_field_id(self.k.f.body))
+    fn cc_start(&self, func: Node<'_>) -> usize {
+        // radon never looks at decorators, parameter defaults or annotations.
+        func.child_by_field_id(self.k.f.body)
+            .map_or(func.start_byte(), |b| b.start_byte())
     }
 
-    fn cognitive(&self, func: Node<'_>, src: &str) -> Cognitive {
-        let score = self.cpx_stmt(func, 0, 0) + u32::from(self.is_directly_recursive(func, src));
+    fn cc_increment(&self, n: Node<'_>, parent: Option<Node<'_>>, _src: &str) -> CcStep {
         let k = &self.k;
-        let max_nesting = max_nesting(
-            func.child_by_field_id(k.f.body),
-            |n, _| {
-                let id = n.kind_id();
-                id == k.if_statement
-                    || id == k.for_statement
-                    || id == k.while_statement
-                    || id == k.try_statement
-                    || id == k.with_statement
-                    || id == k.match_statement
-            },
-            |n| n.kind_id() == k.function_definition || n.kind_id() == k.class_definition,
-        );
-        Cognitive { score, max_nesting }
+        if !n.is_named() {
+            return CcStep::NONE;
+        }
+        let id = n.kind_id();
+        if id == k.decorated_definition {
+            // A nested definition's decorators are not the enclosing function's.
+            return CcStep {
+                add: 0,
+                skip_inside: true,
+            };
+        }
+        if id == k.assert_statement {
+            // +1, without looking inside: `assert a and b` adds 1.
+            return CcStep {
+                add: 1,
+                skip_inside: true,
+            };
+        }
+        if id == k.if_statement
+            || id == k.elif_clause
+            || id == k.conditional_expression
+            || id == k.boolean_operator
+            || id == k.for_in_clause
+        {
+            return CcStep::add(1);
+        }
+        if id == k.if_clause {
+            // Comprehension filters count; `case ... if guard` does not.
+            return CcStep::add(u32::from(parent.is_some_and(|p| p.kind_id() != k.case_clause)));
+        }
+        if id == k.for_statement || id == k.while_statement {
+            return CcStep::add(1 + u32::from(n.child_by_field_id(k.f.alternative).is_some()));
+        }
+        if id == k.try_statement {
+            return CcStep::add(self.radon_try(n));
+        }
+        if id == k.match_statement {
+            return CcStep::add(self.radon_match(n));
+        }
+        CcStep::NONE
+    }
+
+    fn is_nesting_block(&self, n: Node<'_>, _parent: Option<Node<'_>>) -> bool {
+        let k = &self.k;
+        let id = n.kind_id();
+        id == k.if_statement
+            || id == k.for_statement
+            || id == k.while_statement
+            || id == k.try_statement
+            || id == k.with_statement
+            || id == k.match_statement
+    }
+
+    fn cognitive(&self, func: Node<'_>, _src: &str) -> u32 {
+        let mut cursor = func.walk();
+        self.cpx_stmt(func, 0, 0, &mut cursor)
     }
 }
 
 // ---- radon cyclomatic complexity -------------------------------------------------------
 
 impl Python {
-    /// Decision points in a function body, as radon 6 counts them: nested definitions are
-    /// not entered (their complexity is their own), an `assert` is +1 without looking
-    /// inside, decorators and parameter defaults are never seen.
-    fn radon_decisions(&self, body: Option<Node<'_>>) -> u32 {
-        let Some(body) = body else { return 0 };
-        let k = &self.k;
-        let mut total = 0;
-        let mut cursor = body.walk();
-        let mut descend = true;
-        loop {
-            if descend && cursor.goto_first_child() {
-                // entered a child
-            } else {
-                loop {
-                    if cursor.node() == body {
-                        return total;
-                    }
-                    if cursor.goto_next_sibling() {
-                        break;
-                    }
-                    if !cursor.goto_parent() {
-                        return total;
-                    }
-                }
-            }
-            let n = cursor.node();
-            let id = n.kind_id();
-            descend = true;
-            if !n.is_named() {
-                descend = false;
-            } else if id == k.function_definition
-                || id == k.class_definition
-                || id == k.decorated_definition
-            {
-                descend = false;
-            } else if id == k.assert_statement {
-                total += 1;
-                descend = false;
-            } else if id == k.if_statement
-                || id == k.elif_clause
-                || id == k.conditional_expression
-                || id == k.boolean_operator
-                || id == k.for_in_clause
-            {
-                total += 1;
-            } else if id == k.if_clause {
-                // Comprehension filters count; `case ... if guard` does not.
-                if n.parent().is_some_and(|p| p.kind_id() != k.case_clause) {
-                    total += 1;
-                }
-            } else if id == k.for_statement || id == k.while_statement {
-                total += 1 + u32::from(n.child_by_field_id(k.f.alternative).is_some());
-            } else if id == k.try_statement {
-                total += self.radon_try(n);
-            } else if id == k.match_statement {
-                total += self.radon_match(n);
-            }
-        }
-    }
-
     fn radon_try(&self, n: Node<'_>) -> u32 {
         let k = &self.k;
         let mut handlers = 0;
@@ -535,12 +570,35 @@ impl Python {
 /// Deeper than any real code; keeps a pathological input from exhausting the stack.
 const MAX_DEPTH: u32 = 400;
 
+/// Named, non-extra children of `node` (comments included), through a cursor shared by
+/// the whole computation: no allocation for up to 16 children.
+fn kids<'t>(cur: &mut TreeCursor<'t>, node: Node<'t>) -> SmallVec<[Node<'t>; 16]> {
+    let mut out = SmallVec::new();
+    cur.reset(node);
+    if cur.goto_first_child() {
+        loop {
+            let n = cur.node();
+            if n.is_named() && !n.is_extra() {
+                out.push(n);
+            }
+            if !cur.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+    out
+}
+
 impl Python {
-    fn suite(&self, block: Option<Node<'_>>, nest: u32, depth: u32) -> u32 {
-        self.statements(block)
-            .into_iter()
-            .map(|s| self.cpx_stmt(s, nest, depth + 1))
-            .sum()
+    fn suite<'t>(&self, block: Option<Node<'t>>, nest: u32, depth: u32, cur: &mut TreeCursor<'t>) -> u32 {
+        let Some(b) = block else { return 0 };
+        let mut total = 0;
+        for s in kids(cur, b) {
+            if s.kind_id() != self.k.comment {
+                total += self.cpx_stmt(s, nest, depth + 1, cur);
+            }
+        }
+        total
     }
 
     /// A function whose body is exactly `def inner ...; return ...` (a decorator factory).
@@ -548,7 +606,10 @@ impl Python {
         if !self.is_def(f) {
             return None;
         }
-        let body = self.statements(f.child_by_field_id(self.k.f.body));
+        let (body, more) = self.first_statements::<2>(f.child_by_field_id(self.k.f.body));
+        if more {
+            return None;
+        }
         match body.as_slice() {
             [inner, ret]
                 if self.is_def(self.undecorate(*inner))
@@ -560,7 +621,7 @@ impl Python {
         }
     }
 
-    fn cpx_stmt(&self, s: Node<'_>, nest: u32, depth: u32) -> u32 {
+    fn cpx_stmt<'t>(&self, s: Node<'t>, nest: u32, depth: u32, cur: &mut TreeCursor<'t>) -> u32 {
         if depth > MAX_DEPTH {
             return 0;
         }
@@ -569,48 +630,47 @@ impl Python {
         let id = s.kind_id();
         if id == k.function_definition {
             if let Some(inner) = self.decorator_shape(s) {
-                return self.cpx_stmt(inner, nest, depth + 1);
+                return self.cpx_stmt(inner, nest, depth + 1, cur);
             }
-            return self
-                .statements(s.child_by_field_id(k.f.body))
-                .into_iter()
-                .map(|c| {
-                    let inner = if self.is_def(self.undecorate(c)) {
-                        nest + 1
-                    } else {
-                        nest
-                    };
-                    self.cpx_stmt(c, inner, depth + 1)
-                })
-                .sum();
+            let Some(b) = s.child_by_field_id(k.f.body) else { return 0 };
+            let mut total = 0;
+            for c in kids(cur, b) {
+                if c.kind_id() == k.comment {
+                    continue;
+                }
+                let inner = if self.is_def(self.undecorate(c)) { nest + 1 } else { nest };
+                total += self.cpx_stmt(c, inner, depth + 1, cur);
+            }
+            return total;
         }
         if id == k.class_definition {
-            return self
-                .statements(s.child_by_field_id(k.f.body))
-                .into_iter()
-                .filter(|c| self.is_def(self.undecorate(*c)))
-                .map(|c| self.cpx_stmt(c, nest, depth + 1))
-                .sum();
+            let Some(b) = s.child_by_field_id(k.f.body) else { return 0 };
+            let mut total = 0;
+            for c in kids(cur, b) {
+                if self.is_def(self.undecorate(c)) {
+                    total += self.cpx_stmt(c, nest, depth + 1, cur);
+                }
+            }
+            return total;
         }
-        let expr = |n: Option<Node>, at: u32| n.map_or(0, |n| self.cpx_expr(n, at, depth + 1));
         if id == k.expression_statement {
-            return named_children(s)
-                .into_iter()
-                .map(|c| {
-                    let cid = c.kind_id();
-                    if cid == k.assignment {
-                        let mut v = c.child_by_field_id(k.f.right);
-                        while let Some(inner) = v.filter(|v| v.kind_id() == k.assignment) {
-                            v = inner.child_by_field_id(k.f.right);
-                        }
-                        expr(v, nest)
-                    } else if cid == k.augmented_assignment {
-                        expr(c.child_by_field_id(k.f.right), nest)
-                    } else {
-                        expr(Some(c), nest)
+            let mut total = 0;
+            for c in kids(cur, s) {
+                let cid = c.kind_id();
+                let value = if cid == k.assignment {
+                    let mut v = c.child_by_field_id(k.f.right);
+                    while let Some(inner) = v.filter(|v| v.kind_id() == k.assignment) {
+                        v = inner.child_by_field_id(k.f.right);
                     }
-                })
-                .sum();
+                    v
+                } else if cid == k.augmented_assignment {
+                    c.child_by_field_id(k.f.right)
+                } else {
+                    Some(c)
+                };
+                total += self.expr_at(value, nest, depth, cur);
+            }
+            return total;
         }
         if id == k.for_statement || id == k.while_statement {
             let head = if id == k.for_statement {
@@ -623,66 +683,58 @@ impl Python {
                 .and_then(|e| e.child_by_field_id(k.f.body));
             return 1
                 + nest
-                + expr(head, nest)
-                + self.suite(s.child_by_field_id(k.f.body), nest + 1, depth)
-                + self.suite(orelse, nest, depth);
+                + self.expr_at(head, nest, depth, cur)
+                + self.suite(s.child_by_field_id(k.f.body), nest + 1, depth, cur)
+                + self.suite(orelse, nest, depth, cur);
         }
         if id == k.if_statement {
             let mut c = 1
                 + nest
-                + expr(s.child_by_field_id(k.f.condition), nest)
-                + self.suite(s.child_by_field_id(k.f.consequence), nest + 1, depth);
-            for alt in named_children(s) {
+                + self.expr_at(s.child_by_field_id(k.f.condition), nest, depth, cur)
+                + self.suite(s.child_by_field_id(k.f.consequence), nest + 1, depth, cur);
+            for alt in kids(cur, s) {
                 if alt.kind_id() == k.elif_clause {
                     c += 1
-                        + expr(alt.child_by_field_id(k.f.condition), nest)
-                        + self.suite(alt.child_by_field_id(k.f.consequence), nest + 1, depth);
+                        + self.expr_at(alt.child_by_field_id(k.f.condition), nest, depth, cur)
+                        + self.suite(alt.child_by_field_id(k.f.consequence), nest + 1, depth, cur);
                 } else if alt.kind_id() == k.else_clause {
-                    c += 1 + self.suite(alt.child_by_field_id(k.f.body), nest + 1, depth);
+                    c += 1 + self.suite(alt.child_by_field_id(k.f.body), nest + 1, depth, cur);
                 }
             }
             return c;
         }
         if id == k.try_statement {
-            let mut c = self.suite(s.child_by_field_id(k.f.body), nest, depth);
-            for part in named_children(s) {
+            let mut c = self.suite(s.child_by_field_id(k.f.body), nest, depth, cur);
+            for part in kids(cur, s) {
                 let pid = part.kind_id();
-                if pid == k.except_clause {
-                    let block = named_children(part)
-                        .into_iter()
-                        .rfind(|n| n.kind_id() == k.block);
-                    c += 1 + nest + self.suite(block, nest + 1, depth);
+                if pid == k.except_clause || pid == k.finally_clause {
+                    let block = kids(cur, part).into_iter().rfind(|n| n.kind_id() == k.block);
+                    if pid == k.except_clause {
+                        c += 1 + nest + self.suite(block, nest + 1, depth, cur);
+                    } else {
+                        c += self.suite(block, nest, depth, cur);
+                    }
                 } else if pid == k.else_clause {
-                    c += self.suite(part.child_by_field_id(k.f.body), nest, depth);
-                } else if pid == k.finally_clause {
-                    let block = named_children(part)
-                        .into_iter()
-                        .rfind(|n| n.kind_id() == k.block);
-                    c += self.suite(block, nest, depth);
+                    c += self.suite(part.child_by_field_id(k.f.body), nest, depth, cur);
                 }
             }
             return c;
         }
         if id == k.match_statement {
-            let cases = s
-                .child_by_field_id(k.f.body)
-                .map(named_children)
-                .unwrap_or_default();
-            return 1
-                + nest
-                + cases
-                    .into_iter()
-                    .filter(|c| c.kind_id() == k.case_clause)
-                    .map(|c| self.suite(c.child_by_field_id(k.f.consequence), nest + 1, depth))
-                    .sum::<u32>();
+            let mut c = 1 + nest;
+            if let Some(body) = s.child_by_field_id(k.f.body) {
+                for case in kids(cur, body) {
+                    if case.kind_id() == k.case_clause {
+                        c += self.suite(case.child_by_field_id(k.f.consequence), nest + 1, depth, cur);
+                    }
+                }
+            }
+            return c;
         }
         if id == k.with_statement {
             let mut c = 0;
-            if let Some(clause) = named_children(s)
-                .into_iter()
-                .find(|n| n.kind_id() == k.with_clause)
-            {
-                for item in named_children(clause) {
+            if let Some(clause) = kids(cur, s).into_iter().find(|n| n.kind_id() == k.with_clause) {
+                for item in kids(cur, clause) {
                     if item.kind_id() != k.with_item {
                         continue;
                     }
@@ -690,48 +742,58 @@ impl Python {
                     if let Some(p) = v.filter(|v| v.kind_id() == k.as_pattern) {
                         v = p.named_child(0);
                     }
-                    c += expr(v, nest);
+                    c += self.expr_at(v, nest, depth, cur);
                 }
             }
-            return c + self.suite(s.child_by_field_id(k.f.body), nest, depth);
+            return c + self.suite(s.child_by_field_id(k.f.body), nest, depth, cur);
         }
         if id == k.return_statement || id == k.raise_statement || id == k.assert_statement {
-            return named_children(s)
-                .into_iter()
-                .filter(|c| c.kind_id() != k.comment)
-                .map(|c| expr(Some(c), nest))
-                .sum();
+            let mut c = 0;
+            for e in kids(cur, s) {
+                if e.kind_id() != k.comment {
+                    c += self.cpx_expr(e, nest, depth + 1, cur);
+                }
+            }
+            return c;
         }
         0
     }
 
-    fn cpx_expr(&self, e: Node<'_>, nest: u32, depth: u32) -> u32 {
+    fn expr_at<'t>(&self, e: Option<Node<'t>>, nest: u32, depth: u32, cur: &mut TreeCursor<'t>) -> u32 {
+        e.map_or(0, |e| self.cpx_expr(e, nest, depth + 1, cur))
+    }
+
+    fn cpx_expr<'t>(&self, e: Node<'t>, nest: u32, depth: u32, cur: &mut TreeCursor<'t>) -> u32 {
         if depth > MAX_DEPTH {
             return 0;
         }
         let k = &self.k;
         let e = self.strip_parens(e);
         let id = e.kind_id();
-        let sub = |n: Option<Node>, at: u32| n.map_or(0, |n| self.cpx_expr(n, at, depth + 1));
         if id == k.boolean_operator || id == k.not_operator || id == k.unary_operator {
             return self.bool_tree(e, None, depth + 1);
         }
-        if id == k.comparison_operator {
-            return named_children(e)
-                .into_iter()
-                .map(|c| sub(Some(c), nest))
-                .sum();
+        if id == k.comparison_operator || id == k.tuple || id == k.expression_list || id == k.list || id == k.set {
+            let mut c = 0;
+            for x in kids(cur, e) {
+                if x.kind_id() != k.comment {
+                    c += self.cpx_expr(x, nest, depth + 1, cur);
+                }
+            }
+            return c;
         }
         if id == k.conditional_expression {
-            let parts = named_children(e);
+            let parts = kids(cur, e);
+            let mut parts = parts.into_iter().filter(|n| n.kind_id() != k.comment);
+            let (body, test, orelse) = (parts.next(), parts.next(), parts.next());
             return 1
                 + nest
-                + sub(parts.get(1).copied(), nest)
-                + sub(parts.first().copied(), nest + 1)
-                + sub(parts.get(2).copied(), nest + 1);
+                + self.expr_at(test, nest, depth, cur)
+                + self.expr_at(body, nest + 1, depth, cur)
+                + self.expr_at(orelse, nest + 1, depth, cur);
         }
         if id == k.lambda {
-            return sub(e.child_by_field_id(k.f.body), nest + 1);
+            return self.expr_at(e.child_by_field_id(k.f.body), nest + 1, depth, cur);
         }
         if id == k.list_comprehension
             || id == k.set_comprehension
@@ -739,13 +801,13 @@ impl Python {
             || id == k.dictionary_comprehension
         {
             let mut c = 0;
-            let mut elements = Vec::new();
-            for part in named_children(e) {
+            let mut elements: SmallVec<[Node<'t>; 4]> = SmallVec::new();
+            for part in kids(cur, e) {
                 let pid = part.kind_id();
                 if pid == k.for_in_clause {
-                    c += 1 + nest + sub(part.child_by_field_id(k.f.right), nest);
+                    c += 1 + nest + self.expr_at(part.child_by_field_id(k.f.right), nest, depth, cur);
                 } else if pid == k.if_clause {
-                    c += 1 + sub(part.named_child(0), nest + 1);
+                    c += 1 + self.expr_at(part.named_child(0), nest + 1, depth, cur);
                 } else if pid == k.pair {
                     elements.extend(part.child_by_field_id(k.f.key));
                     elements.extend(part.child_by_field_id(k.f.value));
@@ -753,43 +815,40 @@ impl Python {
                     elements.push(part);
                 }
             }
-            return c + elements.into_iter().map(|x| sub(Some(x), nest + 1)).sum::<u32>();
+            for x in elements {
+                c += self.cpx_expr(x, nest + 1, depth + 1, cur);
+            }
+            return c;
         }
         if id == k.call {
             return match e.child_by_field_id(k.f.arguments) {
-                Some(list) if list.kind_id() == k.argument_list => named_children(list)
-                    .into_iter()
-                    .filter(|a| {
+                Some(list) if list.kind_id() == k.argument_list => {
+                    let mut c = 0;
+                    for a in kids(cur, list) {
                         let aid = a.kind_id();
-                        aid != k.keyword_argument
+                        if aid != k.keyword_argument
                             && aid != k.list_splat
                             && aid != k.dictionary_splat
                             && aid != k.comment
-                    })
-                    .map(|a| sub(Some(a), nest))
-                    .sum(),
-                other => sub(other, nest),
+                        {
+                            c += self.cpx_expr(a, nest, depth + 1, cur);
+                        }
+                    }
+                    c
+                }
+                other => self.expr_at(other, nest, depth, cur),
             };
         }
-        if id == k.tuple || id == k.expression_list || id == k.list || id == k.set {
-            return named_children(e)
-                .into_iter()
-                .map(|c| sub(Some(c), nest))
-                .sum();
-        }
         if id == k.dictionary {
-            return named_children(e)
-                .into_iter()
-                .map(|c| {
-                    if c.kind_id() == k.pair {
-                        sub(c.child_by_field_id(k.f.value), nest)
-                    } else if c.kind_id() == k.dictionary_splat {
-                        sub(c.named_child(0), nest)
-                    } else {
-                        0
-                    }
-                })
-                .sum();
+            let mut c = 0;
+            for x in kids(cur, e) {
+                if x.kind_id() == k.pair {
+                    c += self.expr_at(x.child_by_field_id(k.f.value), nest, depth, cur);
+                } else if x.kind_id() == k.dictionary_splat {
+                    c += self.expr_at(x.named_child(0), nest, depth, cur);
+                }
+            }
+            return c;
         }
         0
     }
@@ -819,37 +878,5 @@ impl Python {
                 .map_or(0, |c| self.bool_tree(c, None, depth + 1));
         }
         0
-    }
-
-    /// A bare-name call to the function itself in its body (not in nested definitions or
-    /// lambdas): complexipy's recursion increment.
-    fn is_directly_recursive(&self, func: Node<'_>, src: &str) -> bool {
-        let k = &self.k;
-        let Some(name) = func.child_by_field_id(k.f.name).map(|n| text(n, src)) else {
-            return false;
-        };
-        let Some(body) = func.child_by_field_id(k.f.body) else {
-            return false;
-        };
-        let mut stack = vec![body];
-        while let Some(n) = stack.pop() {
-            let id = n.kind_id();
-            if id == k.function_definition
-                || id == k.class_definition
-                || id == k.decorated_definition
-                || id == k.lambda
-            {
-                continue;
-            }
-            if id == k.call
-                && let Some(f) = n.child_by_field_id(k.f.function)
-                && f.kind_id() == k.identifier
-                && text(f, src) == name
-            {
-                return true;
-            }
-            stack.extend(named_children(n));
-        }
-        false
     }
 }

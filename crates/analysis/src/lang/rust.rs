@@ -6,12 +6,11 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use super::{
-    kind_table, text, Arg, Assign, Call, Cognitive, DeclKind, FunctionDecl, LanguageSpec, Role,
+    kind_table, text, Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role,
     ValueKind,
 };
 use crate::lang::syntax::{build_roles, children, named_children, squash};
 use crate::metrics::cognitive::{cognitive, CogKind, SonarLanguage};
-use crate::metrics::nesting::max_nesting;
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -335,67 +334,88 @@ impl LanguageSpec for Rust {
         out
     }
 
+    fn is_list_like(&self, node: Node<'_>, src: &str) -> bool {
+        let k = &self.k;
+        // `let names: Vec<String> = load();`
+        if let Some(decl) = node.parent().filter(|p| p.kind_id() == k.let_declaration)
+            && decl.child_by_field_id(k.f.value) == Some(node)
+            && decl
+                .child_by_field_id(k.f.r#type)
+                .is_some_and(|t| text(t, src).starts_with("Vec<"))
+        {
+            return true;
+        }
+        if node.kind_id() == k.macro_invocation {
+            return node
+                .child_by_field_id(k.f.r#macro)
+                .is_some_and(|m| text(m, src) == "vec");
+        }
+        if node.kind_id() != k.call_expression {
+            return false;
+        }
+        let Some(f) = node.child_by_field_id(k.f.function) else {
+            return false;
+        };
+        let callee = squash(text(f, src));
+        callee.starts_with("Vec::")
+            || callee.ends_with(".to_vec")
+            || callee.contains("collect::<Vec<")
+    }
+
     fn is_callable_literal(&self, node: Node<'_>) -> bool {
         node.kind_id() == self.k.closure_expression
     }
 
-    fn cyclomatic(&self, func: Node<'_>, _src: &str) -> u32 {
+    fn cc_increment(&self, n: Node<'_>, _parent: Option<Node<'_>>, _src: &str) -> CcStep {
         let k = &self.k;
-        let mut total = 1;
-        let mut stack = named_children(func);
-        while let Some(n) = stack.pop() {
-            let id = n.kind_id();
-            if id == k.function_item || id == k.impl_item || id == k.trait_item || id == k.mod_item {
-                continue;
-            }
-            if id == k.if_expression
-                || id == k.for_expression
-                || id == k.while_expression
-                || id == k.try_expression
-            {
-                total += 1;
-            } else if id == k.match_block {
-                // Each arm after the first is another path.
-                let arms = named_children(n)
-                    .iter()
-                    .filter(|a| a.kind_id() == k.match_arm)
-                    .count() as u32;
-                total += arms.saturating_sub(1);
-            } else if id == k.match_pattern {
-                // `pat if guard =>`
-                total += u32::from(n.child_by_field_id(k.f.condition).is_some());
-            } else if id == k.let_declaration {
-                // `let Some(x) = y else { ... }`
-                total += u32::from(n.child_by_field_id(k.f.alternative).is_some());
-            } else if id == k.binary_expression {
-                let op = n.child_by_field_id(k.f.operator).map(|o| o.kind_id());
-                total += u32::from(op == Some(k.and) || op == Some(k.or));
-            } else if id == k.let_chain {
-                total += children(n).iter().filter(|c| c.kind_id() == k.and).count() as u32;
-            }
-            let mut cursor = n.walk();
-            stack.extend(n.named_children(&mut cursor));
+        let id = n.kind_id();
+        if id == k.if_expression
+            || id == k.for_expression
+            || id == k.while_expression
+            || id == k.try_expression
+        {
+            return CcStep::add(1);
         }
-        total
+        if id == k.match_block {
+            // Each arm after the first is another path.
+            let mut cursor = n.walk();
+            let arms = n
+                .named_children(&mut cursor)
+                .filter(|a| a.kind_id() == k.match_arm)
+                .count() as u32;
+            return CcStep::add(arms.saturating_sub(1));
+        }
+        if id == k.match_pattern {
+            // `pat if guard =>`
+            return CcStep::add(u32::from(n.child_by_field_id(k.f.condition).is_some()));
+        }
+        if id == k.let_declaration {
+            // `let Some(x) = y else { ... }`
+            return CcStep::add(u32::from(n.child_by_field_id(k.f.alternative).is_some()));
+        }
+        if id == k.binary_expression {
+            let op = n.child_by_field_id(k.f.operator).map(|o| o.kind_id());
+            return CcStep::add(u32::from(op == Some(k.and) || op == Some(k.or)));
+        }
+        if id == k.let_chain {
+            let mut cursor = n.walk();
+            return CcStep::add(n.children(&mut cursor).filter(|c| c.kind_id() == k.and).count() as u32);
+        }
+        CcStep::NONE
     }
 
-    fn cognitive(&self, func: Node<'_>, _src: &str) -> Cognitive {
+    fn is_nesting_block(&self, n: Node<'_>, parent: Option<Node<'_>>) -> bool {
         let k = &self.k;
-        Cognitive {
-            score: cognitive(self, func),
-            max_nesting: max_nesting(
-                func.child_by_field_id(k.f.body),
-                |n, parent| {
-                    let id = n.kind_id();
-                    (id == k.if_expression && parent.kind_id() != k.else_clause)
-                        || id == k.for_expression
-                        || id == k.while_expression
-                        || id == k.loop_expression
-                        || id == k.match_expression
-                },
-                |n| n.kind_id() == k.function_item || n.kind_id() == k.impl_item,
-            ),
-        }
+        let id = n.kind_id();
+        (id == k.if_expression && parent.is_none_or(|p| p.kind_id() != k.else_clause))
+            || id == k.for_expression
+            || id == k.while_expression
+            || id == k.loop_expression
+            || id == k.match_expression
+    }
+
+    fn cognitive(&self, func: Node<'_>, _src: &str) -> u32 {
+        cognitive(self, func)
     }
 }
 

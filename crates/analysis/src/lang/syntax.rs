@@ -130,11 +130,27 @@ impl ValueKind {
     }
 }
 
-/// Cognitive complexity of a function and its deepest nesting of control structures.
+/// What one node adds to cyclomatic complexity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Cognitive {
-    pub score: u32,
-    pub max_nesting: u32,
+pub(crate) struct CcStep {
+    pub add: u32,
+    /// Nothing inside this node counts for the current function (radon does not look
+    /// inside `assert`, nor at a nested definition's decorators).
+    pub skip_inside: bool,
+}
+
+impl CcStep {
+    pub const NONE: CcStep = CcStep {
+        add: 0,
+        skip_inside: false,
+    };
+
+    pub fn add(n: u32) -> CcStep {
+        CcStep {
+            add: n,
+            skip_inside: false,
+        }
+    }
 }
 
 /// Text of a node (empty for out-of-range nodes, which tree-sitter never produces for
@@ -156,6 +172,7 @@ pub(crate) fn named_children<'t>(node: Node<'t>) -> Vec<Node<'t>> {
         .filter(|n| !n.is_extra())
         .collect()
 }
+
 
 /// All children of `node`, including anonymous tokens.
 pub(crate) fn children<'t>(node: Node<'t>) -> Vec<Node<'t>> {

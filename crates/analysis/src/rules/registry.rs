@@ -132,16 +132,33 @@ pub(crate) struct Dispatch {
     pub node: Vec<Vec<&'static dyn Rule>>,
 }
 
-impl Dispatch {
-    /// All rules for `dialect`'s language; callers skip disabled ones.
-    pub(crate) fn for_dialect(dialect: Dialect) -> &'static Dispatch {
-        static TABLES: OnceLock<Vec<Dispatch>> = OnceLock::new();
-        let tables = TABLES.get_or_init(|| Dialect::ALL.iter().map(|d| Dispatch::build(*d)).collect());
-        let i = Dialect::ALL.iter().position(|d| *d == dialect).unwrap_or(0);
-        &tables[i]
+/// Dispatch tables for every dialect, for one rule selection: disabled rules are simply
+/// absent, so the walker never asks whether a rule is on.
+pub(crate) struct DispatchTables(Vec<Dispatch>);
+
+impl DispatchTables {
+    pub(crate) fn new(selection: &RuleSelection) -> DispatchTables {
+        DispatchTables(
+            Dialect::ALL
+                .iter()
+                .map(|d| Dispatch::build(*d, selection))
+                .collect(),
+        )
     }
 
-    fn build(dialect: Dialect) -> Dispatch {
+    pub(crate) fn get(&self, dialect: Dialect) -> &Dispatch {
+        &self.0[dialect.index()]
+    }
+}
+
+impl std::fmt::Debug for DispatchTables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DispatchTables")
+    }
+}
+
+impl Dispatch {
+    fn build(dialect: Dialect, selection: &RuleSelection) -> Dispatch {
         let kinds = dialect.grammar().node_kind_count();
         let mut d = Dispatch {
             call: Vec::new(),
@@ -154,7 +171,7 @@ impl Dispatch {
             node: vec![Vec::new(); kinds],
         };
         for &rule in all() {
-            if !rule.meta().applies_to(dialect.language()) {
+            if !rule.meta().applies_to(dialect.language()) || !selection.is_enabled(rule.meta()) {
                 continue;
             }
             let h = rule.hooks();

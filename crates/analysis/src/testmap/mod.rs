@@ -8,7 +8,9 @@
 
 pub(crate) mod conventions;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::model::{FileAnalysis, FunctionKind, TestGaps, TestRef, TestedFunction, UntestedFunction};
 
@@ -125,14 +127,14 @@ struct Found {
 /// Joins test references with source functions over the whole repository.
 pub(crate) fn map_tests(files: &[FileAnalysis]) -> TestGaps {
     // Fan-in: calls to each name from non-test code anywhere.
-    let mut fan_in: HashMap<&str, u32> = HashMap::new();
+    let mut fan_in: HashMap<&str, u32> = HashMap::default();
     for f in files {
         for (name, n) in &f.refs.calls {
             *fan_in.entry(name).or_insert(0) += n;
         }
     }
     // Source functions by the names a test would use to reach them.
-    let mut by_name: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+    let mut by_name: HashMap<&str, Vec<(usize, usize)>> = HashMap::default();
     let mut source_count = 0u32;
     for (fi, f) in files.iter().enumerate() {
         if f.is_test {
@@ -149,7 +151,7 @@ pub(crate) fn map_tests(files: &[FileAnalysis]) -> TestGaps {
         }
     }
     let keys: Vec<FileKeys> = files.iter().map(FileKeys::new).collect();
-    let mut tested: HashMap<(usize, usize), Found> = HashMap::new();
+    let mut tested: HashMap<(usize, usize), Found> = HashMap::default();
     let mut test_functions = 0u32;
     let mut frameworks: HashSet<&'static str> = HashSet::new();
     for (ti, tf) in files.iter().enumerate() {
@@ -160,7 +162,7 @@ pub(crate) fn map_tests(files: &[FileAnalysis]) -> TestGaps {
             continue;
         }
         // Relations of this test file to source files, computed on first use.
-        let mut relation: HashMap<usize, bool> = HashMap::new();
+        let mut relation: HashMap<usize, bool> = HashMap::default();
         for (ui, unit) in tf.refs.tests.iter().enumerate() {
             test_functions += u32::from(unit.is_test);
             for &id in &unit.refs {

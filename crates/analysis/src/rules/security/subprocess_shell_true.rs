@@ -70,7 +70,7 @@ impl Rule for SubprocessShellTrue {
             return;
         }
         let shell = call.keyword("shell");
-        if !shell.is_some_and(|s| !text_is(cx, s, &["False", "None", "0"])) {
+        if shell.is_none_or(|s| text_is(cx, s, &["False", "None", "0"])) {
             return;
         }
         if let Some(cmd) = arg(call, 0, "args").filter(|c| is_dynamic(cx, *c)) {
