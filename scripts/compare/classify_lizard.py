@@ -981,6 +981,34 @@ def java_field_ternary(src, mask):
     return apply_edits(src, edits)
 
 
+@trap(["java"], "java.tilde_paren")
+def java_tilde_paren(src, mask):
+    """`~(` (bitwise complement of a parenthesised expression, as in
+    `(int) (~~(x - y) >>> 63)`) derails lizard's C-like reader, which reads `~Name(`
+    as a C++ destructor: no later method of the file is reported. Rewrite: `~(`
+    becomes `~+(`."""
+    return sub_code(mask, src, r"~(?=\()", "~+")
+
+
+@trap(["java"], "java.enum_constant_with_body")
+def java_enum_constant_body(src, mask):
+    """An enum constant with arguments and a class body
+    (`LOWER_HYPHEN(CharMatcher.is('-'), "-") { String normalizeWord(..) {..} }`) is
+    read by lizard as a method named after the constant whose body is the class body:
+    the methods inside are not reported and their conditions count in the phantom.
+    Rewrite: the constant's arguments become blanks (`LOWER_HYPHEN {`)."""
+    edits = []
+    at_class = java_class_level(mask)
+    for m in re.finditer(r"(?<=[{,])(\s*(?:@\w+\s*)*)([A-Z][A-Z0-9_]*)\s*\(", mask):
+        close = matching(mask, m.end() - 1)
+        if close < 0 or not re.match(r"\s*\{", mask[close + 1:]):
+            continue
+        if not at_class(m.start(2)) or not _no_decisions(mask[m.end():close]):
+            continue
+        edits.append((m.end() - 1, close + 1, _blank(src[m.end() - 1:close + 1])))
+    return apply_edits(src, edits)
+
+
 @trap(["java"], "java.annotations_other")
 def java_annotations_other(src, mask):
     """TEMP: all remaining annotations blanked."""

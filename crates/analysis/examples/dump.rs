@@ -13,7 +13,10 @@ fn main() {
     let mut depth = 0;
     loop {
         let node = cursor.node();
-        let field = cursor.field_name().map(|f| format!("{f}: ")).unwrap_or_default();
+        let field = cursor
+            .field_name()
+            .map(|f| format!("{f}: "))
+            .unwrap_or_default();
         let leaf = if node.child_count() == 0 {
             format!(" {:?}", node.utf8_text(&text).unwrap_or(""))
         } else {

@@ -3,22 +3,22 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use quick_cache::sync::Cache;
 use rayon::prelude::*;
 
 use crate::config::{ConfigError, PathFilter, ProjectConfig};
-use crate::discover::{discover, DiscoverOptions};
+use crate::discover::{DiscoverOptions, discover};
 use crate::fingerprint::content_hash;
 use crate::lang::Dialect;
 use crate::model::*;
 use crate::rules::registry::RuleSelection;
 use crate::source::{decode, generated_reason};
 use crate::suppress::SuppressionSource;
-use crate::walk::{analyze_text, FileSettings};
+use crate::walk::{FileSettings, analyze_text};
 
 /// Progress of an analysis, reported from worker threads.
 pub trait Progress: Sync {
@@ -170,7 +170,9 @@ impl Analyzer {
                 .filter_map(|c| {
                     let bytes = std::fs::read(&c.abs_path).ok()?;
                     let text = decode(bytes, limit).ok()?;
-                    if skip_generated && generated_reason(&c.rel_path, &text, c.dialect.language()).is_some() {
+                    if skip_generated
+                        && generated_reason(&c.rel_path, &text, c.dialect.language()).is_some()
+                    {
                         return None;
                     }
                     crate::parse::parse(c.dialect, text.as_bytes(), timeout).ok()?;
@@ -298,11 +300,19 @@ impl Analyzer {
                 );
             }
             Ok(_) => {}
-            Err(e) => return (None, vec![diag(DiagnosticKind::Io, format!("cannot read: {e}"))]),
+            Err(e) => {
+                return (
+                    None,
+                    vec![diag(DiagnosticKind::Io, format!("cannot read: {e}"))],
+                );
+            }
         }
         match std::fs::read(abs) {
             Ok(bytes) => self.analyze_bytes(rel, bytes, dialect, limit),
-            Err(e) => (None, vec![diag(DiagnosticKind::Io, format!("cannot read: {e}"))]),
+            Err(e) => (
+                None,
+                vec![diag(DiagnosticKind::Io, format!("cannot read: {e}"))],
+            ),
         }
     }
 

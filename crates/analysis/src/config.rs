@@ -168,10 +168,7 @@ fn build_globs(patterns: &[String], key: &str) -> Result<Option<GlobSet>, String
             builder.add(glob);
         }
     }
-    builder
-        .build()
-        .map(Some)
-        .map_err(|e| format!("{key}: {e}"))
+    builder.build().map(Some).map_err(|e| format!("{key}: {e}"))
 }
 
 /// Include/exclude decisions on root-relative paths with `/` separators.

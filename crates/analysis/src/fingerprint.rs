@@ -9,7 +9,10 @@ use sha2::{Digest, Sha256};
 
 /// The part of the fingerprint shared by identical occurrences.
 pub(crate) fn key(rule: &str, path: &str, function: Option<&str>, line_text: &str) -> String {
-    format!("{rule}\u{0}{path}\u{0}{}\u{0}{line_text}", function.unwrap_or(""))
+    format!(
+        "{rule}\u{0}{path}\u{0}{}\u{0}{line_text}",
+        function.unwrap_or("")
+    )
 }
 
 /// The fingerprint of the `occurrence`-th finding with this key: 32 hex digits.

@@ -31,15 +31,15 @@ pub use analyzer::{AnalyzeError, Analyzer, CacheStats, NoProgress, Progress, Sou
 pub use config::{ProjectConfig, Thresholds};
 pub use lang::Dialect;
 pub use model::*;
-pub use rules::registry::{rule, rules, RuleSelection};
 pub use rules::RuleMeta;
+pub use rules::registry::{RuleSelection, rule, rules};
 pub use suppress::{Baseline, SuppressionSource};
 pub use testmap::risk;
 
 /// The JSON Schema (draft 2020-12) of the JSON report, [`RepoAnalysis`] serialised.
 pub fn report_schema() -> serde_json::Value {
-    let mut schema = serde_json::to_value(schemars::schema_for!(RepoAnalysis))
-        .expect("schemas serialise");
+    let mut schema =
+        serde_json::to_value(schemars::schema_for!(RepoAnalysis)).expect("schemas serialise");
     schema["$id"] = serde_json::json!(format!(
         "https://github.com/qa-agent/qa-agent/docs/schema/analysis-report-v{}.json",
         SCHEMA_VERSION.split('.').next().unwrap_or("1")

@@ -77,7 +77,10 @@ impl InlineSuppressions {
 /// Parses `qa-agent: ignore[SEC001, PERF002]`, `qa-agent: ignore`, and `nosec`
 /// directives out of a comment's text.
 fn parse_directive(comment: &str) -> Option<(Vec<String>, bool)> {
-    if let Some(at) = comment.find("qa-agent: ignore").or_else(|| comment.find("qa-agent:ignore")) {
+    if let Some(at) = comment
+        .find("qa-agent: ignore")
+        .or_else(|| comment.find("qa-agent:ignore"))
+    {
         let rest = &comment[at..];
         let rest = rest.split_once("ignore").map_or("", |(_, r)| r);
         let ids = rest
@@ -140,7 +143,12 @@ impl Baseline {
         let mut fingerprints = HashSet::new();
         if let Some(files) = json.get("files").and_then(|f| f.as_array()) {
             for file in files {
-                for finding in file.get("findings").and_then(|f| f.as_array()).into_iter().flatten() {
+                for finding in file
+                    .get("findings")
+                    .and_then(|f| f.as_array())
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(fp) = finding.get("fingerprint").and_then(|f| f.as_str()) {
                         fingerprints.insert(fp.to_string());
                     }
@@ -148,8 +156,16 @@ impl Baseline {
             }
         } else if let Some(runs) = json.get("runs").and_then(|r| r.as_array()) {
             for run in runs {
-                for result in run.get("results").and_then(|r| r.as_array()).into_iter().flatten() {
-                    if let Some(fps) = result.get("partialFingerprints").and_then(|p| p.as_object()) {
+                for result in run
+                    .get("results")
+                    .and_then(|r| r.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(fps) = result
+                        .get("partialFingerprints")
+                        .and_then(|p| p.as_object())
+                    {
                         for fp in fps.values().filter_map(|v| v.as_str()) {
                             fingerprints.insert(fp.to_string());
                         }
@@ -177,11 +193,13 @@ impl SuppressionSource for Baseline {
     }
 
     fn check(&self, finding: &Finding) -> Option<Suppression> {
-        self.fingerprints.contains(&finding.fingerprint).then(|| Suppression {
-            kind: SuppressionKind::External,
-            source: "baseline".into(),
-            justification: Some("present in the baseline".into()),
-        })
+        self.fingerprints
+            .contains(&finding.fingerprint)
+            .then(|| Suppression {
+                kind: SuppressionKind::External,
+                source: "baseline".into(),
+                justification: Some("present in the baseline".into()),
+            })
     }
 }
 
@@ -195,7 +213,10 @@ mod tests {
             parse_directive("# qa-agent: ignore[SEC001, PERF002]"),
             Some((vec!["SEC001".into(), "PERF002".into()], false))
         );
-        assert_eq!(parse_directive("// qa-agent: ignore"), Some((vec![], false)));
+        assert_eq!(
+            parse_directive("// qa-agent: ignore"),
+            Some((vec![], false))
+        );
         assert_eq!(parse_directive("# nosec B602"), Some((vec![], true)));
         assert_eq!(parse_directive("// #nosec G204"), Some((vec![], true)));
         assert_eq!(parse_directive("# an ordinary comment"), None);
@@ -208,7 +229,10 @@ mod tests {
         assert!(Baseline::parse("not json").is_err());
         let b = Baseline::parse(r#"{"files":[{"findings":[{"fingerprint":"abc"}]}]}"#).unwrap();
         assert_eq!(b.len(), 1);
-        let s = Baseline::parse(r#"{"runs":[{"results":[{"partialFingerprints":{"qaAgent/v1":"abc"}}]}]}"#).unwrap();
+        let s = Baseline::parse(
+            r#"{"runs":[{"results":[{"partialFingerprints":{"qaAgent/v1":"abc"}}]}]}"#,
+        )
+        .unwrap();
         assert_eq!(s.len(), 1);
     }
 }

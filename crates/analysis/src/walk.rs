@@ -17,7 +17,7 @@ use crate::rules::cx::{FileFacts, FnCtx, LoopCtx, RawFinding};
 use crate::rules::registry::{Dispatch, DispatchTables, RuleSelection};
 use crate::rules::{Cx, Rule};
 use crate::suppress::InlineSuppressions;
-use crate::testmap::{conventions, FileRefs, TestUnit};
+use crate::testmap::{FileRefs, TestUnit, conventions};
 
 /// Settings that affect a single file's results (and so are part of its cache key).
 #[derive(Debug, Clone)]
@@ -104,8 +104,12 @@ fn parse_embedded(
         if out.len() >= 10_000 {
             break;
         }
-        let Ok(sub) = crate::parse::parse_ranges(dialect, text.as_bytes(), Some(range), settings.parse_timeout)
-        else {
+        let Ok(sub) = crate::parse::parse_ranges(
+            dialect,
+            text.as_bytes(),
+            Some(range),
+            settings.parse_timeout,
+        ) else {
             continue;
         };
         pending.extend(spec.embedded_items(sub.root_node()));
@@ -166,7 +170,6 @@ enum ScopeKind {
 
 struct Scope {
     node_id: usize,
-    start_byte: usize,
     kind: ScopeKind,
     name: String,
     is_test: bool,
@@ -278,10 +281,12 @@ impl<'a, 't> Walker<'a, 't> {
             interned: rustc_hash::FxHashMap::default(),
             parents: Vec::new(),
             facts: FileFacts {
-                modern_js: matches!(dialect.language(), qa_core::Language::JavaScript | qa_core::Language::TypeScript)
-                    && ["const ", "let ", "=>", "class ", "import ", "export "]
-                        .iter()
-                        .any(|m| src.contains(m)),
+                modern_js: matches!(
+                    dialect.language(),
+                    qa_core::Language::JavaScript | qa_core::Language::TypeScript
+                ) && ["const ", "let ", "=>", "class ", "import ", "export "]
+                    .iter()
+                    .any(|m| src.contains(m)),
                 file_name: path.rsplit('/').next().unwrap_or(path).to_string(),
             },
         }
@@ -298,7 +303,8 @@ impl<'a, 't> Walker<'a, 't> {
                 continue;
             }
             if descend && node.child_count() == 0 {
-                self.code.mark(node.start_position().row, node.end_position().row);
+                self.code
+                    .mark(node.start_position().row, node.end_position().row);
             }
             loop {
                 self.leave(cursor.node());
@@ -381,8 +387,6 @@ impl<'a, 't> Walker<'a, 't> {
         self.is_test_file || self.scopes.last().is_some_and(|s| s.in_test)
     }
 
-
-
     fn qualified(&self, name: &str) -> String {
         let mut q = String::new();
         for s in &self.scopes {
@@ -418,7 +422,6 @@ impl<'a, 't> Walker<'a, 't> {
                     let unit = is_test.then(|| self.new_unit(&name, node, false));
                     self.push_scope(Scope {
                         node_id: node.id(),
-                        start_byte: node.start_byte(),
                         kind: ScopeKind::Module,
                         name,
                         is_test,
@@ -453,17 +456,14 @@ impl<'a, 't> Walker<'a, 't> {
                 self.spec.imports(node, self.src, &mut found);
                 self.imports.extend(found);
                 // Names in an import are not uses: skip them (the line is still code).
-                self.code.mark(node.start_position().row, node.end_position().row);
+                self.code
+                    .mark(node.start_position().row, node.end_position().row);
                 return false;
             }
             Role::Loop => {
                 let once = self.spec.loop_iterable(node);
                 self.loop_ids.push(node.id());
-                self.loops.push(LoopCtx {
-                    node,
-                    once,
-                    iterable_text: once.map(|n| crate::lang::text(n, self.src)),
-                });
+                self.loops.push(LoopCtx { node, once });
             }
             Role::String => {
                 for &rule in &self.dispatch.string {
@@ -517,7 +517,9 @@ impl<'a, 't> Walker<'a, 't> {
             && let Some(i) = self.metric_frame()
             && node.start_byte() >= self.functions[i].count_from
             && node.id() != self.functions[i].node.id()
-            && self.spec.is_nesting_block(node, self.parents.last().copied())
+            && self
+                .spec
+                .is_nesting_block(node, self.parents.last().copied())
         {
             self.functions[i].depth -= 1;
         }
@@ -624,7 +626,6 @@ impl<'a, 't> Walker<'a, 't> {
         });
         self.push_scope(Scope {
             node_id: node.id(),
-            start_byte: node.start_byte(),
             kind: ScopeKind::Function(index),
             name: match &decl.owner {
                 Some(owner) => format!("{owner}.{}", decl.name),
@@ -661,7 +662,6 @@ impl<'a, 't> Walker<'a, 't> {
         let is_test = conventions::is_test_class(self.dialect.language(), &name, self.is_test_file);
         self.push_scope(Scope {
             node_id: node.id(),
-            start_byte: node.start_byte(),
             kind: ScopeKind::Class(index),
             name,
             is_test,
@@ -691,13 +691,13 @@ impl<'a, 't> Walker<'a, 't> {
         // References for test mapping: from test code to what it exercises, and from
         // source code as fan-in.
         if self.in_test_code() {
-            if let Some(name) = conventions::test_case_name(self.dialect.language(), &call, self.src)
+            if let Some(name) =
+                conventions::test_case_name(self.dialect.language(), &call, self.src)
                 && self.is_test_file
             {
                 let unit = self.new_unit(&name, node, true);
                 self.push_scope(Scope {
                     node_id: node.id(),
-                    start_byte: node.start_byte(),
                     kind: ScopeKind::TestCase,
                     name: String::new(),
                     is_test: true,
@@ -729,7 +729,6 @@ impl<'a, 't> Walker<'a, 't> {
                     self.loops.push(LoopCtx {
                         node: arg.value,
                         once: None,
-                        iterable_text: receiver_text(&call, self.src),
                     });
                 }
             }
@@ -781,7 +780,12 @@ impl<'a, 't> Walker<'a, 't> {
         // it; copy only in that rare case.
         let in_once = |l: &LoopCtx<'_>| l.once.is_some_and(|o| o.byte_range().contains(&at));
         let repeated: std::borrow::Cow<'_, [LoopCtx<'t>]> = if loops.iter().any(in_once) {
-            loops.iter().filter(|l| !in_once(l)).copied().collect::<Vec<_>>().into()
+            loops
+                .iter()
+                .filter(|l| !in_once(l))
+                .copied()
+                .collect::<Vec<_>>()
+                .into()
         } else {
             loops.into()
         };
@@ -790,7 +794,6 @@ impl<'a, 't> Walker<'a, 't> {
             dialect: self.dialect,
             lang: self.spec,
             path: self.path,
-            is_test_code,
             function,
             loops: &repeated,
             thresholds: &self.settings.thresholds,
@@ -808,14 +811,12 @@ impl<'a, 't> Walker<'a, 't> {
         &'s mut self,
         meta: &'static crate::rules::RuleMeta,
         function: Option<FnCtx<'s>>,
-        is_test_code: bool,
     ) -> Cx<'s, 't> {
         Cx {
             src: self.src,
             dialect: self.dialect,
             lang: self.spec,
             path: self.path,
-            is_test_code,
             function,
             loops: &[],
             thresholds: &self.settings.thresholds,
@@ -834,7 +835,9 @@ impl<'a, 't> Walker<'a, 't> {
             f.info.cyclomatic = 1 + f.decisions;
             f.info.cognitive = spec.cognitive(f.node, self.src) + u32::from(f.recursive);
             f.info.max_nesting = f.max_depth;
-            f.info.nloc = self.code.count(f.node.start_position().row, f.node.end_position().row);
+            f.info.nloc = self
+                .code
+                .count(f.node.start_position().row, f.node.end_position().row);
         }
         for f in &self.functions {
             if let Some(c) = f.class {
@@ -859,12 +862,11 @@ impl<'a, 't> Walker<'a, 't> {
                     continue;
                 }
                 let is_async = self.functions[i].is_async;
-                let is_test_code = info.is_test || self.is_test_file;
                 let function = FnCtx {
                     qualified_name: &info.qualified_name,
                     is_async,
                 };
-                let mut cx = self.detached_cx(meta, Some(function), is_test_code);
+                let mut cx = self.detached_cx(meta, Some(function));
                 rule.on_function(&info, node, &mut cx);
             }
         }
@@ -876,8 +878,7 @@ impl<'a, 't> Walker<'a, 't> {
                     continue;
                 }
                 let info = class.info.clone();
-                let is_test_code = self.is_test_file;
-                let mut cx = self.detached_cx(meta, None, is_test_code);
+                let mut cx = self.detached_cx(meta, None);
                 rule.on_class(&info, &mut cx);
             }
         }
@@ -886,8 +887,7 @@ impl<'a, 't> Walker<'a, 't> {
             if self.is_test_file && !meta.applies_to_tests {
                 continue;
             }
-            let is_test_code = self.is_test_file;
-            let mut cx = self.detached_cx(meta, None, is_test_code);
+            let mut cx = self.detached_cx(meta, None);
             rule.on_file(nloc, &mut cx);
         }
         let findings = self.finalize_findings();
@@ -921,7 +921,12 @@ impl<'a, 't> Walker<'a, 't> {
         raw.into_iter()
             .map(|r| {
                 let line_text = squash_spaces(lines.line(self.src, r.span.start_line as usize));
-                let key = crate::fingerprint::key(r.rule.id, self.path, r.function.as_deref(), &line_text);
+                let key = crate::fingerprint::key(
+                    r.rule.id,
+                    self.path,
+                    r.function.as_deref(),
+                    &line_text,
+                );
                 let occurrence = seen.entry(key.clone()).or_insert(0u32);
                 let fingerprint = crate::fingerprint::finish(&key, *occurrence);
                 *occurrence += 1;
@@ -945,16 +950,6 @@ impl<'a, 't> Walker<'a, 't> {
     }
 }
 
-/// The receiver of a method call as a slice of the source (`items` in `items.map(f)`).
-fn receiver_text<'t>(call: &crate::lang::Call<'t>, src: &'t str) -> Option<&'t str> {
-    let name_at = (call.name.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
-    let start = call.node.start_byte();
-    let text = src.get(start..name_at)?.trim_end();
-    let text = text.strip_suffix('.').or_else(|| text.strip_suffix("::"))?;
-    (!text.is_empty()).then_some(text)
-}
-
 fn squash_spaces(line: &str) -> String {
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
-

@@ -11,7 +11,9 @@ fn file(path: &str, text: &str) -> SourceFile {
 }
 
 fn analyze(files: Vec<SourceFile>) -> RepoAnalysis {
-    Analyzer::new(ProjectConfig::default()).unwrap().analyze_files(files)
+    Analyzer::new(ProjectConfig::default())
+        .unwrap()
+        .analyze_files(files)
 }
 
 #[test]
@@ -44,11 +46,22 @@ fn a_pathological_file_cannot_hang_the_run() {
         file("slow.js", &nasty),
         file("ok.py", "def ok():\n    return 1\n"),
     ]);
-    assert!(analysis
-        .diagnostics
-        .iter()
-        .any(|d| d.path == "slow.js" && d.kind == DiagnosticKind::ParseTimeout));
-    assert_eq!(analysis.files.iter().find(|f| f.path == "ok.py").unwrap().functions.len(), 1);
+    assert!(
+        analysis
+            .diagnostics
+            .iter()
+            .any(|d| d.path == "slow.js" && d.kind == DiagnosticKind::ParseTimeout)
+    );
+    assert_eq!(
+        analysis
+            .files
+            .iter()
+            .find(|f| f.path == "ok.py")
+            .unwrap()
+            .functions
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -67,10 +80,24 @@ fn deep_nesting_does_not_overflow_the_stack() {
     js.push_str(&")".repeat(3000));
     js.push_str("; }\n");
     let analysis = analyze(vec![file("deep.py", &py), file("deep.js", &js)]);
-    assert!(analysis.diagnostics.is_empty(), "{:?}", analysis.diagnostics);
-    let f = &analysis.files.iter().find(|f| f.path == "deep.py").unwrap().functions[0];
+    assert!(
+        analysis.diagnostics.is_empty(),
+        "{:?}",
+        analysis.diagnostics
+    );
+    let f = &analysis
+        .files
+        .iter()
+        .find(|f| f.path == "deep.py")
+        .unwrap()
+        .functions[0];
     assert_eq!(f.cyclomatic, 2001);
-    let g = &analysis.files.iter().find(|f| f.path == "deep.js").unwrap().functions[0];
+    let g = &analysis
+        .files
+        .iter()
+        .find(|f| f.path == "deep.js")
+        .unwrap()
+        .functions[0];
     assert_eq!(g.cyclomatic, 3001);
 }
 
@@ -78,37 +105,91 @@ fn deep_nesting_does_not_overflow_the_stack() {
 fn maps_tests_to_functions_in_every_ecosystem() {
     let analysis = analyze(vec![
         // Python: pytest function and unittest method.
-        file("shop/cart.py", "def total(items):\n    return sum(items)\n\ndef unused(x):\n    if x:\n        return 1\n    return 2\n"),
-        file("tests/test_cart.py", "from shop.cart import total\n\ndef test_total():\n    assert total([1, 2]) == 3\n"),
+        file(
+            "shop/cart.py",
+            "def total(items):\n    return sum(items)\n\ndef unused(x):\n    if x:\n        return 1\n    return 2\n",
+        ),
+        file(
+            "tests/test_cart.py",
+            "from shop.cart import total\n\ndef test_total():\n    assert total([1, 2]) == 3\n",
+        ),
         // JavaScript: Jest `it` block.
-        file("src/slug.js", "export function slugify(s) { return s.toLowerCase(); }\nexport function unslug(s) { return s; }\n"),
-        file("src/slug.test.js", "import { slugify } from './slug';\ndescribe('slug', () => {\n  it('lowercases', () => { expect(slugify('A')).toBe('a'); });\n});\n"),
+        file(
+            "src/slug.js",
+            "export function slugify(s) { return s.toLowerCase(); }\nexport function unslug(s) { return s; }\n",
+        ),
+        file(
+            "src/slug.test.js",
+            "import { slugify } from './slug';\ndescribe('slug', () => {\n  it('lowercases', () => { expect(slugify('A')).toBe('a'); });\n});\n",
+        ),
         // Go: TestXxx in the same package.
-        file("calc/add.go", "package calc\nfunc Add(a, b int) int { return a + b }\nfunc Sub(a, b int) int { return a - b }\n"),
-        file("calc/add_test.go", "package calc\nimport \"testing\"\nfunc TestAdd(t *testing.T) { if Add(1, 2) != 3 { t.Fail() } }\n"),
+        file(
+            "calc/add.go",
+            "package calc\nfunc Add(a, b int) int { return a + b }\nfunc Sub(a, b int) int { return a - b }\n",
+        ),
+        file(
+            "calc/add_test.go",
+            "package calc\nimport \"testing\"\nfunc TestAdd(t *testing.T) { if Add(1, 2) != 3 { t.Fail() } }\n",
+        ),
         // Java: JUnit 5.
-        file("src/main/java/a/Parser.java", "package a;\npublic class Parser {\n  public int parse(String s) { return s.length(); }\n  public int other() { return 0; }\n}\n"),
-        file("src/test/java/a/ParserTest.java", "package a;\nimport org.junit.jupiter.api.Test;\nclass ParserTest {\n  @Test\n  void parses() { new Parser().parse(\"x\"); }\n}\n"),
+        file(
+            "src/main/java/a/Parser.java",
+            "package a;\npublic class Parser {\n  public int parse(String s) { return s.length(); }\n  public int other() { return 0; }\n}\n",
+        ),
+        file(
+            "src/test/java/a/ParserTest.java",
+            "package a;\nimport org.junit.jupiter.api.Test;\nclass ParserTest {\n  @Test\n  void parses() { new Parser().parse(\"x\"); }\n}\n",
+        ),
         // Rust: #[cfg(test)] module in the same file.
-        file("src/lib.rs", "pub fn double(x: u32) -> u32 { x * 2 }\npub fn triple(x: u32) -> u32 { x * 3 }\n#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn doubles() { assert_eq!(double(2), 4); }\n}\n"),
+        file(
+            "src/lib.rs",
+            "pub fn double(x: u32) -> u32 { x * 2 }\npub fn triple(x: u32) -> u32 { x * 3 }\n#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn doubles() { assert_eq!(double(2), 4); }\n}\n",
+        ),
     ]);
     let gaps = &analysis.test_gaps;
-    let tested: Vec<&str> = gaps.tested.iter().map(|t| t.qualified_name.as_str()).collect();
+    let tested: Vec<&str> = gaps
+        .tested
+        .iter()
+        .map(|t| t.qualified_name.as_str())
+        .collect();
     for name in ["total", "slugify", "Add", "Parser.parse", "double"] {
-        assert!(tested.contains(&name), "{name} should be tested: {tested:?}");
+        assert!(
+            tested.contains(&name),
+            "{name} should be tested: {tested:?}"
+        );
     }
-    let untested: Vec<&str> = gaps.untested.iter().map(|u| u.qualified_name.as_str()).collect();
+    let untested: Vec<&str> = gaps
+        .untested
+        .iter()
+        .map(|u| u.qualified_name.as_str())
+        .collect();
     for name in ["unused", "unslug", "Sub", "Parser.other", "triple"] {
-        assert!(untested.contains(&name), "{name} should be untested: {untested:?}");
+        assert!(
+            untested.contains(&name),
+            "{name} should be untested: {untested:?}"
+        );
     }
     // Tests themselves are not source functions.
-    assert!(!untested.iter().any(|n| n.contains("test") || n.contains("doubles")), "{untested:?}");
+    assert!(
+        !untested
+            .iter()
+            .any(|n| n.contains("test") || n.contains("doubles")),
+        "{untested:?}"
+    );
     // Riskiest first: `unused` has a branch, the others are straight-line.
     assert_eq!(untested[0], "unused");
     for fw in ["pytest", "jest", "go test", "junit5", "cargo test"] {
-        assert!(gaps.frameworks.iter().any(|f| f == fw), "{fw} not detected: {:?}", gaps.frameworks);
+        assert!(
+            gaps.frameworks.iter().any(|f| f == fw),
+            "{fw} not detected: {:?}",
+            gaps.frameworks
+        );
     }
-    let total = gaps.tested.iter().find(|t| t.qualified_name == "total").unwrap();
+    let total = gaps
+        .tested
+        .iter()
+        .find(|t| t.qualified_name == "total")
+        .unwrap();
     assert_eq!(total.tests[0].path, "tests/test_cart.py");
     assert_eq!(total.tests[0].test, "test_total");
     assert_eq!(gaps.source_functions, 10);
@@ -121,7 +202,10 @@ fn rust_item_macros_are_analysed() {
     let analysis = analyze(vec![file("src/rt.rs", src)]);
     let f = &analysis.files[0].functions;
     assert_eq!(f.len(), 1, "{f:?}");
-    assert_eq!((f[0].name.as_str(), f[0].start_line, f[0].cyclomatic), ("spawn", 3, 2));
+    assert_eq!(
+        (f[0].name.as_str(), f[0].start_line, f[0].cyclomatic),
+        ("spawn", 3, 2)
+    );
 }
 
 #[test]
@@ -140,8 +224,14 @@ fn include_exclude_apply_to_in_memory_files() {
 #[test]
 fn summary_totals_and_hotspots() {
     let analysis = analyze(vec![
-        file("a.py", "def simple():\n    return 1\n\ndef branchy(a, b):\n    if a and b:\n        return 1\n    return 2\n"),
-        file("b.ts", "export class K {\n  m(x: number) { return x > 0 ? 1 : 0; }\n}\n"),
+        file(
+            "a.py",
+            "def simple():\n    return 1\n\ndef branchy(a, b):\n    if a and b:\n        return 1\n    return 2\n",
+        ),
+        file(
+            "b.ts",
+            "export class K {\n  m(x: number) { return x > 0 ? 1 : 0; }\n}\n",
+        ),
     ]);
     let s = &analysis.summary;
     assert_eq!((s.files, s.functions, s.classes), (2, 3, 1));

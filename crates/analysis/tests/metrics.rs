@@ -17,7 +17,11 @@ fn check(file: &str) {
             path: format!("src/metrics.{ext}"),
             bytes: text.clone().into_bytes(),
         }]);
-    assert!(analysis.diagnostics.is_empty(), "{file}: {:?}", analysis.diagnostics);
+    assert!(
+        analysis.diagnostics.is_empty(),
+        "{file}: {:?}",
+        analysis.diagnostics
+    );
     let functions = &analysis.files[0].functions;
     let mut errors = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -31,7 +35,10 @@ fn check(file: &str) {
                 want.1 = v.parse().unwrap();
             }
         }
-        let here: Vec<_> = functions.iter().filter(|f| f.start_line == line_no).collect();
+        let here: Vec<_> = functions
+            .iter()
+            .filter(|f| f.start_line == line_no)
+            .collect();
         match here.as_slice() {
             [f] => {
                 if (f.cyclomatic, f.cognitive) != want {
@@ -41,13 +48,19 @@ fn check(file: &str) {
                     ));
                 }
             }
-            other => errors.push(format!("{file}:{line_no}: expected one function here, found {}", other.len())),
+            other => errors.push(format!(
+                "{file}:{line_no}: expected one function here, found {}",
+                other.len()
+            )),
         }
     }
     for f in functions {
         let line = text.lines().nth(f.start_line as usize - 1).unwrap_or("");
         if !line.contains("cc=") {
-            errors.push(format!("{file}:{} {} is not annotated", f.start_line, f.qualified_name));
+            errors.push(format!(
+                "{file}:{} {} is not annotated",
+                f.start_line, f.qualified_name
+            ));
         }
     }
     assert!(errors.is_empty(), "\n{}", errors.join("\n"));
@@ -86,10 +99,12 @@ fn rust_follows_lizard_and_sonar() {
 #[test]
 fn qualified_names_and_kinds() {
     let src = "class A:\n    def m(self):\n        def inner():\n            class B:\n                def deep(self): ...\n            return B\n        return inner\n\ndef f(): ...\n";
-    let a = Analyzer::new(ProjectConfig::default()).unwrap().analyze_files(vec![SourceFile {
-        path: "m.py".into(),
-        bytes: src.as_bytes().to_vec(),
-    }]);
+    let a = Analyzer::new(ProjectConfig::default())
+        .unwrap()
+        .analyze_files(vec![SourceFile {
+            path: "m.py".into(),
+            bytes: src.as_bytes().to_vec(),
+        }]);
     let names: Vec<(&str, String)> = a.files[0]
         .functions
         .iter()

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use qa_analysis::{rules, Analyzer, ProjectConfig, RuleSelection, SourceFile};
+use qa_analysis::{Analyzer, ProjectConfig, RuleSelection, SourceFile, rules};
 use qa_core::Language;
 
 struct Case {
@@ -39,18 +39,27 @@ fn parse_cases(text: &str) -> Vec<Case> {
     while let Some((n, line)) = lines.next() {
         if let Some(h) = line.strip_prefix("## ") {
             let bad = h.starts_with("bad");
-            assert!(bad || h.starts_with("good"), "line {}: section must start with `bad` or `good`: {h}", n + 1);
+            assert!(
+                bad || h.starts_with("good"),
+                "line {}: section must start with `bad` or `good`: {h}",
+                n + 1
+            );
             title = Some((h.to_string(), bad));
             continue;
         }
-        let Some(info) = line.strip_prefix("```") else { continue };
+        let Some(info) = line.strip_prefix("```") else {
+            continue;
+        };
         if info.is_empty() {
             continue;
         }
-        let (t, bad) = title.take().unwrap_or_else(|| panic!("line {}: code block outside a section", n + 1));
+        let (t, bad) = title
+            .take()
+            .unwrap_or_else(|| panic!("line {}: code block outside a section", n + 1));
         let mut words = info.split_whitespace();
         let lang = words.next().unwrap();
-        let ext = extension(lang).unwrap_or_else(|| panic!("line {}: unknown language `{lang}`", n + 1));
+        let ext =
+            extension(lang).unwrap_or_else(|| panic!("line {}: unknown language `{lang}`", n + 1));
         let path = words
             .find_map(|w| w.strip_prefix("path="))
             .map(String::from)
@@ -63,7 +72,13 @@ fn parse_cases(text: &str) -> Vec<Case> {
             code.push_str(l);
             code.push('\n');
         }
-        cases.push(Case { title: t, bad, path, code, line: n + 1 });
+        cases.push(Case {
+            title: t,
+            bad,
+            path,
+            code,
+            line: n + 1,
+        });
     }
     cases
 }
@@ -86,18 +101,29 @@ fn every_rule_passes_its_fixtures() {
     let mut failures = Vec::new();
     for meta in rules() {
         let path = dir.join(format!("{}.md", meta.id));
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: missing fixture file {}: {e}", meta.id, path.display()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("{}: missing fixture file {}: {e}", meta.id, path.display())
+        });
         let cases = parse_cases(&text);
         let bad = cases.iter().filter(|c| c.bad).count();
         let good = cases.len() - bad;
         if bad < 3 || good < 3 {
-            failures.push(format!("{}: needs at least 3 bad and 3 good cases, has {bad} and {good}", meta.id));
+            failures.push(format!(
+                "{}: needs at least 3 bad and 3 good cases, has {bad} and {good}",
+                meta.id
+            ));
         }
-        let covered: BTreeSet<Language> = cases.iter().filter(|c| c.bad).map(|c| language_of(&c.path)).collect();
+        let covered: BTreeSet<Language> = cases
+            .iter()
+            .filter(|c| c.bad)
+            .map(|c| language_of(&c.path))
+            .collect();
         for lang in meta.languages {
             if !covered.contains(lang) {
-                failures.push(format!("{}: claims {lang} but has no bad case in it", meta.id));
+                failures.push(format!(
+                    "{}: claims {lang} but has no bad case in it",
+                    meta.id
+                ));
             }
         }
         let analyzer = Analyzer::new(ProjectConfig::default())
@@ -124,7 +150,10 @@ fn every_rule_passes_its_fixtures() {
                 BTreeSet::new()
             };
             if case.bad && want.is_empty() {
-                failures.push(format!("{} line {}: bad case `{}` marks no line with `<- here`", meta.id, case.line, case.title));
+                failures.push(format!(
+                    "{} line {}: bad case `{}` marks no line with `<- here`",
+                    meta.id, case.line, case.title
+                ));
             }
             if got != want {
                 failures.push(format!(
@@ -133,11 +162,19 @@ fn every_rule_passes_its_fixtures() {
                 ));
             }
             for d in &analysis.diagnostics {
-                failures.push(format!("{} line {} ({}): fixture does not parse cleanly: {}", meta.id, case.line, case.title, d.message));
+                failures.push(format!(
+                    "{} line {} ({}): fixture does not parse cleanly: {}",
+                    meta.id, case.line, case.title, d.message
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} fixture failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -145,16 +182,39 @@ fn every_rule_is_documented() {
     let mut ids = BTreeSet::new();
     for meta in rules() {
         assert!(ids.insert(meta.id), "duplicate rule id {}", meta.id);
-        for heading in ["## What it does", "## Why is this bad?", "## How to fix", "## Example"] {
-            assert!(meta.docs.contains(heading), "{}: docs lack `{heading}`", meta.id);
+        for heading in [
+            "## What it does",
+            "## Why is this bad?",
+            "## How to fix",
+            "## Example",
+        ] {
+            assert!(
+                meta.docs.contains(heading),
+                "{}: docs lack `{heading}`",
+                meta.id
+            );
         }
-        assert!(!meta.title.is_empty() && !meta.title.ends_with('.'), "{}: title must be one line without a full stop", meta.id);
-        assert!(meta.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{}: name must be kebab-case", meta.id);
+        assert!(
+            !meta.title.is_empty() && !meta.title.ends_with('.'),
+            "{}: title must be one line without a full stop",
+            meta.id
+        );
+        assert!(
+            meta.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-'),
+            "{}: name must be kebab-case",
+            meta.id
+        );
         let prefix = match meta.family {
             qa_core::RuleFamily::Security => "SEC",
             qa_core::RuleFamily::Performance => "PERF",
             qa_core::RuleFamily::Maintainability => "MNT",
         };
-        assert!(meta.id.starts_with(prefix), "{}: id must start with {prefix}", meta.id);
+        assert!(
+            meta.id.starts_with(prefix),
+            "{}: id must start with {prefix}",
+            meta.id
+        );
     }
 }

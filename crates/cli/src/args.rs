@@ -125,5 +125,6 @@ pub enum RulesAction {
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse().map_err(|e: qa_core::ParseSeverityError| e.to_string())
+    s.parse()
+        .map_err(|e: qa_core::ParseSeverityError| e.to_string())
 }

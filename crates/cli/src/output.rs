@@ -15,7 +15,10 @@ impl Sink<'_> {
     /// Runs `write` against the destination. A file is written through a temporary file
     /// in the same directory and renamed into place, so an interrupted or failed run never
     /// leaves a truncated report behind.
-    pub fn write(&self, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+    pub fn write(
+        &self,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
         match self {
             Sink::Stdout => {
                 let mut out = std::io::stdout().lock();
@@ -28,7 +31,10 @@ impl Sink<'_> {
     }
 }
 
-fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -36,7 +42,11 @@ fn write_file(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result
     let name = path
         .file_name()
         .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         write(&mut f)?;

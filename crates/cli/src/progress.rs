@@ -11,8 +11,10 @@ impl Bar {
         if enabled {
             bar.set_draw_target(ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template("{spinner} analysing {pos}/{len} files {wide_bar} {eta}")
-                    .expect("valid template"),
+                ProgressStyle::with_template(
+                    "{spinner} analysing {pos}/{len} files {wide_bar} {eta}",
+                )
+                .expect("valid template"),
             );
         }
         Bar(bar)

@@ -40,7 +40,11 @@ impl Project {
         let mut all = vec!["analyze", ".", "--format", "json"];
         all.extend_from_slice(args);
         let out = self.run(&all);
-        assert!(out.status.code().is_some_and(|c| c < 2), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.code().is_some_and(|c| c < 2),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 }
@@ -61,14 +65,21 @@ fn unsuppressed<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-const SHELL: &str = "import subprocess\n\ndef run(cmd):\n    subprocess.run(f\"ls {cmd}\", shell=True)\n";
+const SHELL: &str =
+    "import subprocess\n\ndef run(cmd):\n    subprocess.run(f\"ls {cmd}\", shell=True)\n";
 
 #[test]
 fn analyzes_a_project_in_every_format() {
     let p = Project::new();
     p.file("pkg/core.py", SHELL)
-        .file("pkg/util.js", "export function add(a, b) { return a && b ? a + b : 0; }\n")
-        .file("tests/test_core.py", "from pkg.core import run\n\ndef test_run():\n    run('x')\n");
+        .file(
+            "pkg/util.js",
+            "export function add(a, b) { return a && b ? a + b : 0; }\n",
+        )
+        .file(
+            "tests/test_core.py",
+            "from pkg.core import run\n\ndef test_run():\n    run('x')\n",
+        );
     let report = p.json(&[]);
     assert_eq!(report["schema_version"], "1.0");
     assert_eq!(report["summary"]["files"], 3);
@@ -76,9 +87,19 @@ fn analyzes_a_project_in_every_format() {
     assert!(langs.contains_key("python") && langs.contains_key("javascript"));
     assert_eq!(unsuppressed(&report, "SEC002").len(), 1);
     // The test references `run`, so it is tested; `add` is not.
-    let tested: Vec<&str> = report["test_gaps"]["tested"].as_array().unwrap().iter().map(|t| t["qualified_name"].as_str().unwrap()).collect();
+    let tested: Vec<&str> = report["test_gaps"]["tested"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["qualified_name"].as_str().unwrap())
+        .collect();
     assert_eq!(tested, ["run"]);
-    let untested: Vec<&str> = report["test_gaps"]["untested"].as_array().unwrap().iter().map(|t| t["qualified_name"].as_str().unwrap()).collect();
+    let untested: Vec<&str> = report["test_gaps"]["untested"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["qualified_name"].as_str().unwrap())
+        .collect();
     assert_eq!(untested, ["add"]);
 
     for format in ["table", "sarif", "markdown"] {
@@ -88,10 +109,18 @@ fn analyzes_a_project_in_every_format() {
         assert!(text.contains("SEC002"), "{format}: {text}");
         // Not a terminal: no colour codes and no progress bar.
         assert!(!text.contains('\u{1b}'), "{format} output has colour codes");
-        assert!(out.stderr.is_empty(), "{format}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let colored = p.run(&["analyze", ".", "--color", "always"]);
-    assert!(String::from_utf8(colored.stdout).unwrap().contains('\u{1b}'));
+    assert!(
+        String::from_utf8(colored.stdout)
+            .unwrap()
+            .contains('\u{1b}')
+    );
 }
 
 #[test]
@@ -99,8 +128,16 @@ fn exit_codes_follow_fail_on() {
     let p = Project::new();
     p.file("a.py", SHELL);
     assert_eq!(p.run(&["analyze", "."]).status.code(), Some(0));
-    assert_eq!(p.run(&["analyze", ".", "--fail-on", "high"]).status.code(), Some(1));
-    assert_eq!(p.run(&["analyze", ".", "--fail-on", "critical"]).status.code(), Some(0));
+    assert_eq!(
+        p.run(&["analyze", ".", "--fail-on", "high"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        p.run(&["analyze", ".", "--fail-on", "critical"])
+            .status
+            .code(),
+        Some(0)
+    );
     let bad = p.run(&["analyze", ".", "--fail-on", "severe"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected one of"));
@@ -113,10 +150,19 @@ fn exit_codes_follow_fail_on() {
 fn output_file_is_written_whole() {
     let p = Project::new();
     p.file("a.py", SHELL);
-    let out = p.run(&["analyze", ".", "--format", "sarif", "--output", "report.sarif"]);
+    let out = p.run(&[
+        "analyze",
+        ".",
+        "--format",
+        "sarif",
+        "--output",
+        "report.sarif",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty());
-    let sarif: Value = serde_json::from_str(&std::fs::read_to_string(p.path().join("report.sarif")).unwrap()).unwrap();
+    let sarif: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("report.sarif")).unwrap())
+            .unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     let bad = p.run(&["analyze", ".", "--output", "no/such/dir/report.txt"]);
     assert_eq!(bad.status.code(), Some(2));
@@ -131,27 +177,58 @@ fn suppressions_inline_nosec_and_baseline() {
         "import subprocess\n\ndef a(c):\n    subprocess.run(c, shell=True)  # qa-agent: ignore[SEC002]\n\ndef b(c):\n    subprocess.run(c, shell=True)  # nosec\n\ndef c(x):\n    # qa-agent: ignore\n    subprocess.run(x, shell=True)\n",
     );
     let report = p.json(&[]);
-    let all: Vec<&Value> = findings(&report).into_iter().filter(|f| f["rule_id"] == "SEC002").collect();
+    let all: Vec<&Value> = findings(&report)
+        .into_iter()
+        .filter(|f| f["rule_id"] == "SEC002")
+        .collect();
     assert_eq!(all.len(), 3);
     assert!(all.iter().all(|f| f["suppressions"].is_array()), "{all:?}");
-    assert_eq!(p.run(&["analyze", ".", "--fail-on", "low"]).status.code(), Some(0));
+    assert_eq!(
+        p.run(&["analyze", ".", "--fail-on", "low"]).status.code(),
+        Some(0)
+    );
 
     // Baseline: existing findings are suppressed, new ones are reported.
     let q = Project::new();
     q.file("a.py", SHELL);
-    assert_eq!(q.run(&["analyze", ".", "--format", "json", "--output", "base.json"]).status.code(), Some(0));
+    assert_eq!(
+        q.run(&["analyze", ".", "--format", "json", "--output", "base.json"])
+            .status
+            .code(),
+        Some(0)
+    );
     // Unrelated lines inserted above: the old finding keeps its fingerprint.
-    q.file("a.py", format!("# header\n# more header\n{SHELL}\ndef other(x):\n    subprocess.call(x, shell=True)\n"));
+    q.file(
+        "a.py",
+        format!(
+            "# header\n# more header\n{SHELL}\ndef other(x):\n    subprocess.call(x, shell=True)\n"
+        ),
+    );
     let report = q.json(&["--baseline", "base.json"]);
     let new: Vec<&Value> = unsuppressed(&report, "SEC002");
     assert_eq!(new.len(), 1, "{new:?}");
     assert_eq!(new[0]["function"], "other");
-    assert_eq!(q.run(&["analyze", ".", "--baseline", "base.json", "--fail-on", "high"]).status.code(), Some(1));
+    assert_eq!(
+        q.run(&[
+            "analyze",
+            ".",
+            "--baseline",
+            "base.json",
+            "--fail-on",
+            "high"
+        ])
+        .status
+        .code(),
+        Some(1)
+    );
     // A file that is not a report is a clear error.
     q.file("junk.json", "{\"hello\": 1}");
     let bad = q.run(&["analyze", ".", "--baseline", "junk.json"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("neither a qa-agent JSON report nor a SARIF log"));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("neither a qa-agent JSON report nor a SARIF log")
+    );
 }
 
 #[test]
@@ -165,7 +242,12 @@ fn config_file_controls_paths_rules_and_thresholds() {
             "[analysis]\nexclude = [\"gen\"]\n[rules]\ndisable = [\"security\"]\n[thresholds]\ncyclomatic = 1\n",
         );
     let report = p.json(&[]);
-    let paths: Vec<&str> = report["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
     assert_eq!(paths, ["src/a.py", "src/c.py"]);
     assert!(unsuppressed(&report, "SEC002").is_empty());
     assert_eq!(unsuppressed(&report, "MNT001").len(), 1);
@@ -177,10 +259,16 @@ fn config_file_controls_paths_rules_and_thresholds() {
     let out = p.run(&["analyze", "."]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("qa-agent.toml") && err.contains("cyclomatc"), "{err}");
+    assert!(
+        err.contains("qa-agent.toml") && err.contains("cyclomatc"),
+        "{err}"
+    );
     p.file("qa-agent.toml", "[rules]\ndisable = [\"SEC999\"]\n");
     let err = String::from_utf8_lossy(&p.run(&["analyze", "."]).stderr).to_string();
-    assert!(err.contains("SEC999") && err.contains("qa-agent rules"), "{err}");
+    assert!(
+        err.contains("SEC999") && err.contains("qa-agent rules"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -191,13 +279,25 @@ fn gitignore_vendored_and_generated_files_are_skipped() {
         .file("node_modules/lib/index.js", "function f() {}\n")
         .file("vendor/x.go", "package x\nfunc F() {}\n")
         .file("static/app.min.js", "function f(){}\n")
-        .file("api_pb2.py", "# Generated by the protocol buffer compiler.  DO NOT EDIT!\nx = 1\n")
+        .file(
+            "api_pb2.py",
+            "# Generated by the protocol buffer compiler.  DO NOT EDIT!\nx = 1\n",
+        )
         .file("main.py", "x = 1\n");
     let report = p.json(&[]);
-    let paths: Vec<&str> = report["files"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    let paths: Vec<&str> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
     assert_eq!(paths, ["main.py"]);
     let all = p.json(&["--all-files"]);
-    assert_eq!(all["files"].as_array().unwrap().len(), 5, "gitignored files stay out even with --all-files");
+    assert_eq!(
+        all["files"].as_array().unwrap().len(),
+        5,
+        "gitignored files stay out even with --all-files"
+    );
 }
 
 #[test]
@@ -207,7 +307,10 @@ fn bad_input_is_reported_and_the_rest_analysed() {
         .file("binary.py", [0u8, 159, 146, 150, 0, 1])
         .file("latin1.py", b"x = '\xe9t\xe9'\n")
         .file("big.js", "var x = 1;\n".repeat(200_000))
-        .file("broken.py", "def g(:\n    return\n\ndef h():\n    return 2\n");
+        .file(
+            "broken.py",
+            "def g(:\n    return\n\ndef h():\n    return 2\n",
+        );
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink("loop_b.py", p.path().join("loop_a.py")).unwrap();
@@ -215,11 +318,19 @@ fn bad_input_is_reported_and_the_rest_analysed() {
         std::os::unix::fs::symlink("missing.py", p.path().join("dangling.py")).unwrap();
     }
     let out = p.run(&["analyze", ".", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let diags = report["diagnostics"].as_array().unwrap();
     let kind_of = |path: &str| {
-        diags.iter().find(|d| d["path"] == path).map(|d| d["kind"].as_str().unwrap().to_string())
+        diags
+            .iter()
+            .find(|d| d["path"] == path)
+            .map(|d| d["kind"].as_str().unwrap().to_string())
     };
     assert_eq!(kind_of("binary.py").as_deref(), Some("binary"));
     assert_eq!(kind_of("latin1.py").as_deref(), Some("invalid_utf8"));
@@ -238,10 +349,19 @@ fn bad_input_is_reported_and_the_rest_analysed() {
         .flat_map(|f| f["functions"].as_array().unwrap())
         .map(|f| f["name"].as_str().unwrap())
         .collect();
-    assert!(functions.contains(&"f") && functions.contains(&"h"), "{functions:?}");
+    assert!(
+        functions.contains(&"f") && functions.contains(&"h"),
+        "{functions:?}"
+    );
     // A bigger limit lets the big file in.
     let report = p.json(&["--max-file-size", "4000000"]);
-    assert!(report["files"].as_array().unwrap().iter().any(|f| f["path"] == "big.js"));
+    assert!(
+        report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "big.js")
+    );
 }
 
 #[test]
@@ -253,8 +373,15 @@ fn rules_list_explain_and_schema() {
     assert!(text.contains("SEC002") && text.contains("MNT001"));
     let json: Value = serde_json::from_slice(&p.run(&["rules", "--json"]).stdout).unwrap();
     assert!(json.as_array().unwrap().len() >= 40, "at least 40 rules");
-    let sec: Value = serde_json::from_slice(&p.run(&["rules", "--json", "--family", "security"]).stdout).unwrap();
-    assert!(sec.as_array().unwrap().iter().all(|r| r["family"] == "security"));
+    let sec: Value =
+        serde_json::from_slice(&p.run(&["rules", "--json", "--family", "security"]).stdout)
+            .unwrap();
+    assert!(
+        sec.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["family"] == "security")
+    );
     let explain = String::from_utf8(p.run(&["rules", "explain", "sec002"]).stdout).unwrap();
     assert!(explain.contains("## How to fix") && explain.contains("subprocess-shell-true"));
     let unknown = p.run(&["rules", "explain", "NOPE1"]);
@@ -265,7 +392,9 @@ fn rules_list_explain_and_schema() {
 }
 
 fn repo_file(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
 
 /// Generated documentation must match what the binary prints, so it never drifts.

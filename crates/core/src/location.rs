@@ -2,7 +2,19 @@ use serde::{Deserialize, Serialize};
 
 /// A region of a source file. Lines and columns are 1-based, as editors and SARIF count them.
 /// Columns count Unicode scalar values; `end_col` is exclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub struct Span {
     pub start_line: u32,
     pub start_col: u32,

@@ -9,4 +9,4 @@ mod table;
 pub use json::{render_json, write_json};
 pub use markdown::render_markdown;
 pub use sarif::render_sarif;
-pub use table::{render_table, TableOptions};
+pub use table::{TableOptions, render_table};

@@ -50,7 +50,11 @@ pub fn render_markdown(a: &RepoAnalysis) -> String {
         let counts: Vec<String> = Severity::ALL
             .iter()
             .rev()
-            .filter_map(|sev| s.findings_by_severity.get(sev).map(|n| format!("{n} {sev}")))
+            .filter_map(|sev| {
+                s.findings_by_severity
+                    .get(sev)
+                    .map(|n| format!("{n} {sev}"))
+            })
             .collect();
         let _ = writeln!(out, "{}.\n", counts.join(", "));
         let _ = writeln!(out, "| Severity | Rule | Location | Message |");
@@ -107,10 +111,17 @@ pub fn render_markdown(a: &RepoAnalysis) -> String {
             "{ratio} of {} source functions are referenced by a test ({} tests; frameworks: {}).\n",
             g.source_functions,
             g.test_functions,
-            if g.frameworks.is_empty() { "none detected".to_string() } else { g.frameworks.join(", ") }
+            if g.frameworks.is_empty() {
+                "none detected".to_string()
+            } else {
+                g.frameworks.join(", ")
+            }
         );
         if !g.untested.is_empty() {
-            let _ = writeln!(out, "| Risk | Cyclomatic | Fan-in | Untested function | Location |");
+            let _ = writeln!(
+                out,
+                "| Risk | Cyclomatic | Fan-in | Untested function | Location |"
+            );
             let _ = writeln!(out, "|---:|---:|---:|---|---|");
             for u in g.untested.iter().take(20) {
                 let _ = writeln!(

@@ -5,11 +5,12 @@
 //! kept with `suppressions`; diagnostics (unreadable or unparsable files) become tool
 //! execution notifications.
 
-use qa_analysis::{rules, RepoAnalysis, RuleMeta};
+use qa_analysis::{RepoAnalysis, RuleMeta, rules};
 use qa_core::{Severity, SuppressionKind};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+const SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 const INFORMATION_URI: &str = "https://github.com/qa-agent/qa-agent";
 /// Key of our fingerprint in `partialFingerprints`; bump the suffix if the algorithm changes.
 pub const FINGERPRINT_KEY: &str = "qaAgent/v1";

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
+use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 use qa_analysis::RepoAnalysis;
 use qa_core::Severity;
 
@@ -34,7 +34,9 @@ fn paint(s: &str, style: anstyle::Style, color: bool) -> String {
 fn severity_style(sev: Severity) -> anstyle::Style {
     use anstyle::{AnsiColor, Style};
     match sev {
-        Severity::Critical => Style::new().bold().fg_color(Some(AnsiColor::BrightRed.into())),
+        Severity::Critical => Style::new()
+            .bold()
+            .fg_color(Some(AnsiColor::BrightRed.into())),
         Severity::High => Style::new().fg_color(Some(AnsiColor::Red.into())),
         Severity::Medium => Style::new().fg_color(Some(AnsiColor::Yellow.into())),
         Severity::Low => Style::new().fg_color(Some(AnsiColor::Cyan.into())),
@@ -45,7 +47,7 @@ fn severity_style(sev: Severity) -> anstyle::Style {
 fn table(headers: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(headers.iter().map(|h| Cell::new(h)));
+    t.set_header(headers.iter().map(Cell::new));
     t
 }
 
@@ -53,7 +55,7 @@ fn num(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -101,13 +103,21 @@ pub fn render_table(a: &RepoAnalysis, opts: &TableOptions) -> String {
     let counts: Vec<String> = Severity::ALL
         .iter()
         .rev()
-        .filter_map(|sev| s.findings_by_severity.get(sev).map(|n| format!("{n} {sev}")))
+        .filter_map(|sev| {
+            s.findings_by_severity
+                .get(sev)
+                .map(|n| format!("{n} {sev}"))
+        })
         .collect();
     let _ = writeln!(
         out,
         "\n{} ({}{})",
         paint("Findings", bold, opts.color),
-        if counts.is_empty() { "none".to_string() } else { counts.join(", ") },
+        if counts.is_empty() {
+            "none".to_string()
+        } else {
+            counts.join(", ")
+        },
         if s.suppressed_findings > 0 {
             format!("; {} suppressed", s.suppressed_findings)
         } else {
@@ -129,8 +139,18 @@ pub fn render_table(a: &RepoAnalysis, opts: &TableOptions) -> String {
     }
 
     if !s.hotspots.is_empty() {
-        let _ = writeln!(out, "\n{}", paint("Most complex functions", bold, opts.color));
-        let mut t = table(&["Cyclomatic", "Cognitive", "Code lines", "Function", "Location"]);
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint("Most complex functions", bold, opts.color)
+        );
+        let mut t = table(&[
+            "Cyclomatic",
+            "Cognitive",
+            "Code lines",
+            "Function",
+            "Location",
+        ]);
         for h in s.hotspots.iter().take(opts.top) {
             t.add_row(vec![
                 Cell::new(h.cyclomatic).set_alignment(CellAlignment::Right),
@@ -163,7 +183,13 @@ pub fn render_table(a: &RepoAnalysis, opts: &TableOptions) -> String {
             num(u64::from(g.test_functions)),
         );
         if !g.untested.is_empty() {
-            let mut t = table(&["Risk", "Cyclomatic", "Fan-in", "Untested function", "Location"]);
+            let mut t = table(&[
+                "Risk",
+                "Cyclomatic",
+                "Fan-in",
+                "Untested function",
+                "Location",
+            ]);
             for u in g.untested.iter().take(opts.top) {
                 t.add_row(vec![
                     Cell::new(format!("{:.1}", u.risk)).set_alignment(CellAlignment::Right),

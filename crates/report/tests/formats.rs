@@ -20,7 +20,8 @@ def run(cmd):
         },
         SourceFile {
             path: "web/page.js".into(),
-            bytes: b"function show(el, html) {\n  // TODO escape\n  el.innerHTML = html;\n}\n".to_vec(),
+            bytes: b"function show(el, html) {\n  // TODO escape\n  el.innerHTML = html;\n}\n"
+                .to_vec(),
         },
         SourceFile {
             path: "bin/blob.py".into(),
@@ -34,8 +35,16 @@ def run(cmd):
     let analyzer = Analyzer::new(ProjectConfig::default()).unwrap();
     let mut a = analyzer.analyze_files(files);
     // One finding goes into a baseline so SARIF shows an external suppression too.
-    let first = a.findings().find(|f| f.rule_id == "MNT012").unwrap().fingerprint.clone();
-    let baseline = Baseline::parse(&format!(r#"{{"files":[{{"findings":[{{"fingerprint":"{first}"}}]}}]}}"#)).unwrap();
+    let first = a
+        .findings()
+        .find(|f| f.rule_id == "MNT012")
+        .unwrap()
+        .fingerprint
+        .clone();
+    let baseline = Baseline::parse(&format!(
+        r#"{{"files":[{{"findings":[{{"fingerprint":"{first}"}}]}}]}}"#
+    ))
+    .unwrap();
     let sources: [&dyn SuppressionSource; 1] = [&baseline];
     analyzer.apply_suppressions(&mut a, &sources);
     a
@@ -43,14 +52,19 @@ def run(cmd):
 
 #[test]
 fn sarif_validates_against_the_official_schema() {
-    let schema: Value = serde_json::from_str(include_str!("schema/sarif-schema-2.1.0.json")).unwrap();
+    let schema: Value =
+        serde_json::from_str(include_str!("schema/sarif-schema-2.1.0.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
     let sarif: Value = serde_json::from_str(&qa_report::render_sarif(&sample())).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&sarif)
         .map(|e| format!("{} at {}", e, e.instance_path))
         .collect();
-    assert!(errors.is_empty(), "SARIF is invalid:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "SARIF is invalid:\n{}",
+        errors.join("\n")
+    );
     // The validator does reject a wrong log, so the check above means something.
     let mut broken = sarif.clone();
     broken["runs"][0]["results"][0]["level"] = Value::from("fatal");
@@ -58,21 +72,47 @@ fn sarif_validates_against_the_official_schema() {
 
     let run = &sarif["runs"][0];
     let results = run["results"].as_array().unwrap();
-    assert!(results.iter().all(|r| r["partialFingerprints"]["qaAgent/v1"].as_str().is_some_and(|f| f.len() == 32)));
+    assert!(results.iter().all(|r| {
+        r["partialFingerprints"]["qaAgent/v1"]
+            .as_str()
+            .is_some_and(|f| f.len() == 32)
+    }));
     let kinds: Vec<&str> = results
         .iter()
         .filter_map(|r| r["suppressions"][0]["kind"].as_str())
         .collect();
-    assert!(kinds.contains(&"inSource"), "inline suppression missing: {kinds:?}");
-    assert!(kinds.contains(&"external"), "baseline suppression missing: {kinds:?}");
+    assert!(
+        kinds.contains(&"inSource"),
+        "inline suppression missing: {kinds:?}"
+    );
+    assert!(
+        kinds.contains(&"external"),
+        "baseline suppression missing: {kinds:?}"
+    );
     // Rule help carries the rule's documentation.
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     let sec002 = rules.iter().find(|r| r["id"] == "SEC002").unwrap();
-    assert!(sec002["help"]["markdown"].as_str().unwrap().contains("## How to fix"));
+    assert!(
+        sec002["help"]["markdown"]
+            .as_str()
+            .unwrap()
+            .contains("## How to fix")
+    );
     // Unreadable/unparsable files become notifications.
-    let notes = run["invocations"][0]["toolExecutionNotifications"].as_array().unwrap();
-    assert!(notes.iter().any(|n| n["message"]["text"].as_str().unwrap().contains("binary")));
-    assert!(notes.iter().any(|n| n["message"]["text"].as_str().unwrap().contains("syntax error")));
+    let notes = run["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["message"]["text"].as_str().unwrap().contains("binary"))
+    );
+    assert!(notes.iter().any(|n| {
+        n["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("syntax error")
+    }));
 }
 
 #[test]
@@ -82,8 +122,15 @@ fn json_report_validates_against_its_schema_and_round_trips() {
     let value: Value = serde_json::from_str(&json).unwrap();
     let schema = qa_analysis::report_schema();
     let validator = jsonschema::validator_for(&schema).expect("report schema compiles");
-    let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{} at {}", e, e.instance_path)).collect();
-    assert!(errors.is_empty(), "JSON report does not match its schema:\n{}", errors.join("\n"));
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "JSON report does not match its schema:\n{}",
+        errors.join("\n")
+    );
     let mut broken = value.clone();
     broken["summary"]["files"] = Value::from("many");
     assert!(!validator.is_valid(&broken));
@@ -96,13 +143,22 @@ fn json_report_validates_against_its_schema_and_round_trips() {
 fn table_and_markdown_show_findings_hotspots_and_diagnostics() {
     let a = sample();
     let table = qa_report::render_table(&a, &qa_report::TableOptions::default());
-    assert!(table.contains("SEC002") && table.contains("app/run.py:4"), "{table}");
+    assert!(
+        table.contains("SEC002") && table.contains("app/run.py:4"),
+        "{table}"
+    );
     assert!(!table.contains("\u{1b}["), "no colour unless asked");
     assert!(table.contains("Most complex functions"));
     assert!(table.contains("Diagnostics"));
     // Suppressed findings are counted, not listed.
     assert!(!table.contains("MNT008"), "{table}");
-    let colored = qa_report::render_table(&a, &qa_report::TableOptions { color: true, ..Default::default() });
+    let colored = qa_report::render_table(
+        &a,
+        &qa_report::TableOptions {
+            color: true,
+            ..Default::default()
+        },
+    );
     assert!(colored.contains("\u{1b}["));
     let md = qa_report::render_markdown(&a);
     assert!(md.contains("| high | `SEC002` | `app/run.py:4` |"), "{md}");

@@ -5,11 +5,11 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use super::{
-    kind_table, text, Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role,
-    ValueKind,
+    Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role, ValueKind, kind_table,
+    text,
 };
 use crate::lang::syntax::{build_roles, named_children, squash};
-use crate::metrics::cognitive::{cognitive, CogKind, SonarLanguage};
+use crate::metrics::cognitive::{CogKind, SonarLanguage, cognitive};
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -213,7 +213,9 @@ impl LanguageSpec for Go {
             )
         };
         let target_name = if target.kind_id() == k.selector_expression {
-            target.child_by_field_id(k.f.field).map_or("", |f| text(f, src))
+            target
+                .child_by_field_id(k.f.field)
+                .map_or("", |f| text(f, src))
         } else {
             text(target, src)
         };
@@ -233,7 +235,12 @@ impl LanguageSpec for Go {
             let v: String = named_children(node).iter().map(|c| text(*c, src)).collect();
             return ValueKind::StaticString(v);
         }
-        if id == k.int_literal || id == k.float_literal || id == k.nil || id == k.kw_true || id == k.kw_false {
+        if id == k.int_literal
+            || id == k.float_literal
+            || id == k.nil
+            || id == k.kw_true
+            || id == k.kw_false
+        {
             return ValueKind::OtherLiteral;
         }
         if id == k.parenthesized_expression
@@ -244,8 +251,12 @@ impl LanguageSpec for Go {
         if id == k.binary_expression
             && node.child_by_field_id(k.f.operator).map(|o| o.kind_id()) == Some(k.plus)
         {
-            let l = node.child_by_field_id(k.f.left).map(|n| self.value_kind(n, src));
-            let r = node.child_by_field_id(k.f.right).map(|n| self.value_kind(n, src));
+            let l = node
+                .child_by_field_id(k.f.left)
+                .map(|n| self.value_kind(n, src));
+            let r = node
+                .child_by_field_id(k.f.right)
+                .map(|n| self.value_kind(n, src));
             return match (l, r) {
                 (Some(ValueKind::StaticString(a)), Some(ValueKind::StaticString(b))) => {
                     ValueKind::StaticString(a + &b)
@@ -354,7 +365,11 @@ impl SonarLanguage for Go {
         let id = node.kind_id();
         let in_else = parent.kind_id() == k.if_statement && field == Some(k.f.alternative);
         if id == k.if_statement {
-            return if in_else { CogKind::ElseIf } else { CogKind::Structure };
+            return if in_else {
+                CogKind::ElseIf
+            } else {
+                CogKind::Structure
+            };
         }
         if in_else && id == k.block {
             return CogKind::Else;
@@ -370,7 +385,8 @@ impl SonarLanguage for Go {
             return CogKind::Nest;
         }
         if id == k.goto_statement
-            || (id == k.break_statement || id == k.continue_statement) && node.named_child_count() > 0
+            || (id == k.break_statement || id == k.continue_statement)
+                && node.named_child_count() > 0
         {
             return CogKind::Jump;
         }

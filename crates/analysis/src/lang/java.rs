@@ -5,11 +5,11 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use super::{
-    kind_table, text, Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role,
-    ValueKind,
+    Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role, ValueKind, kind_table,
+    text,
 };
 use crate::lang::syntax::{build_roles, children, named_children, squash};
-use crate::metrics::cognitive::{cognitive, CogKind, SonarLanguage};
+use crate::metrics::cognitive::{CogKind, SonarLanguage, cognitive};
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -131,7 +131,10 @@ impl LanguageSpec for Java {
                 if id == k.private_kw {
                     is_public = false;
                 } else if id == k.marker_annotation || id == k.annotation {
-                    let ann = c.child_by_field_id(k.f.name).map(|n| text(n, src)).unwrap_or("");
+                    let ann = c
+                        .child_by_field_id(k.f.name)
+                        .map(|n| text(n, src))
+                        .unwrap_or("");
                     let short = ann.rsplit('.').next().unwrap_or(ann);
                     is_test_marked |= TEST_ANNOTATIONS.contains(&short);
                 }
@@ -229,7 +232,9 @@ impl LanguageSpec for Java {
             )
         };
         let target_name = if target.kind_id() == k.field_access {
-            target.child_by_field_id(k.f.name).map_or("", |n| text(n, src))
+            target
+                .child_by_field_id(k.f.name)
+                .map_or("", |n| text(n, src))
         } else {
             text(target, src)
         };
@@ -269,8 +274,12 @@ impl LanguageSpec for Java {
         if id == k.binary_expression
             && node.child_by_field_id(k.f.operator).map(|o| o.kind_id()) == Some(k.plus)
         {
-            let l = node.child_by_field_id(k.f.left).map(|n| self.value_kind(n, src));
-            let r = node.child_by_field_id(k.f.right).map(|n| self.value_kind(n, src));
+            let l = node
+                .child_by_field_id(k.f.left)
+                .map(|n| self.value_kind(n, src));
+            let r = node
+                .child_by_field_id(k.f.right)
+                .map(|n| self.value_kind(n, src));
             return match (l, r) {
                 (Some(ValueKind::StaticString(a)), Some(ValueKind::StaticString(b))) => {
                     ValueKind::StaticString(a + &b)
@@ -414,7 +423,11 @@ impl SonarLanguage for Java {
         let id = node.kind_id();
         let in_else = parent.kind_id() == k.if_statement && field == Some(k.f.alternative);
         if id == k.if_statement {
-            return if in_else { CogKind::ElseIf } else { CogKind::Structure };
+            return if in_else {
+                CogKind::ElseIf
+            } else {
+                CogKind::Structure
+            };
         }
         if in_else {
             return CogKind::Else;

@@ -7,12 +7,12 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use super::{
-    kind_table, text, Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role,
-    ValueKind,
+    Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role, ValueKind, kind_table,
+    text,
 };
 use crate::lang::kinds::ABSENT;
 use crate::lang::syntax::{build_roles, children, named_children, squash};
-use crate::metrics::cognitive::{cognitive, CogKind, SonarLanguage};
+use crate::metrics::cognitive::{CogKind, SonarLanguage, cognitive};
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -180,26 +180,34 @@ impl LanguageSpec for Js {
         } else if let Some(n) = self.context_name(node, src) {
             (n, DeclKind::Named, node.start_position().row)
         } else {
-            ("<anonymous>".to_string(), DeclKind::Anonymous, node.start_position().row)
+            (
+                "<anonymous>".to_string(),
+                DeclKind::Anonymous,
+                node.start_position().row,
+            )
         };
         let mut params = Vec::new();
         if let Some(p) = node.child_by_field_id(k.f.parameters) {
             for c in named_children(p) {
-                let pattern = if c.kind_id() == k.required_parameter || c.kind_id() == k.optional_parameter {
-                    c.named_children(&mut c.walk())
-                        .find(|n| n.kind_id() != k.accessibility_modifier)
-                        .unwrap_or(c)
-                } else if c.kind_id() == k.assignment_pattern {
-                    c.child_by_field_id(k.f.left).unwrap_or(c)
-                } else {
-                    c
-                };
+                let pattern =
+                    if c.kind_id() == k.required_parameter || c.kind_id() == k.optional_parameter {
+                        c.named_children(&mut c.walk())
+                            .find(|n| n.kind_id() != k.accessibility_modifier)
+                            .unwrap_or(c)
+                    } else if c.kind_id() == k.assignment_pattern {
+                        c.child_by_field_id(k.f.left).unwrap_or(c)
+                    } else {
+                        c
+                    };
                 params.push(squash(text(pattern, src)));
             }
         } else if let Some(p) = node.child_by_field_id(k.f.parameter) {
             params.push(text(p, src).to_string());
         }
-        let is_async = children(node).iter().take(3).any(|c| c.kind_id() == k.async_kw);
+        let is_async = children(node)
+            .iter()
+            .take(3)
+            .any(|c| c.kind_id() == k.async_kw);
         Some(FunctionDecl {
             is_public: !self.is_private(node, &name, src),
             name,
@@ -270,7 +278,11 @@ impl LanguageSpec for Js {
         let callee = squash(text(func, src)).replace("?.", ".");
         Some(Call {
             node,
-            callee: if is_new { format!("new {callee}") } else { callee },
+            callee: if is_new {
+                format!("new {callee}")
+            } else {
+                callee
+            },
             name: text(name_node, src),
             args,
         })
@@ -280,21 +292,38 @@ impl LanguageSpec for Js {
         let k = &self.k;
         let id = node.kind_id();
         let (target, value) = if id == k.variable_declarator {
-            (node.child_by_field_id(k.f.name)?, node.child_by_field_id(k.f.value))
+            (
+                node.child_by_field_id(k.f.name)?,
+                node.child_by_field_id(k.f.value),
+            )
         } else if id == k.pair {
-            (node.child_by_field_id(k.f.key)?, node.child_by_field_id(k.f.value))
+            (
+                node.child_by_field_id(k.f.key)?,
+                node.child_by_field_id(k.f.value),
+            )
         } else if id == k.field_definition {
-            (node.child_by_field_id(k.f.property)?, node.child_by_field_id(k.f.value))
+            (
+                node.child_by_field_id(k.f.property)?,
+                node.child_by_field_id(k.f.value),
+            )
         } else if id == k.public_field_definition {
-            (node.child_by_field_id(k.f.name)?, node.child_by_field_id(k.f.value))
+            (
+                node.child_by_field_id(k.f.name)?,
+                node.child_by_field_id(k.f.value),
+            )
         } else {
-            (node.child_by_field_id(k.f.left)?, node.child_by_field_id(k.f.right))
+            (
+                node.child_by_field_id(k.f.left)?,
+                node.child_by_field_id(k.f.right),
+            )
         };
         let operator = (id == k.augmented_assignment_expression)
             .then(|| node.child_by_field_id(k.f.operator).map(|o| text(o, src)))
             .flatten();
         let target_name = if target.kind_id() == k.member_expression {
-            target.child_by_field_id(k.f.property).map_or("", |p| text(p, src))
+            target
+                .child_by_field_id(k.f.property)
+                .map_or("", |p| text(p, src))
         } else {
             text(target, src).trim_matches(|c| c == '\'' || c == '"')
         };
@@ -338,8 +367,12 @@ impl LanguageSpec for Js {
         if id == k.binary_expression
             && node.child_by_field_id(k.f.operator).map(|o| o.kind_id()) == Some(k.plus)
         {
-            let l = node.child_by_field_id(k.f.left).map(|n| self.value_kind(n, src));
-            let r = node.child_by_field_id(k.f.right).map(|n| self.value_kind(n, src));
+            let l = node
+                .child_by_field_id(k.f.left)
+                .map(|n| self.value_kind(n, src));
+            let r = node
+                .child_by_field_id(k.f.right)
+                .map(|n| self.value_kind(n, src));
             return match (l, r) {
                 (Some(ValueKind::StaticString(a)), Some(ValueKind::StaticString(b))) => {
                     ValueKind::StaticString(a + &b)
@@ -425,7 +458,9 @@ impl LanguageSpec for Js {
 
     fn is_callable_literal(&self, node: Node<'_>) -> bool {
         let id = node.kind_id();
-        id == self.k.arrow_function || id == self.k.function_expression || id == self.k.generator_function
+        id == self.k.arrow_function
+            || id == self.k.function_expression
+            || id == self.k.generator_function
     }
 
     fn cc_increment(&self, n: Node<'_>, _parent: Option<Node<'_>>, src: &str) -> CcStep {
@@ -474,9 +509,13 @@ impl Js {
         }
         if id == k.augmented_assignment_expression {
             let op = n.child_by_field_id(k.f.operator).map(|o| o.kind_id());
-            return op == Some(k.and_assign) || op == Some(k.or_assign) || op == Some(k.nullish_assign);
+            return op == Some(k.and_assign)
+                || op == Some(k.or_assign)
+                || op == Some(k.nullish_assign);
         }
-        if (id == k.required_parameter || id == k.optional_parameter) && k.required_parameter != ABSENT {
+        if (id == k.required_parameter || id == k.optional_parameter)
+            && k.required_parameter != ABSENT
+        {
             return n.child_by_field_id(k.f.value).is_some();
         }
         // `promise.catch(handler)` is a catch clause in callback form.
@@ -506,7 +545,11 @@ impl SonarLanguage for Js {
             let is_else_if = node
                 .named_child(0)
                 .is_some_and(|c| c.kind_id() == k.if_statement);
-            return if is_else_if { CogKind::Other } else { CogKind::Else };
+            return if is_else_if {
+                CogKind::Other
+            } else {
+                CogKind::Else
+            };
         }
         if id == k.ternary_expression
             || id == k.switch_statement
@@ -544,14 +587,5 @@ impl SonarLanguage for Js {
 
     fn is_condition_field(&self, field: u16) -> bool {
         field == self.k.f.condition
-    }
-}
-
-/// The JavaScript-family module for a dialect (JavaScript for anything else).
-pub(crate) fn for_dialect(d: super::Dialect) -> &'static Js {
-    match d {
-        super::Dialect::TypeScript => spec_ts(),
-        super::Dialect::Tsx => spec_tsx(),
-        _ => spec_js(),
     }
 }

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use super::{
-    kind_table, text, Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role,
-    ValueKind,
+    Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role, ValueKind, kind_table,
+    text,
 };
 use smallvec::SmallVec;
 use tree_sitter::TreeCursor;
@@ -95,7 +95,10 @@ impl Python {
 
     /// The first `N` statements of a block (fewer if it is shorter), without comments,
     /// and whether there are more.
-    fn first_statements<'t, const N: usize>(&self, block: Option<Node<'t>>) -> (Vec<Node<'t>>, bool) {
+    fn first_statements<'t, const N: usize>(
+        &self,
+        block: Option<Node<'t>>,
+    ) -> (Vec<Node<'t>>, bool) {
         let mut out = Vec::with_capacity(N);
         let Some(b) = block else {
             return (out, false);
@@ -284,7 +287,9 @@ impl LanguageSpec for Python {
             (node.child_by_field_id(k.f.left)?, value, op)
         };
         let target_name = if target.kind_id() == k.attribute {
-            target.child_by_field_id(k.f.attribute).map(|a| text(a, src))
+            target
+                .child_by_field_id(k.f.attribute)
+                .map(|a| text(a, src))
         } else {
             Some(text(target, src))
         };
@@ -458,7 +463,9 @@ impl LanguageSpec for Python {
         }
         if id == k.if_clause {
             // Comprehension filters count; `case ... if guard` does not.
-            return CcStep::add(u32::from(parent.is_some_and(|p| p.kind_id() != k.case_clause)));
+            return CcStep::add(u32::from(
+                parent.is_some_and(|p| p.kind_id() != k.case_clause),
+            ));
         }
         if id == k.for_statement || id == k.while_statement {
             return CcStep::add(1 + u32::from(n.child_by_field_id(k.f.alternative).is_some()));
@@ -590,7 +597,13 @@ fn kids<'t>(cur: &mut TreeCursor<'t>, node: Node<'t>) -> SmallVec<[Node<'t>; 16]
 }
 
 impl Python {
-    fn suite<'t>(&self, block: Option<Node<'t>>, nest: u32, depth: u32, cur: &mut TreeCursor<'t>) -> u32 {
+    fn suite<'t>(
+        &self,
+        block: Option<Node<'t>>,
+        nest: u32,
+        depth: u32,
+        cur: &mut TreeCursor<'t>,
+    ) -> u32 {
         let Some(b) = block else { return 0 };
         let mut total = 0;
         for s in kids(cur, b) {
@@ -632,19 +645,27 @@ impl Python {
             if let Some(inner) = self.decorator_shape(s) {
                 return self.cpx_stmt(inner, nest, depth + 1, cur);
             }
-            let Some(b) = s.child_by_field_id(k.f.body) else { return 0 };
+            let Some(b) = s.child_by_field_id(k.f.body) else {
+                return 0;
+            };
             let mut total = 0;
             for c in kids(cur, b) {
                 if c.kind_id() == k.comment {
                     continue;
                 }
-                let inner = if self.is_def(self.undecorate(c)) { nest + 1 } else { nest };
+                let inner = if self.is_def(self.undecorate(c)) {
+                    nest + 1
+                } else {
+                    nest
+                };
                 total += self.cpx_stmt(c, inner, depth + 1, cur);
             }
             return total;
         }
         if id == k.class_definition {
-            let Some(b) = s.child_by_field_id(k.f.body) else { return 0 };
+            let Some(b) = s.child_by_field_id(k.f.body) else {
+                return 0;
+            };
             let mut total = 0;
             for c in kids(cur, b) {
                 if self.is_def(self.undecorate(c)) {
@@ -708,7 +729,9 @@ impl Python {
             for part in kids(cur, s) {
                 let pid = part.kind_id();
                 if pid == k.except_clause || pid == k.finally_clause {
-                    let block = kids(cur, part).into_iter().rfind(|n| n.kind_id() == k.block);
+                    let block = kids(cur, part)
+                        .into_iter()
+                        .rfind(|n| n.kind_id() == k.block);
                     if pid == k.except_clause {
                         c += 1 + nest + self.suite(block, nest + 1, depth, cur);
                     } else {
@@ -725,7 +748,12 @@ impl Python {
             if let Some(body) = s.child_by_field_id(k.f.body) {
                 for case in kids(cur, body) {
                     if case.kind_id() == k.case_clause {
-                        c += self.suite(case.child_by_field_id(k.f.consequence), nest + 1, depth, cur);
+                        c += self.suite(
+                            case.child_by_field_id(k.f.consequence),
+                            nest + 1,
+                            depth,
+                            cur,
+                        );
                     }
                 }
             }
@@ -733,7 +761,10 @@ impl Python {
         }
         if id == k.with_statement {
             let mut c = 0;
-            if let Some(clause) = kids(cur, s).into_iter().find(|n| n.kind_id() == k.with_clause) {
+            if let Some(clause) = kids(cur, s)
+                .into_iter()
+                .find(|n| n.kind_id() == k.with_clause)
+            {
                 for item in kids(cur, clause) {
                     if item.kind_id() != k.with_item {
                         continue;
@@ -759,7 +790,13 @@ impl Python {
         0
     }
 
-    fn expr_at<'t>(&self, e: Option<Node<'t>>, nest: u32, depth: u32, cur: &mut TreeCursor<'t>) -> u32 {
+    fn expr_at<'t>(
+        &self,
+        e: Option<Node<'t>>,
+        nest: u32,
+        depth: u32,
+        cur: &mut TreeCursor<'t>,
+    ) -> u32 {
         e.map_or(0, |e| self.cpx_expr(e, nest, depth + 1, cur))
     }
 
@@ -773,7 +810,12 @@ impl Python {
         if id == k.boolean_operator || id == k.not_operator || id == k.unary_operator {
             return self.bool_tree(e, None, depth + 1);
         }
-        if id == k.comparison_operator || id == k.tuple || id == k.expression_list || id == k.list || id == k.set {
+        if id == k.comparison_operator
+            || id == k.tuple
+            || id == k.expression_list
+            || id == k.list
+            || id == k.set
+        {
             let mut c = 0;
             for x in kids(cur, e) {
                 if x.kind_id() != k.comment {
@@ -805,7 +847,9 @@ impl Python {
             for part in kids(cur, e) {
                 let pid = part.kind_id();
                 if pid == k.for_in_clause {
-                    c += 1 + nest + self.expr_at(part.child_by_field_id(k.f.right), nest, depth, cur);
+                    c += 1
+                        + nest
+                        + self.expr_at(part.child_by_field_id(k.f.right), nest, depth, cur);
                 } else if pid == k.if_clause {
                     c += 1 + self.expr_at(part.named_child(0), nest + 1, depth, cur);
                 } else if pid == k.pair {

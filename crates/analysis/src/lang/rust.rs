@@ -6,11 +6,11 @@ use std::sync::OnceLock;
 use tree_sitter::Node;
 
 use super::{
-    kind_table, text, Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role,
-    ValueKind,
+    Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role, ValueKind, kind_table,
+    text,
 };
 use crate::lang::syntax::{build_roles, children, named_children, squash};
-use crate::metrics::cognitive::{cognitive, CogKind, SonarLanguage};
+use crate::metrics::cognitive::{CogKind, SonarLanguage, cognitive};
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -250,7 +250,9 @@ impl LanguageSpec for Rust {
             )
         };
         let target_name = if target.kind_id() == k.field_expression {
-            target.child_by_field_id(k.f.field).map_or("", |f| text(f, src))
+            target
+                .child_by_field_id(k.f.field)
+                .map_or("", |f| text(f, src))
         } else {
             text(target, src)
         };
@@ -399,7 +401,11 @@ impl LanguageSpec for Rust {
         }
         if id == k.let_chain {
             let mut cursor = n.walk();
-            return CcStep::add(n.children(&mut cursor).filter(|c| c.kind_id() == k.and).count() as u32);
+            return CcStep::add(
+                n.children(&mut cursor)
+                    .filter(|c| c.kind_id() == k.and)
+                    .count() as u32,
+            );
         }
         CcStep::NONE
     }
@@ -434,7 +440,11 @@ impl SonarLanguage for Rust {
             let is_else_if = node
                 .named_child(0)
                 .is_some_and(|c| c.kind_id() == k.if_expression);
-            return if is_else_if { CogKind::Other } else { CogKind::Else };
+            return if is_else_if {
+                CogKind::Other
+            } else {
+                CogKind::Else
+            };
         }
         if id == k.match_expression
             || id == k.for_expression

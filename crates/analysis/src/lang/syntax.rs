@@ -160,7 +160,10 @@ pub(crate) fn text<'t>(node: Node<'_>, src: &'t str) -> &'t str {
 }
 
 /// Build a role table for a grammar from a classifier over kind ids.
-pub(crate) fn build_roles(lang: &tree_sitter::Language, classify: impl Fn(u16) -> Role) -> Vec<Role> {
+pub(crate) fn build_roles(
+    lang: &tree_sitter::Language,
+    classify: impl Fn(u16) -> Role,
+) -> Vec<Role> {
     (0..lang.node_kind_count() as u16).map(classify).collect()
 }
 
@@ -172,7 +175,6 @@ pub(crate) fn named_children<'t>(node: Node<'t>) -> Vec<Node<'t>> {
         .filter(|n| !n.is_extra())
         .collect()
 }
-
 
 /// All children of `node`, including anonymous tokens.
 pub(crate) fn children<'t>(node: Node<'t>) -> Vec<Node<'t>> {

@@ -73,7 +73,9 @@ fn visit_siblings(
         let node = cursor.node();
         if node.is_named() && !node.is_extra() {
             let field = cursor.field_id().map(|f| f.get());
-            visit(lang, cursor, node, parent, field, nest, in_chain, depth, total);
+            visit(
+                lang, cursor, node, parent, field, nest, in_chain, depth, total,
+            );
         }
         if !cursor.goto_next_sibling() {
             return;
@@ -130,7 +132,15 @@ fn visit(
             }
         }
     } else {
-        visit_siblings(lang, cursor, node, child_nest, child_chain, depth + 1, total);
+        visit_siblings(
+            lang,
+            cursor,
+            node,
+            child_nest,
+            child_chain,
+            depth + 1,
+            total,
+        );
     }
     cursor.goto_parent();
 }
@@ -164,7 +174,10 @@ fn flatten(lang: &dyn SonarLanguage, node: Node<'_>, ops: &mut Vec<u16>, depth: 
         return;
     };
     let mut cursor = node.walk();
-    let kids: Vec<Node> = node.named_children(&mut cursor).filter(|n| !n.is_extra()).collect();
+    let kids: Vec<Node> = node
+        .named_children(&mut cursor)
+        .filter(|n| !n.is_extra())
+        .collect();
     if let Some(left) = kids.first() {
         flatten(lang, *left, ops, depth + 1);
     }

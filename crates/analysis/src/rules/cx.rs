@@ -38,8 +38,6 @@ pub(crate) struct LoopCtx<'t> {
     pub node: Node<'t>,
     /// The part evaluated once (`items` in `for x in items`), if any.
     pub once: Option<Node<'t>>,
-    /// The loop variable's text, when the language has one.
-    pub iterable_text: Option<&'t str>,
 }
 
 pub(crate) struct Cx<'a, 't> {
@@ -47,7 +45,6 @@ pub(crate) struct Cx<'a, 't> {
     pub dialect: Dialect,
     pub lang: &'static dyn LanguageSpec,
     pub path: &'a str,
-    pub is_test_code: bool,
     pub function: Option<FnCtx<'a>>,
     /// Loops of the current function that contain the current node in their repeated part.
     pub loops: &'a [LoopCtx<'t>],
@@ -115,7 +112,9 @@ pub(crate) fn span_of(node: Node<'_>, src: &str) -> Span {
     let col = |byte: usize, row_col: usize| {
         // Columns in characters, counting from the line start.
         let line_start = byte - row_col;
-        src.get(line_start..byte).map_or(row_col, |t| t.chars().count()) as u32 + 1
+        src.get(line_start..byte)
+            .map_or(row_col, |t| t.chars().count()) as u32
+            + 1
     };
     Span {
         start_line: s.row as u32 + 1,

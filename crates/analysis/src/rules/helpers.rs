@@ -19,7 +19,8 @@ macro_rules! field {
     ($dialect:expr, $name:literal) => {{
         static IDS: std::sync::OnceLock<[u16; 7]> = std::sync::OnceLock::new();
         IDS.get_or_init(|| {
-            $crate::lang::Dialect::ALL.map(|d| d.grammar().field_id_for_name($name).map_or(0, |f| f.get()))
+            $crate::lang::Dialect::ALL
+                .map(|d| d.grammar().field_id_for_name($name).map_or(0, |f| f.get()))
         })[$dialect.index()]
     }};
 }

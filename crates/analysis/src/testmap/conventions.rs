@@ -27,7 +27,15 @@ pub(crate) fn is_test_path(path: &str, language: Language) -> bool {
                 .iter()
                 .skip(1)
                 .any(|p| matches!(*p, "test" | "spec" | "e2e" | "cy"))
-                || in_dir(&["__tests__", "__mocks__", "test", "tests", "spec", "e2e", "cypress"])
+                || in_dir(&[
+                    "__tests__",
+                    "__mocks__",
+                    "test",
+                    "tests",
+                    "spec",
+                    "e2e",
+                    "cypress",
+                ])
         }
         Language::Go => file.ends_with("_test.go"),
         Language::Java => {
@@ -62,13 +70,16 @@ pub(crate) fn is_test_function(
         Language::Go => {
             in_test_file
                 && ["Test", "Benchmark", "Fuzz", "Example"].iter().any(|p| {
-                    name.strip_prefix(p)
-                        .is_some_and(|rest| rest.is_empty() || !rest.starts_with(char::is_lowercase))
+                    name.strip_prefix(p).is_some_and(|rest| {
+                        rest.is_empty() || !rest.starts_with(char::is_lowercase)
+                    })
                 })
         }
         // JUnit 3 style: `testX` methods in test classes.
         Language::Java => {
-            in_test_file && name.starts_with("test") && enclosing_class.is_some_and(|c| c.contains("Test"))
+            in_test_file
+                && name.starts_with("test")
+                && enclosing_class.is_some_and(|c| c.contains("Test"))
         }
         Language::JavaScript | Language::TypeScript | Language::Rust => false,
     }
@@ -78,7 +89,9 @@ pub(crate) fn is_test_function(
 pub(crate) fn is_test_class(language: Language, name: &str, in_test_file: bool) -> bool {
     in_test_file
         && match language {
-            Language::Python => name.starts_with("Test") || name.ends_with("Test") || name.ends_with("Tests"),
+            Language::Python => {
+                name.starts_with("Test") || name.ends_with("Test") || name.ends_with("Tests")
+            }
             Language::Java => name.contains("Test"),
             _ => false,
         }
@@ -97,23 +110,48 @@ pub(crate) fn test_case_name(language: Language, call: &Call<'_>, src: &str) -> 
     let first = call.positional(0)?;
     let text = crate::lang::text(first, src);
     let desc = text.trim_matches(|c| c == '\'' || c == '"' || c == '`');
-    Some(if desc.is_empty() { base.to_string() } else { desc.to_string() })
+    Some(if desc.is_empty() {
+        base.to_string()
+    } else {
+        desc.to_string()
+    })
 }
 
 /// Methods that call their function argument once per element.
 pub(crate) fn is_iteration_method(name: &str) -> bool {
     matches!(
         name,
-        "forEach" | "map" | "flatMap" | "filter" | "reduce" | "reduceRight" | "some" | "every"
-            | "find" | "findIndex" | "for_each" | "filter_map" | "flat_map" | "fold" | "all"
-            | "any" | "try_for_each" | "try_fold"
+        "forEach"
+            | "map"
+            | "flatMap"
+            | "filter"
+            | "reduce"
+            | "reduceRight"
+            | "some"
+            | "every"
+            | "find"
+            | "findIndex"
+            | "for_each"
+            | "filter_map"
+            | "flat_map"
+            | "fold"
+            | "all"
+            | "any"
+            | "try_for_each"
+            | "try_fold"
     )
 }
 
 /// Test frameworks a file shows signs of.
 pub(crate) fn frameworks(file: &FileAnalysis) -> Vec<&'static str> {
     let mut out = Vec::new();
-    let imports = |prefix: &str| file.imports.iter().any(|i| i == prefix || i.starts_with(&format!("{prefix}.")) || i.starts_with(&format!("{prefix}/")));
+    let imports = |prefix: &str| {
+        file.imports.iter().any(|i| {
+            i == prefix
+                || i.starts_with(&format!("{prefix}."))
+                || i.starts_with(&format!("{prefix}/"))
+        })
+    };
     match file.language {
         Language::Python if file.is_test => {
             if imports("unittest") {
@@ -174,7 +212,10 @@ mod tests {
         assert!(is_test_path("src/test/java/a/FooTest.java", Language::Java));
         assert!(is_test_path("FooTests.java", Language::Java));
         assert!(!is_test_path("src/main/java/a/Foo.java", Language::Java));
-        assert!(!is_test_path("src/main/java/a/Testament.java", Language::Java));
+        assert!(!is_test_path(
+            "src/main/java/a/Testament.java",
+            Language::Java
+        ));
         assert!(is_test_path("TestParser.java", Language::Java));
         assert!(is_test_path("tests/it.rs", Language::Rust));
         assert!(!is_test_path("src/lib.rs", Language::Rust));
@@ -187,6 +228,11 @@ mod tests {
         assert!(is_test_function(Language::Go, "TestParse", None, true));
         assert!(is_test_function(Language::Go, "Test", None, true));
         assert!(!is_test_function(Language::Go, "Testify", None, true));
-        assert!(is_test_function(Language::Java, "testParse", Some("ParserTest"), true));
+        assert!(is_test_function(
+            Language::Java,
+            "testParse",
+            Some("ParserTest"),
+            true
+        ));
     }
 }

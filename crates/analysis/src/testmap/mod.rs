@@ -12,7 +12,9 @@ use std::collections::HashSet;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::model::{FileAnalysis, FunctionKind, TestGaps, TestRef, TestedFunction, UntestedFunction};
+use crate::model::{
+    FileAnalysis, FunctionKind, TestGaps, TestRef, TestedFunction, UntestedFunction,
+};
 
 /// References a test unit (a test function, a JavaScript `it` block, a helper in a test
 /// file) makes.
@@ -178,7 +180,8 @@ pub(crate) fn map_tests(files: &[FileAnalysis]) -> TestGaps {
                         .entry(fi)
                         .or_insert_with(|| related(tf, &keys[ti], &files[fi], &keys[fi]))
                 };
-                let any_related = candidates.len() > 1 && candidates.iter().any(|(fi, _)| is_related(*fi));
+                let any_related =
+                    candidates.len() > 1 && candidates.iter().any(|(fi, _)| is_related(*fi));
                 for &(fi, gi) in candidates {
                     if any_related && !is_related(fi) {
                         continue;
@@ -214,7 +217,11 @@ pub(crate) fn map_tests(files: &[FileAnalysis]) -> TestGaps {
                 let mut tests = found.refs;
                 // Real tests before helpers and module-level code.
                 tests.sort_by(|a, b| {
-                    (a.test.starts_with('<'), &a.path, a.line).cmp(&(b.test.starts_with('<'), &b.path, b.line))
+                    (a.test.starts_with('<'), &a.path, a.line).cmp(&(
+                        b.test.starts_with('<'),
+                        &b.path,
+                        b.line,
+                    ))
                 });
                 tested_list.push(TestedFunction {
                     path: f.path.clone(),
@@ -265,10 +272,10 @@ pub(crate) fn map_tests(files: &[FileAnalysis]) -> TestGaps {
 fn reference_names(file: &FileAnalysis, index: usize) -> Vec<&str> {
     let func = &file.functions[index];
     let mut names = vec![func.name.as_str()];
-    if func.kind == FunctionKind::Constructor || func.name == "new" || func.name == "__new__" {
-        if let Some((owner, _)) = func.qualified_name.rsplit_once('.') {
-            names.push(owner.rsplit('.').next().unwrap_or(owner));
-        }
+    if (func.kind == FunctionKind::Constructor || func.name == "new" || func.name == "__new__")
+        && let Some((owner, _)) = func.qualified_name.rsplit_once('.')
+    {
+        names.push(owner.rsplit('.').next().unwrap_or(owner));
     }
     names
 }

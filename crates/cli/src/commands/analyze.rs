@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use qa_analysis::{Analyzer, Baseline, ProjectConfig, SuppressionSource};
-use qa_report::{render_markdown, render_sarif, render_table, write_json, TableOptions};
+use qa_report::{TableOptions, render_markdown, render_sarif, render_table, write_json};
 
 use crate::args::{AnalyzeArgs, ColorChoice, Format};
-use crate::output::{write_stdout, Sink};
+use crate::output::{Sink, write_stdout};
 use crate::progress::Bar;
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
@@ -24,7 +24,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         ProjectConfig::load(path)?
     } else {
         let dir = if args.path.is_file() {
-            args.path.parent().map(|p| p.to_path_buf()).unwrap_or_default()
+            args.path
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default()
         } else {
             args.path.clone()
         };

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use qa_core::RuleFamily;
 
 use crate::args::{RulesAction, RulesArgs};
@@ -29,7 +29,9 @@ pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
     }
     let family = match &args.family {
         Some(f) => Some(RuleFamily::parse(f).ok_or_else(|| {
-            anyhow::anyhow!("unknown family `{f}`: expected security, performance or maintainability")
+            anyhow::anyhow!(
+                "unknown family `{f}`: expected security, performance or maintainability"
+            )
         })?),
         None => None,
     };
@@ -59,7 +61,14 @@ pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
     }
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(vec!["Id", "Name", "Family", "Severity", "Languages", "Title"]);
+    t.set_header(vec![
+        "Id",
+        "Name",
+        "Family",
+        "Severity",
+        "Languages",
+        "Title",
+    ]);
     for m in &rules {
         let langs: Vec<&str> = m.languages.iter().map(|l| l.as_str()).collect();
         let langs = if m.languages.len() == qa_core::Language::ALL.len() {
@@ -76,7 +85,10 @@ pub fn run(args: RulesArgs) -> anyhow::Result<ExitCode> {
             m.title.to_string(),
         ]);
     }
-    write_stdout(&format!("{t}\n{} rules. `qa-agent rules explain ID` prints one's documentation.\n", rules.len()))?;
+    write_stdout(&format!(
+        "{t}\n{} rules. `qa-agent rules explain ID` prints one's documentation.\n",
+        rules.len()
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -101,7 +113,9 @@ fn markdown(rules: &[&qa_analysis::RuleMeta]) -> String {
     for m in rules {
         // Rule docs use `##` headings; nest them under the rule's own heading.
         let docs = m.docs.trim_end().replace("\n## ", "\n#### ");
-        let docs = docs.strip_prefix("## ").map_or(docs.clone(), |d| format!("#### {d}"));
+        let docs = docs
+            .strip_prefix("## ")
+            .map_or(docs.clone(), |d| format!("#### {d}"));
         out.push_str(&format!(
             "\n## {}\n\n**{}**: {} (family: {}, default severity: {})\n\n{}\n",
             m.id, m.name, m.title, m.family, m.severity, docs

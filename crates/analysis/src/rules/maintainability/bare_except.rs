@@ -3,9 +3,9 @@
 use qa_core::Language;
 use tree_sitter::Node;
 
-use crate::lang::python;
 use crate::lang::Dialect;
-use crate::rules::{declare_rule, Cx, Hooks, Rule, RuleMeta};
+use crate::lang::python;
+use crate::rules::{Cx, Hooks, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     id: "MNT008",

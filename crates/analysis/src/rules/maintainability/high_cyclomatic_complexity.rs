@@ -3,7 +3,7 @@
 use tree_sitter::Node;
 
 use crate::model::FunctionInfo;
-use crate::rules::{declare_rule, Cx, Hooks, Rule, RuleMeta, ALL_LANGUAGES};
+use crate::rules::{ALL_LANGUAGES, Cx, Hooks, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     id: "MNT001",

@@ -3,7 +3,7 @@
 use qa_core::Language;
 
 use crate::lang::Call;
-use crate::rules::{declare_rule, Cx, Hooks, Rule, RuleMeta};
+use crate::rules::{Cx, Hooks, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     id: "PERF002",

@@ -2,7 +2,7 @@
 
 use crate::lang::Assign;
 use crate::rules::helpers::static_string;
-use crate::rules::{declare_rule, Cx, Hooks, Rule, RuleMeta, ALL_LANGUAGES};
+use crate::rules::{ALL_LANGUAGES, Cx, Hooks, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     id: "SEC013",
@@ -63,8 +63,25 @@ const SUFFIXES: &[&str] = &[
 ];
 
 const PLACEHOLDERS: &[&str] = &[
-    "changeme", "change_me", "password", "secret", "example", "placeholder", "dummy", "your",
-    "xxx", "***", "<", "${", "{{", "%(", "todo", "fixme", "none", "null", "redacted",
+    "changeme",
+    "change_me",
+    "password",
+    "secret",
+    "example",
+    "placeholder",
+    "dummy",
+    "your",
+    "xxx",
+    "***",
+    "<",
+    "${",
+    "{{",
+    "%(",
+    "todo",
+    "fixme",
+    "none",
+    "null",
+    "redacted",
 ];
 
 /// Normalised name: lower case without `_`, `-` or `.`.
@@ -96,7 +113,9 @@ fn looks_real(value: &str, name: &str) -> bool {
     if v.chars().all(|c| c == first) {
         return false;
     }
-    if v.chars().all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit()) {
+    if v.chars()
+        .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+    {
         return false;
     }
     true
@@ -116,7 +135,9 @@ impl Rule for HardcodedPassword {
             return;
         }
         let Some(value) = a.value else { return };
-        let Some(s) = static_string(cx, value) else { return };
+        let Some(s) = static_string(cx, value) else {
+            return;
+        };
         if looks_real(&s, a.target_name) {
             cx.report(
                 value,

@@ -4,7 +4,7 @@ use qa_core::Language;
 
 use crate::lang::Call;
 use crate::rules::helpers::{arg, is_dynamic, text_is};
-use crate::rules::{declare_rule, Cx, Hooks, Rule, RuleMeta};
+use crate::rules::{Cx, Hooks, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     id: "SEC002",
