@@ -10,7 +10,8 @@ use qa_core::Finding;
 use tree_sitter::{Node, Tree};
 
 use crate::config::Thresholds;
-use crate::lang::{DeclKind, Dialect, LanguageSpec, Role};
+use crate::lang::python::Cpx;
+use crate::lang::{DeclKind, Dialect, FLAG_CALLABLE, FLAG_CC, FLAG_NESTING, LanguageSpec, Role};
 use crate::metrics::nloc::CodeLines;
 use crate::model::{ClassInfo, Diagnostic, DiagnosticKind, FunctionInfo, FunctionKind};
 use crate::rules::cx::{FileFacts, FnCtx, LoopCtx, RawFinding};
@@ -204,6 +205,12 @@ struct PendingFunction<'t> {
     lambda_until: usize,
     /// Calls itself by bare name outside lambdas (complexipy's recursion increment).
     recursive: bool,
+    /// Python cognitive complexity counted during the walk: the score at level 0, and how
+    /// many of its increments grow with the nesting level.
+    cog_base: u32,
+    cog_nested: u32,
+    /// The enclosing function this one's score adds into, and at which level.
+    cog_into: Option<(usize, u32)>,
 }
 
 struct PendingClass {
@@ -216,6 +223,8 @@ struct Walker<'a, 't> {
     dialect: Dialect,
     spec: &'static dyn LanguageSpec,
     roles: &'static [Role],
+    kind_flags: &'static [u8],
+    named_kinds: &'static [bool],
     dispatch: &'a Dispatch,
     settings: &'a FileSettings,
     is_test_file: bool,
@@ -239,6 +248,12 @@ struct Walker<'a, 't> {
     interned: rustc_hash::FxHashMap<&'t str, u32>,
     /// Ancestors of the node being visited, innermost last.
     parents: Vec<Node<'t>>,
+    /// Python only: complexipy states of the ancestors, and how many named children of
+    /// each have been entered so far.
+    cpx_stack: Vec<Cpx>,
+    named_seen: Vec<u16>,
+    /// The state of the node being entered.
+    cpx_here: Cpx,
 }
 
 impl<'a, 't> Walker<'a, 't> {
@@ -262,6 +277,8 @@ impl<'a, 't> Walker<'a, 't> {
             dialect,
             spec,
             roles: spec.roles(),
+            kind_flags: crate::lang::kind_flags(dialect),
+            named_kinds: crate::lang::named_kinds(dialect),
             dispatch: settings.dispatch.get(dialect),
             settings,
             is_test_file,
@@ -280,6 +297,9 @@ impl<'a, 't> Walker<'a, 't> {
             embedded: std::collections::HashMap::new(),
             interned: rustc_hash::FxHashMap::default(),
             parents: Vec::new(),
+            cpx_stack: Vec::new(),
+            named_seen: Vec::new(),
+            cpx_here: Cpx::Off,
             facts: FileFacts {
                 modern_js: matches!(
                     dialect.language(),
@@ -294,12 +314,20 @@ impl<'a, 't> Walker<'a, 't> {
 
     fn walk(&mut self, root: Node<'t>) {
         let base = self.parents.len();
+        let python = self.dialect == Dialect::Python;
         let mut cursor = root.walk();
         loop {
             let node = cursor.node();
+            if python {
+                self.cpx_enter(node, &cursor);
+            }
             let descend = self.enter(node);
             if descend && cursor.goto_first_child() {
                 self.parents.push(node);
+                if python {
+                    self.cpx_stack.push(self.cpx_here);
+                    self.named_seen.push(0);
+                }
                 continue;
             }
             if descend && node.child_count() == 0 {
@@ -313,10 +341,62 @@ impl<'a, 't> Walker<'a, 't> {
                 }
                 if !cursor.goto_parent() {
                     self.parents.truncate(base);
+                    if python {
+                        self.cpx_stack.truncate(base);
+                        self.named_seen.truncate(base);
+                    }
                     return;
                 }
                 self.parents.pop();
+                if python {
+                    self.cpx_stack.pop();
+                    self.named_seen.pop();
+                }
             }
+        }
+    }
+
+    /// Python: complexipy's state for `node` and what it adds to the current function.
+    fn cpx_enter(&mut self, node: Node<'t>, cursor: &tree_sitter::TreeCursor<'t>) {
+        let py = crate::lang::python::spec();
+        let parent = self.parents.last().copied();
+        let parent_state = self.cpx_stack.last().copied().unwrap_or(Cpx::Off);
+        let parent_is_def = parent.is_some_and(|p| p.kind_id() == py.k.function_definition);
+        // Most nodes sit in unscored parts; asking the cursor for the field is not free.
+        let field = if parent_state != Cpx::Off || parent_is_def {
+            cursor.field_id().map(|f| f.get())
+        } else {
+            None
+        };
+        let named = self
+            .named_kinds
+            .get(node.kind_id() as usize)
+            .copied()
+            .unwrap_or(false);
+        let index = if named && !node.is_extra() {
+            self.named_seen.last_mut().map_or(0, |seen| {
+                *seen += 1;
+                *seen - 1
+            })
+        } else {
+            u16::MAX
+        };
+        let state = match parent {
+            _ if index == u16::MAX => Cpx::Off,
+            // Every function's body is scored, whatever surrounds the function.
+            Some(p) if parent_is_def && field == Some(py.k.f.body) => py.cpx_body(p),
+            _ if parent_state == Cpx::Off => Cpx::Off,
+            Some(p) => py.cpx_state(parent_state, p.kind_id(), node, field, index),
+            None => Cpx::Off,
+        };
+        let (state, inc) = py.cpx_visit(state, node);
+        self.cpx_here = state;
+        if inc.base > 0
+            && let Some(i) = self.metric_frame()
+        {
+            let f = &mut self.functions[i];
+            f.cog_base += inc.base;
+            f.cog_nested += inc.nested;
         }
     }
 
@@ -345,7 +425,11 @@ impl<'a, 't> Walker<'a, 't> {
     }
 
     /// Cyclomatic increments, nesting depth and recursion for the innermost function.
-    fn count_metrics(&mut self, node: Node<'t>) {
+    fn count_metrics(&mut self, node: Node<'t>, kind: u16) {
+        let flags = self.kind_flags.get(kind as usize).copied().unwrap_or(0);
+        if flags == 0 {
+            return;
+        }
         let Some(i) = self.metric_frame() else { return };
         let at = node.start_byte();
         let parent = self.parents.last().copied();
@@ -353,18 +437,18 @@ impl<'a, 't> Walker<'a, 't> {
         if at < f.count_from || node.id() == f.node.id() {
             return;
         }
-        if at >= f.skip_until {
+        if flags & FLAG_CC != 0 && at >= f.skip_until {
             let step = self.spec.cc_increment(node, parent, self.src);
             f.decisions += step.add;
             if step.skip_inside {
                 f.skip_until = node.end_byte();
             }
         }
-        if self.spec.is_nesting_block(node, parent) {
+        if flags & FLAG_NESTING != 0 && self.spec.is_nesting_block(node, parent) {
             f.depth += 1;
             f.max_depth = f.max_depth.max(f.depth);
         }
-        if self.spec.is_callable_literal(node) {
+        if flags & FLAG_CALLABLE != 0 {
             f.lambda_until = f.lambda_until.max(node.end_byte());
         }
     }
@@ -402,10 +486,13 @@ impl<'a, 't> Walker<'a, 't> {
 
     /// Returns whether to descend into the node's children.
     fn enter(&mut self, node: Node<'t>) -> bool {
-        let role = self.role(node);
-        if node.is_named() {
-            self.count_metrics(node);
-        }
+        let kind = node.kind_id();
+        let role = self
+            .roles
+            .get(kind as usize)
+            .copied()
+            .unwrap_or(Role::Other);
+        self.count_metrics(node, kind);
         match role {
             Role::Comment => {
                 let text = crate::lang::text(node, self.src);
@@ -469,6 +556,16 @@ impl<'a, 't> Walker<'a, 't> {
                 for &rule in &self.dispatch.string {
                     self.run_at(rule, node, |r, cx| r.on_string(node, cx));
                 }
+                // A string without interpolation holds nothing else to look at: mark its
+                // lines and skip its pieces (but not the parts of a concatenation, which are
+                // strings of their own).
+                if !crate::lang::text(node, self.src).contains('{')
+                    && node.child(0).is_none_or(|c| self.role(c) != Role::String)
+                {
+                    self.code
+                        .mark(node.start_position().row, node.end_position().row);
+                    return false;
+                }
             }
             Role::Identifier => {
                 if self.in_test_code()
@@ -480,7 +577,7 @@ impl<'a, 't> Walker<'a, 't> {
             }
             Role::Other => {}
         }
-        if let Some(rules) = self.dispatch.node.get(node.kind_id() as usize) {
+        if let Some(rules) = self.dispatch.node.get(kind as usize) {
             for &rule in rules {
                 self.run_at(rule, node, |r, cx| r.on_node(node, cx));
             }
@@ -513,6 +610,21 @@ impl<'a, 't> Walker<'a, 't> {
 
     fn leave(&mut self, node: Node<'t>) {
         let id = node.id();
+        if let Some(Scope {
+            kind: ScopeKind::Function(i),
+            node_id,
+            ..
+        }) = self.scopes.last()
+            && *node_id == id
+            && let Some((into, level)) = self.functions[*i].cog_into
+        {
+            // Scoring a nested function in place at `level` adds `level` to each of its
+            // nesting-dependent increments.
+            let (base, nested) = (self.functions[*i].cog_base, self.functions[*i].cog_nested);
+            let outer = &mut self.functions[into];
+            outer.cog_base += base + level * nested;
+            outer.cog_nested += nested;
+        }
         if node.is_named()
             && let Some(i) = self.metric_frame()
             && node.start_byte() >= self.functions[i].count_from
@@ -623,6 +735,12 @@ impl<'a, 't> Walker<'a, 't> {
             max_depth: 0,
             lambda_until: 0,
             recursive: false,
+            cog_base: 0,
+            cog_nested: 0,
+            cog_into: match self.cpx_here {
+                Cpx::Stmt(n) => self.scopes.last().and_then(|s| s.function).map(|f| (f, n)),
+                _ => None,
+            },
         });
         self.push_scope(Scope {
             node_id: node.id(),
@@ -800,6 +918,7 @@ impl<'a, 't> Walker<'a, 't> {
             imports: &self.imports,
             list_locals,
             file: &self.facts,
+            ancestors: &self.parents,
             rule: meta,
             out: &mut self.raw,
         };
@@ -823,6 +942,7 @@ impl<'a, 't> Walker<'a, 't> {
             imports: &self.imports,
             list_locals: &[],
             file: &self.facts,
+            ancestors: &[],
             rule: meta,
             out: &mut self.raw,
         }
@@ -833,7 +953,9 @@ impl<'a, 't> Walker<'a, 't> {
         let spec = self.spec;
         for f in &mut self.functions {
             f.info.cyclomatic = 1 + f.decisions;
-            f.info.cognitive = spec.cognitive(f.node, self.src) + u32::from(f.recursive);
+            f.info.cognitive = spec
+                .cognitive(f.node, self.src)
+                .unwrap_or(f.cog_base + u32::from(f.recursive));
             f.info.max_nesting = f.max_depth;
             f.info.nloc = self
                 .code

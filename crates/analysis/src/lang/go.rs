@@ -322,6 +322,28 @@ impl LanguageSpec for Go {
         }
     }
 
+    fn metric_kinds(&self) -> super::MetricKinds {
+        let k = &self.k;
+        super::MetricKinds {
+            cc: vec![
+                k.if_statement,
+                k.for_statement,
+                k.expression_case,
+                k.type_case,
+                k.communication_case,
+                k.binary_expression,
+            ],
+            nesting: vec![
+                k.if_statement,
+                k.for_statement,
+                k.expression_switch_statement,
+                k.type_switch_statement,
+                k.select_statement,
+            ],
+            callable: vec![k.func_literal],
+        }
+    }
+
     fn is_callable_literal(&self, node: Node<'_>) -> bool {
         node.kind_id() == self.k.func_literal
     }
@@ -354,8 +376,8 @@ impl LanguageSpec for Go {
             || id == k.select_statement
     }
 
-    fn cognitive(&self, func: Node<'_>, _src: &str) -> u32 {
-        cognitive(self, func)
+    fn cognitive(&self, func: Node<'_>, _src: &str) -> Option<u32> {
+        Some(cognitive(self, func))
     }
 }
 

@@ -366,6 +366,34 @@ impl LanguageSpec for Java {
         }
     }
 
+    fn metric_kinds(&self) -> super::MetricKinds {
+        let k = &self.k;
+        super::MetricKinds {
+            cc: vec![
+                k.if_statement,
+                k.for_statement,
+                k.enhanced_for_statement,
+                k.while_statement,
+                k.do_statement,
+                k.catch_clause,
+                k.ternary_expression,
+                k.switch_label,
+                k.binary_expression,
+            ],
+            nesting: vec![
+                k.if_statement,
+                k.for_statement,
+                k.enhanced_for_statement,
+                k.while_statement,
+                k.do_statement,
+                k.switch_expression,
+                k.try_statement,
+                k.try_with_resources_statement,
+            ],
+            callable: vec![k.lambda_expression],
+        }
+    }
+
     fn is_callable_literal(&self, node: Node<'_>) -> bool {
         node.kind_id() == self.k.lambda_expression
     }
@@ -412,8 +440,8 @@ impl LanguageSpec for Java {
             || id == k.try_with_resources_statement
     }
 
-    fn cognitive(&self, func: Node<'_>, _src: &str) -> u32 {
-        cognitive(self, func)
+    fn cognitive(&self, func: Node<'_>, _src: &str) -> Option<u32> {
+        Some(cognitive(self, func))
     }
 }
 

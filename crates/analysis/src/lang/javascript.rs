@@ -456,6 +456,43 @@ impl LanguageSpec for Js {
         }
     }
 
+    fn metric_kinds(&self) -> super::MetricKinds {
+        let k = &self.k;
+        super::MetricKinds {
+            cc: vec![
+                k.if_statement,
+                k.for_statement,
+                k.for_in_statement,
+                k.while_statement,
+                k.do_statement,
+                k.switch_case,
+                k.catch_clause,
+                k.ternary_expression,
+                k.assignment_pattern,
+                k.object_assignment_pattern,
+                k.binary_expression,
+                k.augmented_assignment_expression,
+                k.required_parameter,
+                k.optional_parameter,
+                k.call_expression,
+            ],
+            nesting: vec![
+                k.if_statement,
+                k.for_statement,
+                k.for_in_statement,
+                k.while_statement,
+                k.do_statement,
+                k.switch_statement,
+                k.try_statement,
+            ],
+            callable: vec![
+                k.arrow_function,
+                k.function_expression,
+                k.generator_function,
+            ],
+        }
+    }
+
     fn is_callable_literal(&self, node: Node<'_>) -> bool {
         let id = node.kind_id();
         id == self.k.arrow_function
@@ -479,8 +516,8 @@ impl LanguageSpec for Js {
             || id == k.try_statement
     }
 
-    fn cognitive(&self, func: Node<'_>, _src: &str) -> u32 {
-        cognitive(self, func)
+    fn cognitive(&self, func: Node<'_>, _src: &str) -> Option<u32> {
+        Some(cognitive(self, func))
     }
 }
 

@@ -158,9 +158,9 @@ pub(crate) trait LanguageSpec: Sync {
     /// an `else if`), loops, `switch`/`match`, `try`...
     fn is_nesting_block(&self, node: Node<'_>, parent: Option<Node<'_>>) -> bool;
 
-    /// Cognitive complexity of a function node (without Python's recursion increment,
-    /// which the walker adds).
-    fn cognitive(&self, func: Node<'_>, src: &str) -> u32;
+    /// Cognitive complexity of a function node, or `None` when the walker counts it as it
+    /// goes (Python, whose recursion increment the walker also adds).
+    fn cognitive(&self, func: Node<'_>, src: &str) -> Option<u32>;
 
     /// For a node whose role is [`Role::Module`]: its name and whether it holds tests
     /// (Rust's `#[cfg(test)] mod tests`).
@@ -182,7 +182,63 @@ pub(crate) trait LanguageSpec: Sync {
 
     /// Whether an expression is a function literal (lambda, arrow function, closure).
     fn is_callable_literal(&self, node: Node<'_>) -> bool;
+
+    /// The node kinds for which [`LanguageSpec::cc_increment`],
+    /// [`LanguageSpec::is_nesting_block`] and [`LanguageSpec::is_callable_literal`] can
+    /// be true: the walker asks only about those.
+    fn metric_kinds(&self) -> MetricKinds;
 }
+
+/// See [`LanguageSpec::metric_kinds`].
+pub(crate) struct MetricKinds {
+    pub cc: Vec<u16>,
+    pub nesting: Vec<u16>,
+    pub callable: Vec<u16>,
+}
+
+/// Per node kind of a dialect: bit 1 may add to cyclomatic complexity, bit 2 may open a
+/// nesting level, bit 4 is a function literal.
+pub(crate) fn kind_flags(dialect: Dialect) -> &'static [u8] {
+    static TABLES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    &TABLES.get_or_init(|| {
+        Dialect::ALL
+            .iter()
+            .map(|d| {
+                let mut flags = vec![0u8; d.grammar().node_kind_count()];
+                let m = d.spec().metric_kinds();
+                for (kinds, bit) in [(&m.cc, 1u8), (&m.nesting, 2), (&m.callable, 4)] {
+                    for &k in kinds {
+                        if let Some(f) = flags.get_mut(k as usize) {
+                            *f |= bit;
+                        }
+                    }
+                }
+                flags
+            })
+            .collect()
+    })[dialect.index()]
+}
+
+/// Whether each node kind of a dialect is named (a table lookup instead of a call into
+/// tree-sitter for every node).
+pub(crate) fn named_kinds(dialect: Dialect) -> &'static [bool] {
+    static TABLES: std::sync::OnceLock<Vec<Vec<bool>>> = std::sync::OnceLock::new();
+    &TABLES.get_or_init(|| {
+        Dialect::ALL
+            .iter()
+            .map(|d| {
+                let g = d.grammar();
+                (0..g.node_kind_count() as u16)
+                    .map(|k| g.node_kind_is_named(k))
+                    .collect()
+            })
+            .collect()
+    })[dialect.index()]
+}
+
+pub(crate) const FLAG_CC: u8 = 1;
+pub(crate) const FLAG_NESTING: u8 = 2;
+pub(crate) const FLAG_CALLABLE: u8 = 4;
 
 #[cfg(test)]
 mod tests {

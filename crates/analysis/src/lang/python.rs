@@ -10,9 +10,6 @@ use super::{
     Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role, ValueKind, kind_table,
     text,
 };
-use smallvec::SmallVec;
-use tree_sitter::TreeCursor;
-
 use crate::lang::syntax::{build_roles, children, named_children, squash};
 
 kind_table! {
@@ -103,8 +100,11 @@ impl Python {
         let Some(b) = block else {
             return (out, false);
         };
-        let mut cursor = b.walk();
-        for n in b.named_children(&mut cursor) {
+        // Only the first few are needed: indexing is cheaper than allocating a cursor.
+        for i in 0..b.named_child_count() {
+            let Some(n) = b.named_child(i as u32) else {
+                continue;
+            };
             if n.is_extra() || n.kind_id() == self.k.comment {
                 continue;
             }
@@ -139,7 +139,10 @@ impl LanguageSpec for Python {
         let name = text(node.child_by_field_id(k.f.name)?, src).to_string();
         let mut params = Vec::new();
         if let Some(p) = node.child_by_field_id(k.f.parameters) {
-            for c in named_children(p) {
+            for i in 0..p.named_child_count() {
+                let Some(c) = p.named_child(i as u32) else {
+                    continue;
+                };
                 let id = c.kind_id();
                 let pname = if id == k.identifier {
                     Some(text(c, src))
@@ -227,7 +230,11 @@ impl LanguageSpec for Python {
         let mut args = Vec::new();
         if let Some(list) = node.child_by_field_id(k.f.arguments) {
             if list.kind_id() == k.argument_list {
-                for a in named_children(list) {
+                // Argument lists are short: indexing avoids allocating a cursor per call.
+                for i in 0..list.named_child_count() {
+                    let Some(a) = list.named_child(i as u32) else {
+                        continue;
+                    };
                     let id = a.kind_id();
                     if id == k.keyword_argument {
                         if let (Some(n), Some(v)) = (
@@ -239,7 +246,7 @@ impl LanguageSpec for Python {
                                 value: v,
                             });
                         }
-                    } else if id != k.comment && id != k.list_splat && id != k.dictionary_splat {
+                    } else if !a.is_extra() && id != k.list_splat && id != k.dictionary_splat {
                         args.push(Arg {
                             keyword: None,
                             value: a,
@@ -423,6 +430,35 @@ impl LanguageSpec for Python {
                 .is_none_or(|o| !text(o, src).ends_with("path"))
     }
 
+    fn metric_kinds(&self) -> super::MetricKinds {
+        let k = &self.k;
+        super::MetricKinds {
+            cc: vec![
+                k.decorated_definition,
+                k.assert_statement,
+                k.if_statement,
+                k.elif_clause,
+                k.conditional_expression,
+                k.boolean_operator,
+                k.for_in_clause,
+                k.if_clause,
+                k.for_statement,
+                k.while_statement,
+                k.try_statement,
+                k.match_statement,
+            ],
+            nesting: vec![
+                k.if_statement,
+                k.for_statement,
+                k.while_statement,
+                k.try_statement,
+                k.with_statement,
+                k.match_statement,
+            ],
+            callable: vec![k.lambda],
+        }
+    }
+
     fn is_callable_literal(&self, node: Node<'_>) -> bool {
         node.kind_id() == self.k.lambda
     }
@@ -490,9 +526,9 @@ impl LanguageSpec for Python {
             || id == k.match_statement
     }
 
-    fn cognitive(&self, func: Node<'_>, _src: &str) -> u32 {
-        let mut cursor = func.walk();
-        self.cpx_stmt(func, 0, 0, &mut cursor)
+    fn cognitive(&self, _func: Node<'_>, _src: &str) -> Option<u32> {
+        // Counted during the walk (`cpx_state`, `cpx_visit`).
+        None
     }
 }
 
@@ -573,45 +609,440 @@ impl Python {
 }
 
 // ---- complexipy cognitive complexity ---------------------------------------------------
+//
+// Counted during the walk: every node gets a state from its parent's state, the parent's
+// kind and its own position; the state says whether and at which nesting level complexipy
+// scores it. A nested function is scored on its own (level 0) and added to its enclosing
+// function as `score + level × (nesting-dependent increments)`, which is what scoring it
+// in place at that level gives.
 
-/// Deeper than any real code; keeps a pathological input from exhausting the stack.
-const MAX_DEPTH: u32 = 400;
+/// Where a node sits, for complexipy's scoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cpx {
+    /// Not scored, nor anything inside.
+    Off,
+    /// A block whose statements are scored at level `n`.
+    Suite(u32),
+    /// A function's body: nested definitions one level deeper, except in a decorator
+    /// factory (`def outer(): def inner(): ...; return inner`), where the `return` is not
+    /// scored and `inner` stays at this level.
+    FnBody {
+        factory: bool,
+    },
+    /// The body of a class defined inside a function: only its methods count.
+    ClassBody(u32),
+    Stmt(u32),
+    Expr(u32),
+    /// Inside a sequence of boolean operators, below operator `parent_op`.
+    Bool(Option<u16>),
+    Elif(u32),
+    Else(u32),
+    /// A loop's `else`, a `try`'s `else` or `finally`: body at the same level.
+    SameLevel(u32),
+    Except(u32),
+    MatchBody(u32),
+    Case(u32),
+    With(u32),
+    Assign(u32),
+    ArgList(u32),
+    CompFor(u32),
+    CompIf(u32),
+    /// A dictionary display's entry: only the value is scored.
+    DictEntry(u32),
+    /// A dict comprehension's `key: value` element: both are scored.
+    CompPair(u32),
+}
 
-/// Named, non-extra children of `node` (comments included), through a cursor shared by
-/// the whole computation: no allocation for up to 16 children.
-fn kids<'t>(cur: &mut TreeCursor<'t>, node: Node<'t>) -> SmallVec<[Node<'t>; 16]> {
-    let mut out = SmallVec::new();
-    cur.reset(node);
-    if cur.goto_first_child() {
-        loop {
-            let n = cur.node();
-            if n.is_named() && !n.is_extra() {
-                out.push(n);
-            }
-            if !cur.goto_next_sibling() {
-                break;
-            }
-        }
-    }
-    out
+/// What a node adds: `base` to the score, `nested` of it depending on the nesting level.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CpxInc {
+    pub base: u32,
+    pub nested: u32,
 }
 
 impl Python {
-    fn suite<'t>(
+    /// The state of `node`, whose parent (of kind `parent_kind`) is in state `parent`;
+    /// `field` is the node's field in the parent and `index` its position among the
+    /// parent's named children.
+    pub(crate) fn cpx_state(
         &self,
-        block: Option<Node<'t>>,
-        nest: u32,
-        depth: u32,
-        cur: &mut TreeCursor<'t>,
-    ) -> u32 {
-        let Some(b) = block else { return 0 };
-        let mut total = 0;
-        for s in kids(cur, b) {
-            if s.kind_id() != self.k.comment {
-                total += self.cpx_stmt(s, nest, depth + 1, cur);
+        parent: Cpx,
+        parent_kind: u16,
+        node: Node<'_>,
+        field: Option<u16>,
+        index: u16,
+    ) -> Cpx {
+        let k = &self.k;
+        let f = &k.f;
+        let id = node.kind_id();
+        let is_def = |n: Node<'_>| {
+            n.kind_id() == k.function_definition
+                || (n.kind_id() == k.decorated_definition
+                    && n.child_by_field_id(f.definition)
+                        .is_some_and(|d| d.kind_id() == k.function_definition))
+        };
+        let state = match parent {
+            Cpx::Off => Cpx::Off,
+            Cpx::Suite(n) => Cpx::Stmt(n),
+            Cpx::FnBody { factory } => {
+                if is_def(node) {
+                    Cpx::Stmt(u32::from(!factory))
+                } else if factory && id == k.return_statement {
+                    Cpx::Off
+                } else {
+                    Cpx::Stmt(0)
+                }
             }
+            Cpx::ClassBody(n) => {
+                if is_def(node) {
+                    Cpx::Stmt(n)
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::Stmt(n) => {
+                let pk = parent_kind;
+                if pk == k.function_definition {
+                    if field == Some(f.body) {
+                        // Set by the walker from the function itself; see `cpx_body`.
+                        Cpx::FnBody { factory: false }
+                    } else {
+                        Cpx::Off
+                    }
+                } else if pk == k.decorated_definition {
+                    if field == Some(f.definition) {
+                        Cpx::Stmt(n)
+                    } else {
+                        Cpx::Off
+                    }
+                } else if pk == k.class_definition {
+                    if field == Some(f.body) {
+                        Cpx::ClassBody(n)
+                    } else {
+                        Cpx::Off
+                    }
+                } else if pk == k.if_statement {
+                    if field == Some(f.condition) {
+                        Cpx::Expr(n)
+                    } else if field == Some(f.consequence) {
+                        Cpx::Suite(n + 1)
+                    } else if id == k.elif_clause {
+                        Cpx::Elif(n)
+                    } else if id == k.else_clause {
+                        Cpx::Else(n)
+                    } else {
+                        Cpx::Off
+                    }
+                } else if pk == k.for_statement || pk == k.while_statement {
+                    if field == Some(f.right) || field == Some(f.condition) {
+                        Cpx::Expr(n)
+                    } else if field == Some(f.body) {
+                        Cpx::Suite(n + 1)
+                    } else if field == Some(f.alternative) {
+                        Cpx::SameLevel(n)
+                    } else {
+                        Cpx::Off
+                    }
+                } else if pk == k.try_statement {
+                    if field == Some(f.body) {
+                        Cpx::Suite(n)
+                    } else if id == k.except_clause {
+                        Cpx::Except(n)
+                    } else if id == k.else_clause || id == k.finally_clause {
+                        Cpx::SameLevel(n)
+                    } else {
+                        Cpx::Off
+                    }
+                } else if pk == k.match_statement {
+                    if field == Some(f.body) {
+                        Cpx::MatchBody(n)
+                    } else {
+                        Cpx::Off
+                    }
+                } else if pk == k.with_statement {
+                    if field == Some(f.body) {
+                        Cpx::Suite(n)
+                    } else if id == k.with_clause {
+                        Cpx::With(n)
+                    } else {
+                        Cpx::Off
+                    }
+                } else if pk == k.expression_statement {
+                    if id == k.assignment || id == k.augmented_assignment {
+                        Cpx::Assign(n)
+                    } else {
+                        Cpx::Expr(n)
+                    }
+                } else if pk == k.return_statement
+                    || pk == k.raise_statement
+                    || pk == k.assert_statement
+                {
+                    Cpx::Expr(n)
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::Elif(n) => {
+                if field == Some(f.condition) {
+                    Cpx::Expr(n)
+                } else if field == Some(f.consequence) {
+                    Cpx::Suite(n + 1)
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::Else(n) => {
+                if field == Some(f.body) {
+                    Cpx::Suite(n + 1)
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::SameLevel(n) => {
+                if field == Some(f.body) || id == k.block {
+                    Cpx::Suite(n)
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::Except(n) => {
+                if id == k.block {
+                    Cpx::Suite(n + 1)
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::MatchBody(n) => {
+                if id == k.case_clause {
+                    Cpx::Case(n)
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::Case(n) => {
+                if field == Some(f.consequence) {
+                    Cpx::Suite(n + 1)
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::With(n) => {
+                if parent_kind == k.with_clause {
+                    if id == k.with_item {
+                        Cpx::With(n)
+                    } else {
+                        Cpx::Off
+                    }
+                } else if parent_kind == k.with_item {
+                    if field == Some(f.value) {
+                        Cpx::Expr(n)
+                    } else {
+                        Cpx::Off
+                    }
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::Assign(n) => {
+                if field != Some(f.right) {
+                    Cpx::Off
+                } else if id == k.assignment {
+                    // `a = b = v`: only the innermost value is scored.
+                    Cpx::Assign(n)
+                } else {
+                    Cpx::Expr(n)
+                }
+            }
+            Cpx::ArgList(n) => {
+                if id == k.keyword_argument || id == k.list_splat || id == k.dictionary_splat {
+                    Cpx::Off
+                } else {
+                    Cpx::Expr(n)
+                }
+            }
+            Cpx::CompFor(n) => {
+                if field == Some(f.right) {
+                    Cpx::Expr(n)
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::CompIf(n) => {
+                if index == 0 {
+                    Cpx::Expr(n + 1)
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::DictEntry(n) => {
+                if field == Some(f.value) {
+                    Cpx::Expr(n)
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::CompPair(n) => {
+                if field == Some(f.key) || field == Some(f.value) {
+                    Cpx::Expr(n)
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::Bool(op) => {
+                if id == k.boolean_operator
+                    || id == k.not_operator
+                    || id == k.unary_operator
+                    || id == k.parenthesized_expression
+                {
+                    Cpx::Bool(op)
+                } else {
+                    Cpx::Off
+                }
+            }
+            Cpx::Expr(n) => self.cpx_expr_child(n, parent_kind, node, field, index),
+        };
+        state
+    }
+
+    /// Children of an expression scored at level `n`.
+    fn cpx_expr_child(
+        &self,
+        n: u32,
+        parent_kind: u16,
+        node: Node<'_>,
+        field: Option<u16>,
+        index: u16,
+    ) -> Cpx {
+        let k = &self.k;
+        let f = &k.f;
+        let id = node.kind_id();
+        let pk = parent_kind;
+        if pk == k.as_pattern {
+            return if index == 0 { Cpx::Expr(n) } else { Cpx::Off };
         }
-        total
+        if pk == k.parenthesized_expression
+            || pk == k.comparison_operator
+            || pk == k.tuple
+            || pk == k.expression_list
+            || pk == k.list
+            || pk == k.set
+        {
+            return Cpx::Expr(n);
+        }
+        if pk == k.conditional_expression {
+            // body if test else orelse
+            return match index {
+                1 => Cpx::Expr(n),
+                0 | 2 => Cpx::Expr(n + 1),
+                _ => Cpx::Off,
+            };
+        }
+        if pk == k.lambda {
+            return if field == Some(f.body) {
+                Cpx::Expr(n + 1)
+            } else {
+                Cpx::Off
+            };
+        }
+        if pk == k.list_comprehension
+            || pk == k.set_comprehension
+            || pk == k.generator_expression
+            || pk == k.dictionary_comprehension
+        {
+            return if id == k.for_in_clause {
+                Cpx::CompFor(n)
+            } else if id == k.if_clause {
+                Cpx::CompIf(n)
+            } else if id == k.pair {
+                Cpx::CompPair(n + 1)
+            } else {
+                Cpx::Expr(n + 1)
+            };
+        }
+        if pk == k.call {
+            return if field == Some(f.arguments) {
+                if id == k.argument_list {
+                    Cpx::ArgList(n)
+                } else {
+                    Cpx::Expr(n)
+                }
+            } else {
+                Cpx::Off
+            };
+        }
+        if pk == k.dictionary {
+            return if id == k.pair {
+                Cpx::DictEntry(n)
+            } else if id == k.dictionary_splat {
+                Cpx::Expr(n)
+            } else {
+                Cpx::Off
+            };
+        }
+        if pk == k.dictionary_splat {
+            return Cpx::Expr(n);
+        }
+        Cpx::Off
+    }
+
+    /// What `node` in state `state` adds, and the state its children see (a boolean
+    /// operator in an expression position starts a new boolean sequence).
+    pub(crate) fn cpx_visit(&self, state: Cpx, node: Node<'_>) -> (Cpx, CpxInc) {
+        let k = &self.k;
+        let id = node.kind_id();
+        let nested = |n: u32| CpxInc {
+            base: 1 + n,
+            nested: 1,
+        };
+        let flat = CpxInc { base: 1, nested: 0 };
+        match state {
+            Cpx::Stmt(n) => {
+                if id == k.if_statement
+                    || id == k.for_statement
+                    || id == k.while_statement
+                    || id == k.match_statement
+                {
+                    (state, nested(n))
+                } else {
+                    (state, CpxInc::default())
+                }
+            }
+            Cpx::Elif(_) | Cpx::Else(_) => (state, flat),
+            Cpx::Except(n) | Cpx::CompFor(n) => (state, nested(n)),
+            Cpx::CompIf(_) => (state, flat),
+            Cpx::Expr(n) => {
+                if id == k.boolean_operator || id == k.not_operator || id == k.unary_operator {
+                    self.cpx_visit(Cpx::Bool(None), node)
+                } else if id == k.conditional_expression {
+                    (state, nested(n))
+                } else {
+                    (state, CpxInc::default())
+                }
+            }
+            Cpx::Bool(parent_op) => {
+                if id == k.boolean_operator {
+                    let op = node.child_by_field_id(k.f.operator).map(|o| o.kind_id());
+                    let inc = if op != parent_op {
+                        flat
+                    } else {
+                        CpxInc::default()
+                    };
+                    (Cpx::Bool(op), inc)
+                } else if id == k.not_operator || id == k.unary_operator {
+                    (Cpx::Bool(None), CpxInc::default())
+                } else {
+                    (state, CpxInc::default())
+                }
+            }
+            _ => (state, CpxInc::default()),
+        }
+    }
+
+    /// The state of a function's body: whether it is a decorator factory.
+    pub(crate) fn cpx_body(&self, func: Node<'_>) -> Cpx {
+        Cpx::FnBody {
+            factory: self.decorator_shape(func).is_some(),
+        }
     }
 
     /// A function whose body is exactly `def inner ...; return ...` (a decorator factory).
@@ -632,295 +1063,5 @@ impl Python {
             }
             _ => None,
         }
-    }
-
-    fn cpx_stmt<'t>(&self, s: Node<'t>, nest: u32, depth: u32, cur: &mut TreeCursor<'t>) -> u32 {
-        if depth > MAX_DEPTH {
-            return 0;
-        }
-        let k = &self.k;
-        let s = self.undecorate(s);
-        let id = s.kind_id();
-        if id == k.function_definition {
-            if let Some(inner) = self.decorator_shape(s) {
-                return self.cpx_stmt(inner, nest, depth + 1, cur);
-            }
-            let Some(b) = s.child_by_field_id(k.f.body) else {
-                return 0;
-            };
-            let mut total = 0;
-            for c in kids(cur, b) {
-                if c.kind_id() == k.comment {
-                    continue;
-                }
-                let inner = if self.is_def(self.undecorate(c)) {
-                    nest + 1
-                } else {
-                    nest
-                };
-                total += self.cpx_stmt(c, inner, depth + 1, cur);
-            }
-            return total;
-        }
-        if id == k.class_definition {
-            let Some(b) = s.child_by_field_id(k.f.body) else {
-                return 0;
-            };
-            let mut total = 0;
-            for c in kids(cur, b) {
-                if self.is_def(self.undecorate(c)) {
-                    total += self.cpx_stmt(c, nest, depth + 1, cur);
-                }
-            }
-            return total;
-        }
-        if id == k.expression_statement {
-            let mut total = 0;
-            for c in kids(cur, s) {
-                let cid = c.kind_id();
-                let value = if cid == k.assignment {
-                    let mut v = c.child_by_field_id(k.f.right);
-                    while let Some(inner) = v.filter(|v| v.kind_id() == k.assignment) {
-                        v = inner.child_by_field_id(k.f.right);
-                    }
-                    v
-                } else if cid == k.augmented_assignment {
-                    c.child_by_field_id(k.f.right)
-                } else {
-                    Some(c)
-                };
-                total += self.expr_at(value, nest, depth, cur);
-            }
-            return total;
-        }
-        if id == k.for_statement || id == k.while_statement {
-            let head = if id == k.for_statement {
-                s.child_by_field_id(k.f.right)
-            } else {
-                s.child_by_field_id(k.f.condition)
-            };
-            let orelse = s
-                .child_by_field_id(k.f.alternative)
-                .and_then(|e| e.child_by_field_id(k.f.body));
-            return 1
-                + nest
-                + self.expr_at(head, nest, depth, cur)
-                + self.suite(s.child_by_field_id(k.f.body), nest + 1, depth, cur)
-                + self.suite(orelse, nest, depth, cur);
-        }
-        if id == k.if_statement {
-            let mut c = 1
-                + nest
-                + self.expr_at(s.child_by_field_id(k.f.condition), nest, depth, cur)
-                + self.suite(s.child_by_field_id(k.f.consequence), nest + 1, depth, cur);
-            for alt in kids(cur, s) {
-                if alt.kind_id() == k.elif_clause {
-                    c += 1
-                        + self.expr_at(alt.child_by_field_id(k.f.condition), nest, depth, cur)
-                        + self.suite(alt.child_by_field_id(k.f.consequence), nest + 1, depth, cur);
-                } else if alt.kind_id() == k.else_clause {
-                    c += 1 + self.suite(alt.child_by_field_id(k.f.body), nest + 1, depth, cur);
-                }
-            }
-            return c;
-        }
-        if id == k.try_statement {
-            let mut c = self.suite(s.child_by_field_id(k.f.body), nest, depth, cur);
-            for part in kids(cur, s) {
-                let pid = part.kind_id();
-                if pid == k.except_clause || pid == k.finally_clause {
-                    let block = kids(cur, part)
-                        .into_iter()
-                        .rfind(|n| n.kind_id() == k.block);
-                    if pid == k.except_clause {
-                        c += 1 + nest + self.suite(block, nest + 1, depth, cur);
-                    } else {
-                        c += self.suite(block, nest, depth, cur);
-                    }
-                } else if pid == k.else_clause {
-                    c += self.suite(part.child_by_field_id(k.f.body), nest, depth, cur);
-                }
-            }
-            return c;
-        }
-        if id == k.match_statement {
-            let mut c = 1 + nest;
-            if let Some(body) = s.child_by_field_id(k.f.body) {
-                for case in kids(cur, body) {
-                    if case.kind_id() == k.case_clause {
-                        c += self.suite(
-                            case.child_by_field_id(k.f.consequence),
-                            nest + 1,
-                            depth,
-                            cur,
-                        );
-                    }
-                }
-            }
-            return c;
-        }
-        if id == k.with_statement {
-            let mut c = 0;
-            if let Some(clause) = kids(cur, s)
-                .into_iter()
-                .find(|n| n.kind_id() == k.with_clause)
-            {
-                for item in kids(cur, clause) {
-                    if item.kind_id() != k.with_item {
-                        continue;
-                    }
-                    let mut v = item.child_by_field_id(k.f.value);
-                    if let Some(p) = v.filter(|v| v.kind_id() == k.as_pattern) {
-                        v = p.named_child(0);
-                    }
-                    c += self.expr_at(v, nest, depth, cur);
-                }
-            }
-            return c + self.suite(s.child_by_field_id(k.f.body), nest, depth, cur);
-        }
-        if id == k.return_statement || id == k.raise_statement || id == k.assert_statement {
-            let mut c = 0;
-            for e in kids(cur, s) {
-                if e.kind_id() != k.comment {
-                    c += self.cpx_expr(e, nest, depth + 1, cur);
-                }
-            }
-            return c;
-        }
-        0
-    }
-
-    fn expr_at<'t>(
-        &self,
-        e: Option<Node<'t>>,
-        nest: u32,
-        depth: u32,
-        cur: &mut TreeCursor<'t>,
-    ) -> u32 {
-        e.map_or(0, |e| self.cpx_expr(e, nest, depth + 1, cur))
-    }
-
-    fn cpx_expr<'t>(&self, e: Node<'t>, nest: u32, depth: u32, cur: &mut TreeCursor<'t>) -> u32 {
-        if depth > MAX_DEPTH {
-            return 0;
-        }
-        let k = &self.k;
-        let e = self.strip_parens(e);
-        let id = e.kind_id();
-        if id == k.boolean_operator || id == k.not_operator || id == k.unary_operator {
-            return self.bool_tree(e, None, depth + 1);
-        }
-        if id == k.comparison_operator
-            || id == k.tuple
-            || id == k.expression_list
-            || id == k.list
-            || id == k.set
-        {
-            let mut c = 0;
-            for x in kids(cur, e) {
-                if x.kind_id() != k.comment {
-                    c += self.cpx_expr(x, nest, depth + 1, cur);
-                }
-            }
-            return c;
-        }
-        if id == k.conditional_expression {
-            let parts = kids(cur, e);
-            let mut parts = parts.into_iter().filter(|n| n.kind_id() != k.comment);
-            let (body, test, orelse) = (parts.next(), parts.next(), parts.next());
-            return 1
-                + nest
-                + self.expr_at(test, nest, depth, cur)
-                + self.expr_at(body, nest + 1, depth, cur)
-                + self.expr_at(orelse, nest + 1, depth, cur);
-        }
-        if id == k.lambda {
-            return self.expr_at(e.child_by_field_id(k.f.body), nest + 1, depth, cur);
-        }
-        if id == k.list_comprehension
-            || id == k.set_comprehension
-            || id == k.generator_expression
-            || id == k.dictionary_comprehension
-        {
-            let mut c = 0;
-            let mut elements: SmallVec<[Node<'t>; 4]> = SmallVec::new();
-            for part in kids(cur, e) {
-                let pid = part.kind_id();
-                if pid == k.for_in_clause {
-                    c += 1
-                        + nest
-                        + self.expr_at(part.child_by_field_id(k.f.right), nest, depth, cur);
-                } else if pid == k.if_clause {
-                    c += 1 + self.expr_at(part.named_child(0), nest + 1, depth, cur);
-                } else if pid == k.pair {
-                    elements.extend(part.child_by_field_id(k.f.key));
-                    elements.extend(part.child_by_field_id(k.f.value));
-                } else if pid != k.comment {
-                    elements.push(part);
-                }
-            }
-            for x in elements {
-                c += self.cpx_expr(x, nest + 1, depth + 1, cur);
-            }
-            return c;
-        }
-        if id == k.call {
-            return match e.child_by_field_id(k.f.arguments) {
-                Some(list) if list.kind_id() == k.argument_list => {
-                    let mut c = 0;
-                    for a in kids(cur, list) {
-                        let aid = a.kind_id();
-                        if aid != k.keyword_argument
-                            && aid != k.list_splat
-                            && aid != k.dictionary_splat
-                            && aid != k.comment
-                        {
-                            c += self.cpx_expr(a, nest, depth + 1, cur);
-                        }
-                    }
-                    c
-                }
-                other => self.expr_at(other, nest, depth, cur),
-            };
-        }
-        if id == k.dictionary {
-            let mut c = 0;
-            for x in kids(cur, e) {
-                if x.kind_id() == k.pair {
-                    c += self.expr_at(x.child_by_field_id(k.f.value), nest, depth, cur);
-                } else if x.kind_id() == k.dictionary_splat {
-                    c += self.expr_at(x.named_child(0), nest, depth, cur);
-                }
-            }
-            return c;
-        }
-        0
-    }
-
-    /// A boolean operator starts a new sequence (+1) unless its nearest boolean ancestor,
-    /// looking through parentheses, uses the same operator; a unary operator resets.
-    fn bool_tree(&self, e: Node<'_>, parent_op: Option<u16>, depth: u32) -> u32 {
-        if depth > MAX_DEPTH {
-            return 0;
-        }
-        let k = &self.k;
-        let e = self.strip_parens(e);
-        let id = e.kind_id();
-        if id == k.boolean_operator {
-            let op = e.child_by_field_id(k.f.operator).map(|o| o.kind_id());
-            let own = u32::from(op != parent_op);
-            return own
-                + [k.f.left, k.f.right]
-                    .into_iter()
-                    .filter_map(|f| e.child_by_field_id(f))
-                    .map(|c| self.bool_tree(c, op, depth + 1))
-                    .sum::<u32>();
-        }
-        if id == k.not_operator || id == k.unary_operator {
-            return e
-                .child_by_field_id(k.f.argument)
-                .map_or(0, |c| self.bool_tree(c, None, depth + 1));
-        }
-        0
     }
 }

@@ -364,6 +364,31 @@ impl LanguageSpec for Rust {
             || callee.contains("collect::<Vec<")
     }
 
+    fn metric_kinds(&self) -> super::MetricKinds {
+        let k = &self.k;
+        super::MetricKinds {
+            cc: vec![
+                k.if_expression,
+                k.for_expression,
+                k.while_expression,
+                k.try_expression,
+                k.match_block,
+                k.match_pattern,
+                k.let_declaration,
+                k.binary_expression,
+                k.let_chain,
+            ],
+            nesting: vec![
+                k.if_expression,
+                k.for_expression,
+                k.while_expression,
+                k.loop_expression,
+                k.match_expression,
+            ],
+            callable: vec![k.closure_expression],
+        }
+    }
+
     fn is_callable_literal(&self, node: Node<'_>) -> bool {
         node.kind_id() == self.k.closure_expression
     }
@@ -420,8 +445,8 @@ impl LanguageSpec for Rust {
             || id == k.match_expression
     }
 
-    fn cognitive(&self, func: Node<'_>, _src: &str) -> u32 {
-        cognitive(self, func)
+    fn cognitive(&self, func: Node<'_>, _src: &str) -> Option<u32> {
+        Some(cognitive(self, func))
     }
 }
 

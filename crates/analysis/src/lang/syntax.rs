@@ -182,7 +182,12 @@ pub(crate) fn children<'t>(node: Node<'t>) -> Vec<Node<'t>> {
     node.children(&mut cursor).collect()
 }
 
-/// Collapses runs of whitespace so `a . b` and `a.b` compare equal.
+/// Collapses runs of whitespace so `a . b` and `a.b` compare equal (without allocating
+/// a new string in the usual case of text with no whitespace).
 pub(crate) fn squash(s: &str) -> String {
-    s.split_whitespace().collect()
+    if s.bytes().any(|b| b.is_ascii_whitespace()) {
+        s.split_whitespace().collect()
+    } else {
+        s.to_string()
+    }
 }

@@ -54,6 +54,9 @@ pub(crate) struct Cx<'a, 't> {
     /// Local variables of the current function last assigned a list, array or vector.
     pub list_locals: &'a [Box<str>],
     pub file: &'a FileFacts,
+    /// Ancestors of the node being checked, outermost first (empty for function, class and
+    /// file hooks). Cheaper than `Node::parent`, which walks down from the root.
+    pub ancestors: &'a [Node<'t>],
     pub(crate) rule: &'static super::RuleMeta,
     pub(crate) out: &'a mut Vec<RawFinding>,
 }
@@ -65,6 +68,11 @@ impl<'a, 't> Cx<'a, 't> {
 
     pub fn value(&self, node: Node<'_>) -> ValueKind {
         self.lang.value_kind(node, self.src)
+    }
+
+    /// The parent of the node being checked.
+    pub fn parent(&self) -> Option<Node<'t>> {
+        self.ancestors.last().copied()
     }
 
     pub fn in_loop(&self) -> bool {

@@ -127,10 +127,11 @@ fn python_chain<'t>(node: Node<'t>, cx: &Cx<'_, 't>) -> Vec<(String, Node<'t>)> 
     out
 }
 
-/// Whether `node` starts a chain rather than continuing one as an `else if`.
+/// Whether `node` (the node being checked) starts a chain rather than continuing one as
+/// an `else if`.
 fn is_chain_head(node: Node<'_>, cx: &Cx<'_, '_>) -> bool {
     let d = cx.dialect;
-    let Some(parent) = node.parent() else {
+    let Some(parent) = cx.parent() else {
         return true;
     };
     if parent.kind_id() == kind!(d, "else_clause") {

@@ -58,9 +58,7 @@ impl Rule for FstringWithoutPlaceholders {
         if node.kind_id() != k.string || !is_fstring(node, cx) || has_placeholder(node) {
             return;
         }
-        if let Some(parent) = node
-            .parent()
-            .filter(|p| p.kind_id() == k.concatenated_string)
+        if let Some(parent) = cx.parent().filter(|p| p.kind_id() == k.concatenated_string)
             && named_children(parent).into_iter().any(has_placeholder)
         {
             return;

@@ -94,6 +94,10 @@ impl Rule for IsLiteralComparison {
     }
 
     fn on_node(&self, node: Node<'_>, cx: &mut Cx<'_, '_>) {
+        // Cheap text test before taking the comparison apart.
+        if !cx.text(node).contains("is") {
+            return;
+        }
         for (left, op, _, right) in py_comparisons(node, cx.src) {
             let fix = match op.as_str() {
                 "is" => "==",

@@ -90,6 +90,19 @@ impl Rule for SelfAssignment {
     }
 
     fn on_node(&self, node: Node<'_>, cx: &mut Cx<'_, '_>) {
+        // Cheap test on the text before looking at fields: both sides of the first `=`
+        // must read the same, ignoring whitespace.
+        let Some((l, r)) = cx.text(node).split_once('=') else {
+            return;
+        };
+        if l.trim() != r.trim()
+            && !l
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .eq(r.chars().filter(|c| !c.is_whitespace()))
+        {
+            return;
+        }
         let d = cx.dialect;
         let (Some(left), Some(right)) = (
             node.child_by_field_id(field!(d, "left")),
@@ -111,8 +124,13 @@ impl Rule for SelfAssignment {
         {
             return;
         }
-        let target = squash(cx.text(left));
-        if target.is_empty() || target.contains('(') || target != squash(cx.text(right)) {
+        // Different texts without whitespace cannot squash to the same: skip the copies.
+        let (lt, rt) = (cx.text(left), cx.text(right));
+        if lt != rt && !lt.contains(char::is_whitespace) && !rt.contains(char::is_whitespace) {
+            return;
+        }
+        let target = squash(lt);
+        if target.is_empty() || target.contains('(') || target != squash(rt) {
             return;
         }
         if d == Dialect::Python && !python_no_op(left, node, cx) {
@@ -150,14 +168,16 @@ fn python_no_op(left: Node<'_>, assign: Node<'_>, cx: &Cx<'_, '_>) -> bool {
     false
 }
 
-/// `x = x` directly in a class body: copies the enclosing scope's `x` into the class.
-fn at_class_level(assign: Node<'_>, cx: &Cx<'_, '_>) -> bool {
+/// `x = x` (the node being checked) directly in a class body: copies the enclosing scope's
+/// `x` into the class.
+fn at_class_level(_assign: Node<'_>, cx: &Cx<'_, '_>) -> bool {
     let d = cx.dialect;
-    assign
-        .parent()
-        .filter(|p| p.kind_id() == kind!(d, "expression_statement"))
-        .and_then(|p| p.parent())
-        .filter(|b| b.kind_id() == kind!(d, "block"))
-        .and_then(|b| b.parent())
-        .is_some_and(|c| c.kind_id() == kind!(d, "class_definition"))
+    match cx.ancestors {
+        [.., class, block, stmt] => {
+            stmt.kind_id() == kind!(d, "expression_statement")
+                && block.kind_id() == kind!(d, "block")
+                && class.kind_id() == kind!(d, "class_definition")
+        }
+        _ => false,
+    }
 }

@@ -71,27 +71,65 @@ impl Rule for UnreachableCode {
     }
 
     fn kinds(&self, dialect: Dialect) -> Vec<u16> {
+        // Triggered by the jumps (rare) rather than by every block (common).
         match dialect {
-            Dialect::Python => kind_ids(dialect, &["block", "module"]),
+            Dialect::Python => kind_ids(
+                dialect,
+                &[
+                    "return_statement",
+                    "raise_statement",
+                    "break_statement",
+                    "continue_statement",
+                ],
+            ),
             Dialect::JavaScript | Dialect::TypeScript | Dialect::Tsx => kind_ids(
                 dialect,
                 &[
-                    "statement_block",
-                    "program",
-                    "switch_case",
-                    "switch_default",
+                    "return_statement",
+                    "throw_statement",
+                    "break_statement",
+                    "continue_statement",
                 ],
             ),
-            Dialect::Go => kind_ids(dialect, &["statement_list"]),
+            Dialect::Go => kind_ids(
+                dialect,
+                &[
+                    "return_statement",
+                    "goto_statement",
+                    "break_statement",
+                    "continue_statement",
+                ],
+            ),
             _ => Vec::new(),
         }
     }
 
-    fn on_node(&self, node: Node<'_>, cx: &mut Cx<'_, '_>) {
-        if node.has_error() {
+    fn on_node(&self, jump_node: Node<'_>, cx: &mut Cx<'_, '_>) {
+        // Only a jump followed by something in its block can make code unreachable.
+        if jump_node
+            .next_named_sibling()
+            .is_none_or(|n| n.is_extra() && n.next_named_sibling().is_none())
+        {
             return;
         }
+        let Some(node) = cx.parent() else { return };
         let d = cx.dialect;
+        let is_block = match d {
+            Dialect::Python => {
+                node.kind_id() == kind!(d, "block") || node.kind_id() == kind!(d, "module")
+            }
+            Dialect::JavaScript | Dialect::TypeScript | Dialect::Tsx => {
+                node.kind_id() == kind!(d, "statement_block")
+                    || node.kind_id() == kind!(d, "program")
+                    || node.kind_id() == kind!(d, "switch_case")
+                    || node.kind_id() == kind!(d, "switch_default")
+            }
+            Dialect::Go => node.kind_id() == kind!(d, "statement_list"),
+            _ => false,
+        };
+        if !is_block || node.has_error() {
+            return;
+        }
         // A `case` label's expression is not a statement of its body.
         let label = node.child_by_field_id(field!(d, "value"));
         let statements: Vec<Node<'_>> = named_children(node)

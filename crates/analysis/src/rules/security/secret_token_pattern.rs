@@ -113,14 +113,14 @@ impl Rule for SecretTokenPattern {
     fn on_string(&self, node: Node<'_>, cx: &mut Cx<'_, '_>) {
         // Implicit concatenations are checked piece by piece (their parts are strings too),
         // except for PEM blocks, whose header and body are often separate pieces.
-        let concat = kind!(cx.dialect, "concatenated_string");
-        let whole_only = node.kind_id() == concat;
-        let in_concat = node.parent().is_some_and(|p| p.kind_id() == concat);
         // Cheap test first: every pattern has one of these markers.
         let raw = cx.text(node);
         if raw.len() < 20 || !MARKERS.iter().any(|m| raw.contains(m)) {
             return;
         }
+        let concat = kind!(cx.dialect, "concatenated_string");
+        let whole_only = node.kind_id() == concat;
+        let in_concat = cx.parent().is_some_and(|p| p.kind_id() == concat);
         let value = match cx.value(node) {
             ValueKind::StaticString(s) => s,
             _ => cx.text(node).to_string(),

@@ -120,6 +120,9 @@ fn python(call: &Call<'_>, cx: &Cx<'_, '_>) -> Option<String> {
         return None;
     }
     for alg in ["TripleDES", "Blowfish", "ARC4", "IDEA", "CAST5", "SEED"] {
+        if call.name != alg {
+            continue;
+        }
         let qualified = format!("algorithms.{alg}");
         if call.callee == qualified || callee_ends_with(call, &[qualified.as_str()]) {
             let why = weak_cipher(alg).unwrap_or("weak cipher");
