@@ -681,7 +681,7 @@ impl Python {
                     && n.child_by_field_id(f.definition)
                         .is_some_and(|d| d.kind_id() == k.function_definition))
         };
-        let state = match parent {
+        match parent {
             Cpx::Off => Cpx::Off,
             Cpx::Suite(n) => Cpx::Stmt(n),
             Cpx::FnBody { factory } => {
@@ -900,8 +900,7 @@ impl Python {
                 }
             }
             Cpx::Expr(n) => self.cpx_expr_child(n, parent_kind, node, field, index),
-        };
-        state
+        }
     }
 
     /// Children of an expression scored at level `n`.
