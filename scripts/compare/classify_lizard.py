@@ -1208,11 +1208,14 @@ def js_question(src, mask):
     return apply_edits(src, edits)
 
 
-@trap(JS, "js.less_than_in_jsx_file")
+@trap(JS, "js.less_than_comparison")
 def jsx_less_than(src, mask):
-    """In .tsx/.jsx files a less-than comparison (`(q.data || 0) < 1`) followed later by
-    JSX sends lizard's XML-tag reader off: every later function of the file can be
-    lost. Rewrite: a spaced comparison `a < b` becomes `a <= b` (no decision changes)."""
+    """lizard can take a less-than comparison for the start of type arguments: in an
+    object literal or class body (`{ functions: ecmaVersion < 2017 ? "a" : b }`) its
+    reader skips tokens up to the next `>` as generic parameters `m<T>(`, and in
+    .tsx/.jsx files its XML-tag reader goes off on `(q.data || 0) < 1` when JSX follows.
+    Decisions and whole functions after it are lost. Rewrite: a spaced comparison
+    `a < b` becomes `a <= b` (no decision changes)."""
     edits = []
     for m in re.finditer(r"(?<=\s)<(?=[ \t\d])", mask):
         c, _ = prev_sig(mask, m.start())
@@ -1247,7 +1250,7 @@ def ts_type_args(src, mask):
     return apply_edits(src, edits)
 
 
-_JS_NOT_OBJECT = {"return", "typeof", "case", "in", "of", "delete", "void", "throw", "new",
+_JS_NOT_OBJECT = {"const", "let", "var", "return", "typeof", "case", "in", "of", "delete", "void", "throw", "new",
                   "yield", "await", "else", "do", "instanceof", "extends", "keyof",
                   "readonly", "as", "is", "infer", "export", "default", "super", "satisfies"}
 
@@ -1291,12 +1294,15 @@ def _chain_start(mask, j):
 
 @trap(JS, "js.subscript_inside_parentheses")
 def js_subscript(src, mask):
-    """In lizard 1.24.3's JavaScript reader, a `]` inside parentheses that it reads as a
-    possible arrow parameter list (the arguments of a plain call `g(a[0])`, a group
-    `return (a[i] || b)`) ends the enclosing function: the rest of the function's
-    conditions go to global code, and in a class every later member is lost. Rewrite:
-    the object of such a subscript is put in parentheses, `g(a[0])` -> `g((a)[0])`."""
+    """In lizard 1.24.3's JavaScript reader, the `]` of a subscript inside parentheses
+    that it reads as a possible arrow parameter list (the arguments of a plain call
+    `g(a[0])`, a group `return (a[i] || b)`, `x <= (y)[8]`) ends the enclosing
+    function: the rest of its conditions go to global code, and in a class every later
+    member is lost. This is the most frequent JavaScript trap. Rewrite: such a
+    subscript read `a[i]` becomes the method call `a.at(i)` (not when assigned to;
+    in TypeScript not after `:` or `<`, where it may be an indexed access type)."""
     edits, stack = [], []
+    ts = CURRENT["path"].endswith((".ts", ".tsx"))
     for m in re.finditer(r"[()\[\]{}]", mask):
         c = m.group(0)
         if c in "({":
@@ -1315,11 +1321,18 @@ def js_subscript(src, mask):
             continue
         if (p.isalnum() or p in "_$") and word_before(mask, j) in _JS_NOT_OBJECT:
             continue
-        start = _chain_start(mask, j)
-        if start > j:
+        close = matching(mask, m.start(), "[", "]")
+        if close < 0 or not mask[m.start() + 1:close].strip():
             continue
-        edits.append((start, start, "("))
-        edits.append((j + 1, j + 1, ")"))
+        if re.match(r"\s*(=(?![=>])|[-+*/%&|^]=|<<=|>>>?=|\*\*=|&&=|\|\|=|\?\?=|\+\+|--)",
+                    mask[close + 1:]):
+            continue
+        if ts:
+            b, k = prev_sig(mask, _chain_start(mask, j))
+            if b in (":", "<"):
+                continue
+        edits.append((m.start(), m.start() + 1, ".at("))
+        edits.append((close, close + 1, ")"))
     return apply_edits(src, edits)
 
 
@@ -1589,10 +1602,38 @@ def java_unicode_name(ctx, line, a, b):
 
 # ------------------------------------------------------ all languages, last resort
 
-def _isolate(src, first, last):
-    """src with every line outside first..last blanked (line numbers kept)."""
+def _isolate(src, first, last, wrap=("", "")):
+    """src with every line outside first..last blanked (line numbers kept); `wrap`
+    puts an opening text on the line before the function and a closing one after it
+    (a method needs its class around it)."""
     lines = src.split("\n")
-    return "\n".join(l if first <= i + 1 <= last else "" for i, l in enumerate(lines))
+    out = [l if first <= i + 1 <= last else "" for i, l in enumerate(lines)]
+    if wrap[0]:
+        if first < 2:
+            return None
+        out[first - 2] = wrap[0]
+        out.append(wrap[1])
+    return "\n".join(out)
+
+
+_WRAPS = {
+    "javascript": [("", ""), ("class __Q {", "}"), ("var __q = {", "}")],
+    "typescript": [("", ""), ("class __Q {", "}"), ("var __q = {", "}")],
+    "java": [("class __Q {", "}"), ("", "")],
+    "rust": [("", ""), ("impl __Q {", "}")],
+    "go": [("", "")],
+}
+
+
+def _isolated_runs(ctx, first, last):
+    for wrap in _WRAPS[ctx.lang]:
+        code = _isolate(ctx.src, first, last, wrap)
+        if code is None:
+            continue
+        try:
+            yield run_lizard(CURRENT["path"], code)
+        except Exception:
+            continue
 
 
 @explainer(["javascript", "typescript", "java", "rust", "go"],
@@ -1607,22 +1648,16 @@ def lost_sync(ctx, line, a, b):
     n = 0
     b_left = list(b)
     for q in a:
-        try:
-            iso = run_lizard(CURRENT["path"], _isolate(ctx.src, q[0], q[1]))
-        except Exception:
-            continue
-        if any(z[0] == q[0] and z[2] == q[2] for z in iso):
+        if any(any(z[0] == q[0] and z[2] == q[2] for z in iso)
+               for iso in _isolated_runs(ctx, q[0], q[1])):
             n += 1
             other = [z for z in b_left if z[2] != q[2]]
             if other:
                 b_left.remove(other[0])
     if len(b) > len(a):
         for z in b_left:
-            try:
-                iso = run_lizard(CURRENT["path"], _isolate(ctx.src, z[0], z[1]))
-            except Exception:
-                continue
-            if not any(y[0] == z[0] and y[2] == z[2] for y in iso):
+            runs = list(_isolated_runs(ctx, z[0], z[1]))
+            if runs and not any(y[0] == z[0] and y[2] == z[2] for y in runs[0]):
                 n += 1
     return n
 

@@ -9,7 +9,9 @@ use crate::{
     model::{Diagnostic, DiagnosticKind},
 };
 
-/// Directory names whose contents are third-party code, skipped unless `skip_vendored` is off.
+/// Directory names whose contents are third-party code or build output, skipped unless
+/// `skip_vendored` is off: findings there are not the project's to fix, and bundles in
+/// `dist/` or `build/` repeat the sources they were built from.
 pub const VENDORED_DIRS: &[&str] = &[
     "node_modules",
     "bower_components",
@@ -21,6 +23,8 @@ pub const VENDORED_DIRS: &[&str] = &[
     "__pycache__",
     "venv",
     ".venv",
+    "dist",
+    "build",
 ];
 
 /// A file selected for analysis.

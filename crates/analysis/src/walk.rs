@@ -304,9 +304,7 @@ impl<'a, 't> Walker<'a, 't> {
                 modern_js: matches!(
                     dialect.language(),
                     qa_core::Language::JavaScript | qa_core::Language::TypeScript
-                ) && ["const ", "let ", "=>", "class ", "import ", "export "]
-                    .iter()
-                    .any(|m| src.contains(m)),
+                ) && is_modern_js(src),
                 file_name: path.rsplit('/').next().unwrap_or(path).to_string(),
             },
         }
@@ -1070,6 +1068,23 @@ impl<'a, 't> Walker<'a, 't> {
             })
             .collect()
     }
+}
+
+/// Whether JavaScript declares with `let`/`const` more than with `var` (words followed by
+/// whitespace, counted in the text: a cheap estimate, comments included).
+fn is_modern_js(src: &str) -> bool {
+    let count = |word: &str| {
+        src.match_indices(word)
+            .filter(|(at, _)| {
+                let before = src[..*at].chars().next_back();
+                let after = src[at + word.len()..].chars().next();
+                before.is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '$' && c != '.')
+                    && after.is_some_and(char::is_whitespace)
+            })
+            .count()
+    };
+    let lexical = count("let") + count("const");
+    lexical > 0 && count("var") <= lexical
 }
 
 fn squash_spaces(line: &str) -> String {

@@ -9,8 +9,8 @@ use crate::lang::{Dialect, LanguageSpec, ValueKind};
 /// Facts about the whole file that some rules need.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FileFacts {
-    /// JavaScript that uses ES2015+ syntax (`let`, `const`, arrows, classes, modules), where
-    /// `var` is a choice rather than a necessity.
+    /// JavaScript that declares with `let`/`const` more often than with `var`: a file where
+    /// `var` is a choice rather than the house style.
     pub modern_js: bool,
     /// File name without directories.
     pub file_name: String,
