@@ -58,8 +58,11 @@ def main():
     bin_ = lambda name: os.path.join(peers, "bin", name)
     lang = args.language
     tools = {
-        "qa-agent (full analysis)": [qa, "analyze", tree, "--format", "json", "--no-config", "--quiet"],
-        "qa-agent --parse-only": [qa, "analyze", tree, "--no-config", "--parse-only"],
+        # --all-files: the same files the peers read (no vendored/generated skipping).
+        "qa-agent (full analysis)": [qa, "analyze", tree, "--format", "json", "--no-config",
+                                     "--all-files", "--max-file-size", "100000000", "--quiet"],
+        "qa-agent --parse-only": [qa, "analyze", tree, "--no-config", "--all-files",
+                                  "--max-file-size", "100000000", "--parse-only"],
         "lizard": [bin_("lizard"), "-l", lang, tree],
     }
     if lang == "python":

@@ -71,7 +71,7 @@ KINDS = {
 KIND_ORDER = {"a": 0, "b": 1, "?": 2, "c": 3}
 
 ANALYZER = lizard.FileAnalyzer(lizard.get_extensions([]))
-CURRENT = {"path": ""}   # the file being classified, for traps that depend on its extension
+CURRENT = {"path": "", "lang": ""}   # the file being classified
 
 
 # --------------------------------------------------------------------------------------
@@ -1091,20 +1091,20 @@ def java_annotations_other(src, mask):
 
 # ---------------------------------------------------------------- JavaScript, TypeScript
 
-@trap(JS, "js.template_literal")
-def js_template(src, mask):
-    """lizard reads a template literal's `${...}` interpolation as one opaque token
-    (.js/.ts; in .jsx/.tsx the whole template is one token): the decisions inside are
-    not counted and functions inside are not reported. Rewrite: a template literal
-    becomes string concatenation, `a${x ? 1 : 2}b` -> `(""+(x ? 1 : 2)+"")`, its text
-    reduced to newlines. Only templates whose interpolations hold a decision or a
-    function are rewritten (template literal types stay valid)."""
+def _rewrite_templates(src, wanted):
+    """Rewrite the template literals for which wanted(src, text_spans, exprs) holds into
+    string concatenation `(""+(expr)+"")` (text reduced to newlines)."""
     _, templates = lex_js(src)
     edits = []
     for start, end, exprs in templates:
-        if end is None or not any(
-                re.search(r"\?|&&|\|\||=>|\bfunction\b|\b(if|for|while|case|catch)\b",
-                          lex_js(src[a:b])[0]) for a, b in exprs):
+        if end is None:
+            continue
+        texts, pos = [], start + 1
+        for a, b in exprs:
+            texts.append((pos, a - 2))
+            pos = b + 1
+        texts.append((pos, end - 1))
+        if not wanted(src, texts, exprs):
             continue
         pieces, pos = ["("], start + 1
         for a, b in exprs:
@@ -1137,6 +1137,30 @@ def js_template(src, mask):
     return apply_edits(src, top)
 
 
+@trap(JS, "js.quote_in_template_text")
+def js_template_quote(src, mask):
+    """lizard's template literal splitting leaves the template's text to its regular
+    tokenizer, where a quote in the text (`` `'${type}'` ``, `` `don't ${x}` ``) opens a
+    string that runs to the next quote of the file: code in between is lost or
+    misattributed. Rewrite: such a template becomes string concatenation
+    `(""+(type)+"")`."""
+    return _rewrite_templates(src, lambda s, texts, exprs: any(
+        "'" in s[a:b] or '"' in s[a:b] for a, b in texts))
+
+
+@trap(JS, "js.template_literal")
+def js_template(src, mask):
+    """lizard reads a template literal's `${...}` interpolation as one opaque token
+    (.js/.ts; in .jsx/.tsx the whole template is one token): the decisions inside are
+    not counted and functions inside are not reported. Rewrite: a template literal
+    becomes string concatenation, `a${x ? 1 : 2}b` -> `(""+(x ? 1 : 2)+"")`, its text
+    reduced to newlines. Only templates whose interpolations hold a decision or a
+    function are rewritten (template literal types stay valid)."""
+    return _rewrite_templates(src, lambda s, texts, exprs: any(
+        re.search(r"\?|&&|\|\||=>|\bfunction\b|\b(if|for|while|case|catch)\b",
+                  lex_js(s[a:b])[0]) for a, b in exprs))
+
+
 @trap(JS, "js.method_named_get_or_set")
 def js_get_set(src, mask):
     """A class or object member named `get` or `set` (`get(key) {..}`, `set(k, v) {..}`)
@@ -1156,7 +1180,7 @@ def js_regex(src, mask):
     edits = []
     for m in re.finditer(r"/( +)/", mask):
         c, j = prev_sig(mask, m.start())
-        if c in "=,({[?:!&|;" or c == "":
+        if c in "=,({[?:!&|;<" or c == "":   # `</` closes a JSX element
             continue
         edits.append((m.start() + 1, m.end() - 1, "x"))
     return apply_edits(src, edits)
@@ -1336,6 +1360,68 @@ def js_subscript(src, mask):
     return apply_edits(src, edits)
 
 
+@trap(JS, "js.arrow_expression_body_on_next_line")
+def js_arrow_next_line(src, mask):
+    """An arrow function whose expression body starts on the next line
+    (`const isThenable = (thing) =>\n  thing && isFunction(thing.then);`) is ended by
+    lizard at that newline: it gets CCN 1 and the body's decisions go to the
+    enclosing function or global code. Rewrite: the body is put in parentheses
+    (opened where the body starts, so lizard's start line does not move), which keeps
+    lizard's function open until the `)`."""
+    edits = []
+    ops = set("&|+-*/%?:.,=<>!(")
+    for m in re.finditer(r"=>[ \t]*\n", mask):
+        k = m.end()
+        while k < len(mask) and mask[k] in " \t\n":
+            k += 1
+        if k >= len(mask) or mask[k] in "{(":
+            continue
+        depth, i, end, generic = 0, k, -1, 0
+        while i < len(mask) and i - k < 4000:
+            c = mask[i]
+            if c == "<" and i > 0 and (mask[i - 1].isalnum() or mask[i - 1] in "_$"):
+                generic += 1      # type arguments `new X<A, B>(`: their commas do not end
+            elif c == ">" and generic and mask[i - 1] != "=":
+                generic -= 1
+            elif generic:
+                pass
+            elif c in "([{":
+                depth += 1
+            elif c in ")]}":
+                if depth == 0:
+                    end = i
+                    break
+                depth -= 1
+            elif depth == 0 and c in ";,":
+                end = i
+                break
+            elif depth == 0 and c == "\n":
+                before = mask[:i].rstrip()[-1:]
+                after = mask[i:].lstrip()[:1]
+                if before not in ops and after not in ops and not after in ")]}":
+                    end = i
+                    break
+            i += 1
+        if end < 0:
+            continue
+        end = k + len(mask[k:end].rstrip())   # close right after the body's last token
+        edits += [(k, k, "("), (end, end, ")")]
+    return apply_edits(src, edits)
+
+
+@trap(JS, "js.accessor_with_computed_name")
+def js_computed_accessor(src, mask):
+    """A getter or setter with a computed name (`get [Symbol.toStringTag]() {..}`) is
+    not reported by lizard (it takes `[` for the accessor's name). Rewrite: the
+    computed name becomes a plain identifier."""
+    edits = []
+    for m in re.finditer(r"\b(?:get|set)\s+\[", mask):
+        close = matching(mask, m.end() - 1, "[", "]")
+        if close > 0 and re.match(r"\s*\(", mask[close + 1:]):
+            edits.append((m.end() - 1, close + 1, "computed_" + "\n" * src.count("\n", m.end() - 1, close + 1)))
+    return apply_edits(src, edits)
+
+
 @trap(JS, "js.identifier_named_type")
 def js_type_identifier(src, mask):
     """lizard's TypeScript reader (also used for .js) takes the identifier `type`
@@ -1348,7 +1434,8 @@ def js_type_identifier(src, mask):
     for m in re.finditer(r"(?<![\w$.])type(?=\s+[A-Za-z_$])", mask):
         alias = re.match(r"\s+[\w$]+\s*[=<]", mask[m.end():])
         c, j = prev_sig(mask, m.start())
-        at_start = c in ("", ";", "{", "}") or word_before(mask, j) in ("export", "declare")
+        at_start = (c in ("", ";", "{", "}") or "\n" in mask[j:m.start()]
+                    or word_before(mask, j) in ("export", "declare"))
         if alias and at_start and not CURRENT["path"].endswith((".js", ".jsx", ".mjs", ".cjs")):
             continue
         edits.append((m.start(), m.end(), "type_"))
@@ -1472,13 +1559,14 @@ def ts_function_type(ctx, line, a, b):
     `) => void` closing a multi-line signature type, `handler: () => void;` in an
     interface) as an arrow function and reports it (CCN 1, usually `(anonymous)`,
     starting at the token after `=>`). Explained for a lizard-only function when the
-    `(...)` before the nearest `=>` at or above its start line is in a type position
-    (after `:`, `|`, `&`, `<`, `,`, `(`, `=>`, `new` or `type X =`)."""
+    `(...)` before the nearest `=>` at or above its start line (and its type parameters
+    `<T>`, if any) is in a type position (after `:`, `|`, `&`, `<`, `,`, `(`, `?`,
+    `=>`, `new`, `as` or `type X =`)."""
     if a:
         return 0
     n = 0
     for z in b:
-        text = "\n".join(ctx.mask.split("\n")[max(0, z[0] - 9):z[0]])
+        text = "\n".join(ctx.mask.split("\n")[max(0, z[0] - 16):z[0]])
         k = text.rfind("=>")
         if k < 0:
             continue
@@ -1497,7 +1585,8 @@ def ts_function_type(ctx, line, a, b):
         if i < 0:
             continue
         before = text[:i].rstrip()
-        if re.search(r"(?:[:|&<,(]|=>|\btype\s+[\w$]+(?:<[^=]*>)?\s*=|\bnew)\s*$", before):
+        before = re.sub(r"<[^<>()]*>\s*$", "", before)   # generic function type <T>(..) =>
+        if re.search(r"(?:[:|&<,(?]|=>|\btype\s+[\w$]+(?:<[^=]*>)?\s*=|\bnew|\bas)\s*$", before):
             n += 1
     return n
 
@@ -1612,7 +1701,14 @@ def _isolate(src, first, last, wrap=("", "")):
         if first < 2:
             return None
         out[first - 2] = wrap[0]
-        out.append(wrap[1])
+    # close what the function's lines leave open (a callback's call, `(`, `[`)
+    stack = []
+    for c in make_mask(CURRENT["lang"], "\n".join(lines[first - 1:last])):
+        if c in "([{":
+            stack.append({"(": ")", "[": "]", "{": "}"}[c])
+        elif c in ")]}" and stack and stack[-1] == c:
+            stack.pop()
+    out.append("".join(reversed(stack)) + wrap[1])
     return "\n".join(out)
 
 
@@ -1659,6 +1755,24 @@ def lost_sync(ctx, line, a, b):
             runs = list(_isolated_runs(ctx, z[0], z[1]))
             if runs and not any(y[0] == z[0] and y[2] == z[2] for y in runs[0]):
                 n += 1
+    return n
+
+
+
+@explainer(["javascript", "typescript"], "js.start_line_convention_after_lost_sync", kind="b")
+def lost_sync_start_line(ctx, line, a, b):
+    """As `lizard.lost_sync_earlier_in_file`, except that in isolation lizard reports
+    the function under the start-line convention of `js.start_line_convention` (same
+    CCN, starting later inside the span; with nothing after the function, lizard may
+    end it further down): the disagreement would remain as a convention difference
+    without the lost sync."""
+    if b:
+        return 0
+    n = 0
+    for q in a:
+        if any(any(q[0] < z[0] <= q[1] and q[1] <= z[1] and z[2] == q[2]
+                   for z in iso) for iso in _isolated_runs(ctx, q[0], q[1])):
+            n += 1
     return n
 
 
@@ -1789,7 +1903,7 @@ def make_mask(lang, src):
 
 def classify_file(lang, rel, path, qa0, qa_run, stats):
     """Yields (line, class label, kind, unit kind, qa values, lizard values) per unit."""
-    CURRENT["path"] = path
+    CURRENT["path"], CURRENT["lang"] = path, lang
     src = auto_read(path)
     lz0 = run_lizard(path, src)
     qv0, zv0 = line_values(qa0), line_values(lz0)

@@ -34,7 +34,7 @@ def main():
     grand = Counter()
     for d in dirs:
         report = json.loads(subprocess.run(
-            [binary, "analyze", d, "--format", "json", "--no-config", "--all-files"],
+            [binary, "analyze", d, "--format", "json", "--no-config", "--all-files", "--max-file-size", "100000000"],
             check=True, capture_output=True, text=True).stdout)
         c = Counter()
         samples = defaultdict(list)

@@ -64,7 +64,7 @@ def main():
     grand = Counter()
     for d in dirs:
         report = json.loads(subprocess.run(
-            [binary, "analyze", d, "--format", "json", "--no-config", "--all-files"],
+            [binary, "analyze", d, "--format", "json", "--no-config", "--all-files", "--max-file-size", "100000000"],
             check=True, capture_output=True, text=True).stdout)
         ours = {f["path"]: f for f in report["files"] if f["language"] == "python"}
         c = Counter()

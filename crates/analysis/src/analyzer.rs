@@ -61,6 +61,8 @@ pub struct Analyzer {
     hits: AtomicU64,
     misses: AtomicU64,
     caching: bool,
+    /// Worker threads, created on first use and kept: a service analyses many requests.
+    pool: std::sync::OnceLock<rayon::ThreadPool>,
 }
 
 /// How often files were served from the analysis cache.
@@ -101,6 +103,7 @@ impl Analyzer {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             caching: true,
+            pool: std::sync::OnceLock::new(),
         })
     }
 
@@ -263,13 +266,15 @@ impl Analyzer {
         analysis.summary.suppressed_findings = suppressed_count(&analysis.files);
     }
 
-    fn pool(&self) -> rayon::ThreadPool {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(self.jobs)
-            // Deeply nested code makes deep (bounded) recursion in the metrics.
-            .stack_size(16 * 1024 * 1024)
-            .build()
-            .expect("thread pool with valid settings")
+    fn pool(&self) -> &rayon::ThreadPool {
+        self.pool.get_or_init(|| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(self.jobs)
+                // Deeply nested code makes deep (bounded) recursion in the metrics.
+                .stack_size(16 * 1024 * 1024)
+                .build()
+                .expect("thread pool with valid settings")
+        })
     }
 
     fn read_and_analyze(

@@ -36,6 +36,12 @@ pub use rules::registry::{RuleSelection, rule, rules};
 pub use suppress::{Baseline, SuppressionSource};
 pub use testmap::risk;
 
+/// Parses `text` and drops the tree: the baseline benchmarks compare analysis against.
+#[doc(hidden)]
+pub fn bench_parse(dialect: Dialect, text: &[u8]) -> bool {
+    parse::parse(dialect, text, std::time::Duration::from_secs(60)).is_ok()
+}
+
 /// The JSON Schema (draft 2020-12) of the JSON report, [`RepoAnalysis`] serialised.
 pub fn report_schema() -> serde_json::Value {
     let mut schema =

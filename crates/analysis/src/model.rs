@@ -40,6 +40,10 @@ pub struct FunctionInfo {
     pub cyclomatic: u32,
     pub cognitive: u32,
     pub max_nesting: u32,
+    /// Its cognitive complexity is also counted in the enclosing function's (a nested
+    /// function whose parent has structure of its own, or any nested Python function).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cognitive_in_parent: bool,
     /// Whether this function is a test (by its framework's conventions).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub is_test: bool,

@@ -11,10 +11,14 @@ use tree_sitter::{Node, Tree};
 
 use crate::config::Thresholds;
 use crate::lang::python::Cpx;
-use crate::lang::{DeclKind, Dialect, FLAG_CALLABLE, FLAG_CC, FLAG_NESTING, LanguageSpec, Role};
+use crate::lang::{
+    DeclKind, Dialect, FLAG_CALLABLE, FLAG_CC, FLAG_COG, FLAG_LOGICAL, FLAG_NESTING, FLAG_PAREN,
+    LanguageSpec, Role,
+};
+use crate::metrics::cognitive::{CogKind, SonarLanguage, operator_runs};
 use crate::metrics::nloc::CodeLines;
 use crate::model::{ClassInfo, Diagnostic, DiagnosticKind, FunctionInfo, FunctionKind};
-use crate::rules::cx::{FileFacts, FnCtx, LoopCtx, RawFinding};
+use crate::rules::cx::{FileFacts, FnCtx, Literals, LoopCtx, RawFinding};
 use crate::rules::registry::{Dispatch, DispatchTables, RuleSelection};
 use crate::rules::{Cx, Rule};
 use crate::suppress::InlineSuppressions;
@@ -192,6 +196,9 @@ struct PendingFunction<'t> {
     is_async: bool,
     /// Locals last assigned a list-like value.
     list_locals: Vec<Box<str>>,
+    /// Every name assigned in the function so far, and whether its last value was a
+    /// literal (so `cmd = "ls"; run(cmd, shell=True)` is not a command built at run time).
+    assigned: Vec<(Box<str>, bool)>,
     /// Decision points counted so far (cyclomatic complexity minus one).
     decisions: u32,
     /// Counting starts here (the body, for languages that ignore the signature).
@@ -248,12 +255,33 @@ struct Walker<'a, 't> {
     interned: rustc_hash::FxHashMap<&'t str, u32>,
     /// Ancestors of the node being visited, innermost last.
     parents: Vec<Node<'t>>,
+    /// Module-level names last assigned a literal.
+    module_literals: Vec<Box<str>>,
     /// Python only: complexipy states of the ancestors, and how many named children of
     /// each have been entered so far.
     cpx_stack: Vec<Cpx>,
     named_seen: Vec<u16>,
     /// The state of the node being entered.
     cpx_here: Cpx,
+    /// Brace languages: cognitive-complexity context for the children of each ancestor,
+    /// the context for the node being entered, and the level at which it sits.
+    sonar: Option<&'static dyn SonarLanguage>,
+    sonar_stack: Vec<SonarCtx>,
+    sonar_here: SonarCtx,
+    sonar_level: u32,
+}
+
+/// Cognitive complexity context a node gives its children (SonarSource's rules).
+#[derive(Debug, Clone, Copy, Default)]
+struct SonarCtx {
+    /// Level of children relative to the function that owns them.
+    level: u32,
+    /// Level of a structure's condition (its own level).
+    cond_level: u32,
+    /// The node is a structure whose condition field stays at `cond_level`.
+    structure: bool,
+    /// Children continue a sequence of boolean operators.
+    chain: bool,
 }
 
 impl<'a, 't> Walker<'a, 't> {
@@ -297,9 +325,14 @@ impl<'a, 't> Walker<'a, 't> {
             embedded: std::collections::HashMap::new(),
             interned: rustc_hash::FxHashMap::default(),
             parents: Vec::new(),
+            module_literals: Vec::new(),
             cpx_stack: Vec::new(),
             named_seen: Vec::new(),
             cpx_here: Cpx::Off,
+            sonar: spec.sonar(),
+            sonar_stack: Vec::new(),
+            sonar_here: SonarCtx::default(),
+            sonar_level: 0,
             facts: FileFacts {
                 modern_js: matches!(
                     dialect.language(),
@@ -318,6 +351,8 @@ impl<'a, 't> Walker<'a, 't> {
             let node = cursor.node();
             if python {
                 self.cpx_enter(node, &cursor);
+            } else if let Some(sonar) = self.sonar {
+                self.sonar_enter(sonar, node, &cursor);
             }
             let descend = self.enter(node);
             if descend && cursor.goto_first_child() {
@@ -325,6 +360,8 @@ impl<'a, 't> Walker<'a, 't> {
                 if python {
                     self.cpx_stack.push(self.cpx_here);
                     self.named_seen.push(0);
+                } else {
+                    self.sonar_stack.push(self.sonar_here);
                 }
                 continue;
             }
@@ -342,6 +379,8 @@ impl<'a, 't> Walker<'a, 't> {
                     if python {
                         self.cpx_stack.truncate(base);
                         self.named_seen.truncate(base);
+                    } else {
+                        self.sonar_stack.truncate(base);
                     }
                     return;
                 }
@@ -349,8 +388,100 @@ impl<'a, 't> Walker<'a, 't> {
                 if python {
                     self.cpx_stack.pop();
                     self.named_seen.pop();
+                } else {
+                    self.sonar_stack.pop();
                 }
             }
+        }
+    }
+
+    /// Brace languages: SonarSource cognitive complexity for `node`, and the context its
+    /// children see.
+    fn sonar_enter(
+        &mut self,
+        sonar: &dyn SonarLanguage,
+        node: Node<'t>,
+        cursor: &tree_sitter::TreeCursor<'t>,
+    ) {
+        let p = self.sonar_stack.last().copied().unwrap_or_default();
+        let kind = node.kind_id();
+        let flags = self.kind_flags.get(kind as usize).copied().unwrap_or(0);
+        if flags & (FLAG_COG | FLAG_LOGICAL | FLAG_PAREN) == 0 && !p.structure {
+            // The common case: nothing here matters; children continue at this level.
+            self.sonar_level = p.level;
+            self.sonar_here = SonarCtx {
+                level: p.level,
+                cond_level: p.level,
+                structure: false,
+                chain: false,
+            };
+            return;
+        }
+        let field = if p.structure {
+            cursor.field_id().map(|f| f.get())
+        } else {
+            None
+        };
+        let level = if field.is_some_and(|f| sonar.is_condition_field(f)) {
+            p.cond_level
+        } else {
+            p.level
+        };
+        self.sonar_level = level;
+        let cog = match self.parents.last() {
+            Some(parent) if flags & FLAG_COG != 0 || p.structure => {
+                sonar.cog_kind(node, *parent, field)
+            }
+            _ => CogKind::Other,
+        };
+        let logical = if flags & FLAG_LOGICAL != 0 {
+            sonar.logical_operator(node)
+        } else {
+            None
+        };
+        let mut inc = (0, 0);
+        if logical.is_some() && !p.chain {
+            inc.0 += operator_runs(sonar, node);
+        }
+        let chain = logical.is_some() || (flags & FLAG_PAREN != 0 && p.chain);
+        let here = |level, cond_level, structure, chain| SonarCtx {
+            level,
+            cond_level,
+            structure,
+            chain,
+        };
+        self.sonar_here = match cog {
+            CogKind::Structure => {
+                inc.0 += 1 + level;
+                inc.1 += 1;
+                here(level + 1, level, true, false)
+            }
+            CogKind::ElseIf => {
+                inc.0 += 1;
+                here(level, level, true, false)
+            }
+            CogKind::Else => {
+                inc.0 += 1;
+                here(level, level, false, false)
+            }
+            CogKind::Jump => {
+                inc.0 += 1;
+                here(level, level, false, chain)
+            }
+            // A listed function is scored on its own from level 0 and added to the
+            // enclosing one a level deeper (see `leave`); a lambda or closure just nests.
+            CogKind::Nest if self.roles.get(kind as usize) == Some(&Role::Function) => {
+                here(0, 0, false, false)
+            }
+            CogKind::Nest => here(level + 1, level + 1, false, false),
+            CogKind::Other => here(level, level, false, chain),
+        };
+        if inc.0 > 0
+            && let Some(i) = self.metric_frame()
+        {
+            let f = &mut self.functions[i];
+            f.cog_base += inc.0;
+            f.cog_nested += inc.1;
         }
     }
 
@@ -554,6 +685,10 @@ impl<'a, 't> Walker<'a, 't> {
                 for &rule in &self.dispatch.string {
                     self.run_at(rule, node, |r, cx| r.on_string(node, cx));
                 }
+                // Docstrings are documentation: not lines of code.
+                if self.dialect == Dialect::Python && self.is_docstring(node) {
+                    return false;
+                }
                 // A string without interpolation holds nothing else to look at: mark its
                 // lines and skip its pieces (but not the parts of a concatenation, which are
                 // strings of their own).
@@ -583,19 +718,53 @@ impl<'a, 't> Walker<'a, 't> {
         true
     }
 
+    /// Whether a Python string is the docstring of its module, class or function: the first
+    /// statement of the body, on its own.
+    fn is_docstring(&self, node: Node<'t>) -> bool {
+        let py = &crate::lang::python::spec().k;
+        let [.., owner, body, stmt] = self.parents.as_slice() else {
+            return match self.parents.as_slice() {
+                [module, stmt] => {
+                    stmt.kind_id() == py.expression_statement
+                        && module.kind_id() == py.module
+                        && first_statement(*module) == Some(*stmt)
+                        && stmt.named_child_count() == 1
+                        && !crate::lang::text(node, self.src).starts_with(['f', 'F'])
+                }
+                _ => false,
+            };
+        };
+        stmt.kind_id() == py.expression_statement
+            && stmt.named_child_count() == 1
+            && ((body.kind_id() == py.block
+                && (owner.kind_id() == py.function_definition
+                    || owner.kind_id() == py.class_definition))
+                || body.kind_id() == py.module)
+            && first_statement(*body) == Some(*stmt)
+            && !crate::lang::text(node, self.src).starts_with(['f', 'F'])
+    }
+
     /// Remembers which locals of the current function hold lists, for rules about linear
     /// membership tests.
     fn track_list_local(&mut self, a: &crate::lang::Assign<'_>) {
-        let Some(ScopeKind::Function(i)) = self
-            .scopes
-            .iter()
-            .rev()
-            .find(|s| matches!(s.kind, ScopeKind::Function(_)))
-            .map(|s| s.kind)
-        else {
+        if a.target != a.target_name || a.target.is_empty() {
+            return;
+        }
+        let literal = a.operator.is_none()
+            && a.value
+                .is_some_and(|v| self.spec.value_kind(v, self.src).is_literal());
+        let Some(i) = self.scopes.last().and_then(|s| s.function) else {
+            // Module level: names of constants.
+            self.module_literals.retain(|l| l.as_ref() != a.target);
+            if literal {
+                self.module_literals.push(a.target.into());
+            }
             return;
         };
-        if a.operator.is_some() || a.target != a.target_name || a.target.is_empty() {
+        let f = &mut self.functions[i];
+        f.assigned.retain(|(n, _)| n.as_ref() != a.target);
+        f.assigned.push((a.target.into(), literal));
+        if a.operator.is_some() {
             return;
         }
         let list_like = a.value.is_some_and(|v| self.spec.is_list_like(v, self.src));
@@ -608,22 +777,10 @@ impl<'a, 't> Walker<'a, 't> {
 
     fn leave(&mut self, node: Node<'t>) {
         let id = node.id();
-        if let Some(Scope {
-            kind: ScopeKind::Function(i),
-            node_id,
-            ..
-        }) = self.scopes.last()
-            && *node_id == id
-            && let Some((into, level)) = self.functions[*i].cog_into
-        {
-            // Scoring a nested function in place at `level` adds `level` to each of its
-            // nesting-dependent increments.
-            let (base, nested) = (self.functions[*i].cog_base, self.functions[*i].cog_nested);
-            let outer = &mut self.functions[into];
-            outer.cog_base += base + level * nested;
-            outer.cog_nested += nested;
-        }
-        if node.is_named()
+        if self
+            .kind_flags
+            .get(node.kind_id() as usize)
+            .is_some_and(|f| f & FLAG_NESTING != 0)
             && let Some(i) = self.metric_frame()
             && node.start_byte() >= self.functions[i].count_from
             && node.id() != self.functions[i].node.id()
@@ -719,6 +876,7 @@ impl<'a, 't> Walker<'a, 't> {
                 cyclomatic: 0,
                 cognitive: 0,
                 max_nesting: 0,
+                cognitive_in_parent: false,
                 is_test,
                 is_public: decl.is_public,
             },
@@ -726,6 +884,7 @@ impl<'a, 't> Walker<'a, 't> {
             class,
             is_async: decl.is_async,
             list_locals: Vec::new(),
+            assigned: Vec::new(),
             decisions: 0,
             count_from: self.spec.cc_start(node),
             skip_until: 0,
@@ -735,9 +894,17 @@ impl<'a, 't> Walker<'a, 't> {
             recursive: false,
             cog_base: 0,
             cog_nested: 0,
-            cog_into: match self.cpx_here {
-                Cpx::Stmt(n) => self.scopes.last().and_then(|s| s.function).map(|f| (f, n)),
-                _ => None,
+            cog_into: if self.dialect == Dialect::Python {
+                match self.cpx_here {
+                    Cpx::Stmt(n) => self.scopes.last().and_then(|s| s.function).map(|f| (f, n)),
+                    _ => None,
+                }
+            } else {
+                // Sonar: a nested function's contents are one level deeper than it sits.
+                self.scopes
+                    .last()
+                    .and_then(|s| s.function)
+                    .map(|f| (f, self.sonar_level + 1))
             },
         });
         self.push_scope(Scope {
@@ -874,6 +1041,10 @@ impl<'a, 't> Walker<'a, 't> {
             .and_then(|s| s.function)
             .map(|i| &self.functions[i]);
         let list_locals: &[Box<str>] = current.map_or(&[], |f| &f.list_locals);
+        let literals = Literals {
+            function: current.map(|f| (f.assigned.as_slice(), f.info.parameters.as_slice())),
+            module: &self.module_literals,
+        };
         let (function, fn_start) = match current {
             Some(f) => (
                 Some(FnCtx {
@@ -915,12 +1086,37 @@ impl<'a, 't> Walker<'a, 't> {
             thresholds: &self.settings.thresholds,
             imports: &self.imports,
             list_locals,
+            literals,
             file: &self.facts,
             ancestors: &self.parents,
             rule: meta,
             out: &mut self.raw,
         };
         f(rule, &mut cx);
+    }
+
+    /// Adds nested functions' cognitive complexity into their enclosing functions, innermost
+    /// first. Scoring a nested function in place at `level` adds `level` to each of its
+    /// nesting-dependent increments. complexipy always folds nested functions in;
+    /// SonarSource only when the enclosing function has structure of its own (a wrapper
+    /// around callbacks is not complex), and then reports only the enclosing function.
+    fn fold_cognitive(&mut self) {
+        let always = self.dialect == Dialect::Python;
+        let own: Vec<u32> = self.functions.iter().map(|f| f.cog_base).collect();
+        // Children start after their parents, so reverse order visits them first.
+        for i in (0..self.functions.len()).rev() {
+            let Some((into, level)) = self.functions[i].cog_into else {
+                continue;
+            };
+            if !always && own[into] == 0 {
+                continue;
+            }
+            let (base, nested) = (self.functions[i].cog_base, self.functions[i].cog_nested);
+            self.functions[i].info.cognitive_in_parent = true;
+            let outer = &mut self.functions[into];
+            outer.cog_base += base + level * nested;
+            outer.cog_nested += nested;
+        }
     }
 
     /// A rule context outside the walk (function, class and file hooks): no loops.
@@ -939,6 +1135,10 @@ impl<'a, 't> Walker<'a, 't> {
             thresholds: &self.settings.thresholds,
             imports: &self.imports,
             list_locals: &[],
+            literals: Literals {
+                function: None,
+                module: &self.module_literals,
+            },
             file: &self.facts,
             ancestors: &[],
             rule: meta,
@@ -948,12 +1148,11 @@ impl<'a, 't> Walker<'a, 't> {
 
     fn finish(mut self) -> FileOutcome {
         self.code.finish();
-        let spec = self.spec;
+
+        self.fold_cognitive();
         for f in &mut self.functions {
             f.info.cyclomatic = 1 + f.decisions;
-            f.info.cognitive = spec
-                .cognitive(f.node, self.src)
-                .unwrap_or(f.cog_base + u32::from(f.recursive));
+            f.info.cognitive = f.cog_base + u32::from(f.recursive);
             f.info.max_nesting = f.max_depth;
             f.info.nloc = self
                 .code
@@ -1068,6 +1267,13 @@ impl<'a, 't> Walker<'a, 't> {
             })
             .collect()
     }
+}
+
+/// The first named child of a block that is not a comment.
+fn first_statement(block: Node<'_>) -> Option<Node<'_>> {
+    (0..block.named_child_count())
+        .filter_map(|i| block.named_child(i as u32))
+        .find(|n| !n.is_extra())
 }
 
 /// Whether JavaScript declares with `let`/`const` more than with `var` (words followed by

@@ -9,7 +9,7 @@ use super::{
     text,
 };
 use crate::lang::syntax::{build_roles, named_children, squash};
-use crate::metrics::cognitive::{CogKind, SonarLanguage, cognitive};
+use crate::metrics::cognitive::{CogKind, SonarLanguage};
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -341,6 +341,20 @@ impl LanguageSpec for Go {
                 k.select_statement,
             ],
             callable: vec![k.func_literal],
+            cog: vec![
+                k.if_statement,
+                k.block,
+                k.for_statement,
+                k.expression_switch_statement,
+                k.type_switch_statement,
+                k.select_statement,
+                k.func_literal,
+                k.goto_statement,
+                k.break_statement,
+                k.continue_statement,
+            ],
+            logical: vec![k.binary_expression],
+            paren: vec![k.parenthesized_expression],
         }
     }
 
@@ -376,8 +390,8 @@ impl LanguageSpec for Go {
             || id == k.select_statement
     }
 
-    fn cognitive(&self, func: Node<'_>, _src: &str) -> Option<u32> {
-        Some(cognitive(self, func))
+    fn sonar(&self) -> Option<&dyn SonarLanguage> {
+        Some(self)
     }
 }
 

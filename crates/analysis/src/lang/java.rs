@@ -9,7 +9,7 @@ use super::{
     text,
 };
 use crate::lang::syntax::{build_roles, children, named_children, squash};
-use crate::metrics::cognitive::{CogKind, SonarLanguage, cognitive};
+use crate::metrics::cognitive::{CogKind, SonarLanguage};
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -391,6 +391,24 @@ impl LanguageSpec for Java {
                 k.try_with_resources_statement,
             ],
             callable: vec![k.lambda_expression],
+            cog: vec![
+                k.if_statement,
+                k.for_statement,
+                k.enhanced_for_statement,
+                k.while_statement,
+                k.do_statement,
+                k.switch_expression,
+                k.catch_clause,
+                k.ternary_expression,
+                k.lambda_expression,
+                k.method_declaration,
+                k.constructor_declaration,
+                k.break_statement,
+                k.continue_statement,
+                k.block,
+            ],
+            logical: vec![k.binary_expression],
+            paren: vec![k.parenthesized_expression],
         }
     }
 
@@ -440,8 +458,8 @@ impl LanguageSpec for Java {
             || id == k.try_with_resources_statement
     }
 
-    fn cognitive(&self, func: Node<'_>, _src: &str) -> Option<u32> {
-        Some(cognitive(self, func))
+    fn sonar(&self) -> Option<&dyn SonarLanguage> {
+        Some(self)
     }
 }
 

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::lang::kinds::ABSENT;
 use crate::lang::syntax::{build_roles, children, named_children, squash};
-use crate::metrics::cognitive::{CogKind, SonarLanguage, cognitive};
+use crate::metrics::cognitive::{CogKind, SonarLanguage};
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -490,6 +490,27 @@ impl LanguageSpec for Js {
                 k.function_expression,
                 k.generator_function,
             ],
+            cog: vec![
+                k.if_statement,
+                k.else_clause,
+                k.ternary_expression,
+                k.switch_statement,
+                k.for_statement,
+                k.for_in_statement,
+                k.while_statement,
+                k.do_statement,
+                k.catch_clause,
+                k.function_declaration,
+                k.generator_function_declaration,
+                k.function_expression,
+                k.generator_function,
+                k.arrow_function,
+                k.method_definition,
+                k.break_statement,
+                k.continue_statement,
+            ],
+            logical: vec![k.binary_expression],
+            paren: vec![k.parenthesized_expression],
         }
     }
 
@@ -516,8 +537,8 @@ impl LanguageSpec for Js {
             || id == k.try_statement
     }
 
-    fn cognitive(&self, func: Node<'_>, _src: &str) -> Option<u32> {
-        Some(cognitive(self, func))
+    fn sonar(&self) -> Option<&dyn SonarLanguage> {
+        Some(self)
     }
 }
 

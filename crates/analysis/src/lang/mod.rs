@@ -158,9 +158,11 @@ pub(crate) trait LanguageSpec: Sync {
     /// an `else if`), loops, `switch`/`match`, `try`...
     fn is_nesting_block(&self, node: Node<'_>, parent: Option<Node<'_>>) -> bool;
 
-    /// Cognitive complexity of a function node, or `None` when the walker counts it as it
-    /// goes (Python, whose recursion increment the walker also adds).
-    fn cognitive(&self, func: Node<'_>, src: &str) -> Option<u32>;
+    /// SonarSource cognitive complexity's view of the language, for the walker; `None` for
+    /// Python, which follows complexipy (`python::Cpx`).
+    fn sonar(&self) -> Option<&dyn crate::metrics::cognitive::SonarLanguage> {
+        None
+    }
 
     /// For a node whose role is [`Role::Module`]: its name and whether it holds tests
     /// (Rust's `#[cfg(test)] mod tests`).
@@ -194,10 +196,15 @@ pub(crate) struct MetricKinds {
     pub cc: Vec<u16>,
     pub nesting: Vec<u16>,
     pub callable: Vec<u16>,
+    /// Kinds for which `SonarLanguage::cog_kind` can be something else than `Other`.
+    pub cog: Vec<u16>,
+    /// Binary expressions (which may be `&&`/`||`), and parenthesised expressions.
+    pub logical: Vec<u16>,
+    pub paren: Vec<u16>,
 }
 
-/// Per node kind of a dialect: bit 1 may add to cyclomatic complexity, bit 2 may open a
-/// nesting level, bit 4 is a function literal.
+/// Per node kind of a dialect, the `FLAG_*` bits: may add to cyclomatic complexity, may
+/// open a nesting level, is a function literal, matters to cognitive complexity...
 pub(crate) fn kind_flags(dialect: Dialect) -> &'static [u8] {
     static TABLES: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
     &TABLES.get_or_init(|| {
@@ -206,7 +213,14 @@ pub(crate) fn kind_flags(dialect: Dialect) -> &'static [u8] {
             .map(|d| {
                 let mut flags = vec![0u8; d.grammar().node_kind_count()];
                 let m = d.spec().metric_kinds();
-                for (kinds, bit) in [(&m.cc, 1u8), (&m.nesting, 2), (&m.callable, 4)] {
+                for (kinds, bit) in [
+                    (&m.cc, FLAG_CC),
+                    (&m.nesting, FLAG_NESTING),
+                    (&m.callable, FLAG_CALLABLE),
+                    (&m.cog, FLAG_COG),
+                    (&m.logical, FLAG_LOGICAL),
+                    (&m.paren, FLAG_PAREN),
+                ] {
                     for &k in kinds {
                         if let Some(f) = flags.get_mut(k as usize) {
                             *f |= bit;
@@ -239,6 +253,9 @@ pub(crate) fn named_kinds(dialect: Dialect) -> &'static [bool] {
 pub(crate) const FLAG_CC: u8 = 1;
 pub(crate) const FLAG_NESTING: u8 = 2;
 pub(crate) const FLAG_CALLABLE: u8 = 4;
+pub(crate) const FLAG_COG: u8 = 8;
+pub(crate) const FLAG_LOGICAL: u8 = 16;
+pub(crate) const FLAG_PAREN: u8 = 32;
 
 #[cfg(test)]
 mod tests {

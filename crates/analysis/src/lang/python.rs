@@ -456,6 +456,9 @@ impl LanguageSpec for Python {
                 k.match_statement,
             ],
             callable: vec![k.lambda],
+            cog: Vec::new(),
+            logical: Vec::new(),
+            paren: Vec::new(),
         }
     }
 
@@ -524,11 +527,6 @@ impl LanguageSpec for Python {
             || id == k.try_statement
             || id == k.with_statement
             || id == k.match_statement
-    }
-
-    fn cognitive(&self, _func: Node<'_>, _src: &str) -> Option<u32> {
-        // Counted during the walk (`cpx_state`, `cpx_visit`).
-        None
     }
 }
 

@@ -10,7 +10,7 @@ use super::{
     text,
 };
 use crate::lang::syntax::{build_roles, children, named_children, squash};
-use crate::metrics::cognitive::{CogKind, SonarLanguage, cognitive};
+use crate::metrics::cognitive::{CogKind, SonarLanguage};
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -386,6 +386,20 @@ impl LanguageSpec for Rust {
                 k.match_expression,
             ],
             callable: vec![k.closure_expression],
+            cog: vec![
+                k.if_expression,
+                k.else_clause,
+                k.match_expression,
+                k.for_expression,
+                k.while_expression,
+                k.loop_expression,
+                k.closure_expression,
+                k.function_item,
+                k.break_expression,
+                k.continue_expression,
+            ],
+            logical: vec![k.binary_expression],
+            paren: vec![k.parenthesized_expression],
         }
     }
 
@@ -445,8 +459,8 @@ impl LanguageSpec for Rust {
             || id == k.match_expression
     }
 
-    fn cognitive(&self, func: Node<'_>, _src: &str) -> Option<u32> {
-        Some(cognitive(self, func))
+    fn sonar(&self) -> Option<&dyn SonarLanguage> {
+        Some(self)
     }
 }
 

@@ -10,8 +10,12 @@
 //! - +1 for each labelled `break`/`continue` and `goto`.
 //! - Nested functions, lambdas and closures add nothing themselves but are one level
 //!   deeper, and their structures count toward the enclosing function.
+//!
+//! The walker (`walk.rs`) applies these rules node by node as it goes; a nested function
+//! is scored on its own and added to its enclosing function one level deeper than where it
+//! sits. Languages classify their nodes through [`SonarLanguage`].
 
-use tree_sitter::{Node, TreeCursor};
+use tree_sitter::Node;
 
 /// How a node takes part in cognitive complexity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,108 +49,8 @@ pub(crate) trait SonarLanguage {
 /// Beyond any real code; keeps pathological input from exhausting the stack.
 const MAX_DEPTH: u32 = 500;
 
-/// Cognitive complexity of `func`'s subtree (parameters and body).
-pub(crate) fn cognitive(lang: &dyn SonarLanguage, func: Node<'_>) -> u32 {
-    let mut cursor = func.walk();
-    if !cursor.goto_first_child() {
-        return 0;
-    }
-    let mut total = 0;
-    visit_siblings(lang, &mut cursor, func, 0, false, 0, &mut total);
-    total
-}
-
-/// Visits the cursor's node and its following siblings (children of `parent`).
-fn visit_siblings(
-    lang: &dyn SonarLanguage,
-    cursor: &mut TreeCursor<'_>,
-    parent: Node<'_>,
-    nest: u32,
-    in_chain: bool,
-    depth: u32,
-    total: &mut u32,
-) {
-    if depth > MAX_DEPTH {
-        return;
-    }
-    loop {
-        let node = cursor.node();
-        if node.is_named() && !node.is_extra() {
-            let field = cursor.field_id().map(|f| f.get());
-            visit(
-                lang, cursor, node, parent, field, nest, in_chain, depth, total,
-            );
-        }
-        if !cursor.goto_next_sibling() {
-            return;
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn visit(
-    lang: &dyn SonarLanguage,
-    cursor: &mut TreeCursor<'_>,
-    node: Node<'_>,
-    parent: Node<'_>,
-    field: Option<u16>,
-    nest: u32,
-    in_chain: bool,
-    depth: u32,
-    total: &mut u32,
-) {
-    let logical = lang.logical_operator(node);
-    let paren = lang.is_parenthesized(node);
-    if logical.is_some() && !in_chain {
-        *total += operator_runs(lang, node);
-    }
-    // Operands of a boolean operator continue its sequence, through parentheses.
-    let child_chain = logical.is_some() || (paren && in_chain);
-    let (own, child_nest, structure) = match lang.cog_kind(node, parent, field) {
-        CogKind::Structure => (1 + nest, nest + 1, true),
-        CogKind::ElseIf => (1, nest, true),
-        CogKind::Else => (1, nest, false),
-        CogKind::Nest => (0, nest + 1, false),
-        CogKind::Jump => (1, nest, false),
-        CogKind::Other => (0, nest, false),
-    };
-    *total += own;
-    if !cursor.goto_first_child() {
-        return;
-    }
-    if structure {
-        // Conditions are at the structure's level; everything else one deeper.
-        loop {
-            let child = cursor.node();
-            if child.is_named() && !child.is_extra() {
-                let f = cursor.field_id().map(|f| f.get());
-                let at = if f.is_some_and(|f| lang.is_condition_field(f)) {
-                    nest
-                } else {
-                    child_nest
-                };
-                visit(lang, cursor, child, node, f, at, false, depth + 1, total);
-            }
-            if !cursor.goto_next_sibling() {
-                break;
-            }
-        }
-    } else {
-        visit_siblings(
-            lang,
-            cursor,
-            node,
-            child_nest,
-            child_chain,
-            depth + 1,
-            total,
-        );
-    }
-    cursor.goto_parent();
-}
-
 /// Counts runs of like operators in a flattened boolean expression: `a && b || c` has two.
-fn operator_runs(lang: &dyn SonarLanguage, root: Node<'_>) -> u32 {
+pub(crate) fn operator_runs(lang: &dyn SonarLanguage, root: Node<'_>) -> u32 {
     let mut ops = Vec::new();
     flatten(lang, root, &mut ops, 0);
     let mut runs = 0;

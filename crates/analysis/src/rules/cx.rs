@@ -25,6 +25,35 @@ pub(crate) struct RawFinding {
     pub function: Option<String>,
 }
 
+/// Names whose value is a literal at this point: assigned one in the current function, or
+/// a module-level constant the function neither assigns nor takes as a parameter.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Literals<'a> {
+    /// The current function's assignments (name, holds a literal) and parameters.
+    pub function: Option<FunctionNames<'a>>,
+    pub module: &'a [Box<str>],
+}
+
+/// What a function assigned so far, and its parameters.
+pub(crate) type FunctionNames<'a> = (&'a [(Box<str>, bool)], &'a [String]);
+
+impl Literals<'_> {
+    pub fn contains(&self, name: &str) -> bool {
+        if let Some((assigned, params)) = self.function {
+            if let Some((_, literal)) = assigned.iter().rev().find(|(n, _)| n.as_ref() == name) {
+                return *literal;
+            }
+            if params
+                .iter()
+                .any(|p| p.trim_start_matches(['*', '&']) == name)
+            {
+                return false;
+            }
+        }
+        self.module.iter().any(|m| m.as_ref() == name)
+    }
+}
+
 /// The function enclosing the node being checked.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FnCtx<'a> {
@@ -53,6 +82,7 @@ pub(crate) struct Cx<'a, 't> {
     pub imports: &'a [String],
     /// Local variables of the current function last assigned a list, array or vector.
     pub list_locals: &'a [Box<str>],
+    pub literals: Literals<'a>,
     pub file: &'a FileFacts,
     /// Ancestors of the node being checked, outermost first (empty for function, class and
     /// file hooks). Cheaper than `Node::parent`, which walks down from the root.
@@ -91,6 +121,11 @@ impl<'a, 't> Cx<'a, 't> {
                 || i.strip_prefix(module)
                     .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('/'))
         })
+    }
+
+    /// Whether `name` is a variable that holds a literal here (see [`Literals`]).
+    pub fn is_literal_name(&self, name: &str) -> bool {
+        self.literals.contains(name)
     }
 
     /// Whether `name` is a local variable of the current function holding a list.

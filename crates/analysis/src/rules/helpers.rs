@@ -34,7 +34,14 @@ use crate::rules::Cx;
 /// Whether the expression's value is not fixed in the source: a variable, a call, or a
 /// string built at run time. Injection rules fire only on these.
 pub(crate) fn is_dynamic(cx: &Cx<'_, '_>, node: Node<'_>) -> bool {
-    !cx.value(node).is_literal()
+    if cx.value(node).is_literal() {
+        return false;
+    }
+    // A variable assigned a literal (`cmd = "ls"`) is as fixed as the literal.
+    let t = cx.text(node);
+    !(t.chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        && cx.is_literal_name(t))
 }
 
 /// Whether the expression is a string assembled at run time from non-literal parts

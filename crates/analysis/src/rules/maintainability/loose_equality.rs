@@ -52,6 +52,22 @@ if (count === 0) {
 
 pub(crate) struct LooseEquality;
 
+/// `var type = typeof value; ... type == "object"`: a variable holding a `typeof` result,
+/// which is always a string, so `==` cannot coerce.
+fn holds_typeof(n: Node<'_>, cx: &Cx<'_, '_>) -> bool {
+    n.kind_id() == kind!(cx.dialect, "identifier") && {
+        let name = cx.text(n);
+        cx.src.match_indices(name).any(|(at, _)| {
+            let rest = cx.src[at + name.len()..].trim_start();
+            let before = cx.src[..at].chars().next_back();
+            before.is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '$')
+                && rest
+                    .strip_prefix('=')
+                    .is_some_and(|r| !r.starts_with('=') && r.trim_start().starts_with("typeof "))
+        })
+    }
+}
+
 impl Rule for LooseEquality {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -91,7 +107,7 @@ impl Rule for LooseEquality {
         if l.kind_id() == null || r.kind_id() == null {
             return;
         }
-        if is_typeof(l, cx) || is_typeof(r, cx) {
+        if is_typeof(l, cx) || is_typeof(r, cx) || holds_typeof(l, cx) || holds_typeof(r, cx) {
             return;
         }
         if (is_literal(l, cx) && is_literal(r, cx)) || linter_allows(cx, op, "eqeqeq", &[]) {

@@ -56,10 +56,20 @@ impl Rule for TodoComment {
             let Some(marker) = MARKERS.iter().find(|m| has_word(line, m)) else {
                 continue;
             };
-            let note = line
-                .split_once(marker)
-                .map(|(_, rest)| rest.trim_start_matches([':', ' ', '(']).trim())
-                .unwrap_or("");
+            let rest = line.split_once(marker).map_or("", |(_, rest)| rest);
+            // `TODO(owner): note`
+            let (owner, rest) = match rest.strip_prefix('(').and_then(|r| r.split_once(')')) {
+                Some((owner, rest)) => (Some(owner.trim()), rest),
+                None => (None, rest),
+            };
+            let note = rest
+                .trim_start_matches([':', ' ', '-'])
+                .trim_end_matches("*/")
+                .trim();
+            let marker = match owner {
+                Some(o) if !o.is_empty() => format!("{marker} ({o})"),
+                _ => marker.to_string(),
+            };
             let mut span = crate::rules::cx::span_of(node, cx.src);
             span.start_line += i as u32;
             span.end_line = span.start_line;

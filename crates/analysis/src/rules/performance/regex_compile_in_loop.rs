@@ -3,6 +3,7 @@
 use qa_core::Language;
 
 use crate::lang::Call;
+use crate::rules::helpers::{field, kind};
 use crate::rules::{Cx, Hooks, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -48,6 +49,28 @@ for _, line := range lines {
 
 pub(crate) struct RegexCompileInLoop;
 
+/// `cache[key] = new RegExp(...)`, `self.patterns[name] = re.compile(...)`: one pattern per
+/// key, compiled once and kept, which is the fix rather than the problem.
+fn stored_for_reuse(cx: &Cx<'_, '_>) -> bool {
+    let d = cx.dialect;
+    cx.parent().is_some_and(|p| {
+        let assignment = p.kind_id() == kind!(d, "assignment_expression")
+            || p.kind_id() == kind!(d, "assignment")
+            || p.kind_id() == kind!(d, "assignment_statement");
+        let target = p.child_by_field_id(field!(d, "left")).map(|l| l.kind_id());
+        assignment
+            && target.is_some_and(|t| {
+                t == kind!(d, "subscript_expression")
+                    || t == kind!(d, "subscript")
+                    || t == kind!(d, "member_expression")
+                    || t == kind!(d, "attribute")
+                    || t == kind!(d, "index_expression")
+                    || t == kind!(d, "field_access")
+                    || t == kind!(d, "array_access")
+            })
+    })
+}
+
 const COMPILERS: &[&str] = &[
     "re.compile",
     "regex.compile",
@@ -73,7 +96,7 @@ impl Rule for RegexCompileInLoop {
     }
 
     fn on_call(&self, call: &Call<'_>, cx: &mut Cx<'_, '_>) {
-        if cx.in_loop() && call.is(COMPILERS) {
+        if cx.in_loop() && call.is(COMPILERS) && !stored_for_reuse(cx) {
             cx.report(
                 call.node,
                 format!("`{}` compiles the pattern on every iteration; compile it once outside the loop", call.callee),

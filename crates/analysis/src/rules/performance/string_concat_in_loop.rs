@@ -103,6 +103,15 @@ impl Rule for StringConcatInLoop {
         if loop_names(cx, inner).contains(&name) || reset_in_loop(cx, inner, assign.node, name) {
             return;
         }
+        // `while len(s) % 4: s += "="`: a loop that runs until the string itself is long
+        // enough pads it a bounded number of times.
+        if inner
+            .node
+            .child_by_field_id(field!(cx.dialect, "condition"))
+            .is_some_and(|c| mentions(cx.text(c), name))
+        {
+            return;
+        }
         let message = match grown {
             Grown::List => format!(
                 "`{name} = {name} + [...]` copies the whole list on every iteration; use `{name}.append(...)` or `{name}.extend(...)`"
@@ -282,4 +291,14 @@ fn reset_in_loop(cx: &Cx<'_, '_>, l: &Loop<'_>, at: Node<'_>, name: &str) -> boo
         stack.extend(named_children(n));
     }
     false
+}
+
+/// Whether `text` uses the identifier `name` (not as part of a longer name).
+fn mentions(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !ident(before) && !ident(after)
+    })
 }
