@@ -118,6 +118,19 @@ fn looks_real(value: &str, name: &str) -> bool {
     {
         return false;
     }
+    // File names, paths and URLs without credentials name where a secret is, not the secret.
+    // Base64 secrets may contain '/', so only anchored paths count as paths here.
+    let anchored = ["/", "./", "../", "~/"].iter().any(|p| v.starts_with(p));
+    if anchored || v.contains('\\') || (v.contains("://") && !v.contains('@')) {
+        return false;
+    }
+    if let Some((stem, ext)) = v.rsplit('/').next().unwrap_or(v).rsplit_once('.')
+        && !stem.is_empty()
+        && (1..=4).contains(&ext.len())
+        && ext.chars().all(|c| c.is_ascii_alphabetic())
+    {
+        return false;
+    }
     true
 }
 
