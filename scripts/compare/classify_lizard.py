@@ -3,6 +3,7 @@
 
 Usage: classify_lizard.py QA_AGENT LANGUAGE DIR [DIR ...]
        [--json OUT.json] [--examples N]
+       classify_lizard.py --classes      (the table of classes with their explanations)
 LANGUAGE: javascript | typescript | go | java | rust
 
 Functions are matched as in lizard_agreement.py: on (file, start line), each line's
@@ -1069,6 +1070,17 @@ def java_new_less_than(src, mask):
     return apply_edits(src, edits)
 
 
+@trap(["java"], "java.ternary_between_less_and_greater")
+def java_lt_gt_ternary(src, mask):
+    """lizard's tokenizer glues `< b ? c >` into one wildcard-generic token (it is meant
+    for `List<? extends T>`), so in `x < 0 ? y > 0 ? a : b : c` the ternary `?` is not
+    counted. Rewrite: such a comparison `<` becomes `<=`."""
+    edits = []
+    for m in re.finditer(r"(?<=\s)<(?=\s[^<>;{}]*\?[^<>;{}]*>)", mask):
+        edits.append((m.start(), m.end(), "<="))
+    return apply_edits(src, edits)
+
+
 @trap(["java"], "java.annotation_on_local_class")
 def java_local_class_annotation(src, mask):
     """A bare annotation in a method body right before a local class
@@ -1374,9 +1386,15 @@ def js_arrow_next_line(src, mask):
         k = m.end()
         while k < len(mask) and mask[k] in " \t\n":
             k += 1
-        if k >= len(mask) or mask[k] in "{(":
+        if k >= len(mask) or mask[k] == "{":
             continue
-        depth, i, end, generic = 0, k, -1, 0
+        if re.match(r"(async\s+)?[\w$]+\s*=>|async\s*\(", mask[k:]):
+            continue       # the body is an arrow itself (curried)
+        if mask[k] == "(":
+            close = matching(mask, k)
+            if close < 0 or re.match(r"\s*([,;)\]}:]|=>|$)", mask[close + 1:]):
+                continue   # one parenthesised group (kept open by lizard) or an arrow's parameters
+        depth, i, end, generic, pending = 0, k, -1, 0, 0
         while i < len(mask) and i - k < 4000:
             c = mask[i]
             if c == "<" and i > 0 and (mask[i - 1].isalnum() or mask[i - 1] in "_$"):
@@ -1392,8 +1410,12 @@ def js_arrow_next_line(src, mask):
                     end = i
                     break
                 depth -= 1
-            elif depth == 0 and c in ";,":
-                end = i
+            elif depth == 0 and c == "?" and mask[i + 1] not in ".?" and mask[i - 1] != "?":
+                pending += 1      # a ternary inside the body
+            elif depth == 0 and c == ":" and pending:
+                pending -= 1
+            elif depth == 0 and (c in ";," or c == ":"):
+                end = i           # `:` closes a ternary the arrow is a branch of
                 break
             elif depth == 0 and c == "\n":
                 before = mask[:i].rstrip()[-1:]
@@ -2048,8 +2070,17 @@ def check_invariance(rel, cur, src, qa0, qa_run, stats):
         stats.setdefault("rewrite_changed_qa_files", []).append(rel)
 
 
+def print_classes():
+    """The table of classes: name, kind, explanation."""
+    for name, (kind, doc) in CLASSES.items():
+        print(f"({kind}) {name}\n    {doc}\n")
+
+
 def main():
     args = sys.argv[1:]
+    if args[:1] == ["--classes"]:
+        print_classes()
+        return
     json_out, nexamples = None, 3
     if "--json" in args:
         i = args.index("--json")

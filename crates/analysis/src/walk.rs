@@ -255,6 +255,8 @@ struct Walker<'a, 't> {
     interned: rustc_hash::FxHashMap<&'t str, u32>,
     /// Ancestors of the node being visited, innermost last.
     parents: Vec<Node<'t>>,
+    /// `parents[i].kind_id()`, kept alongside.
+    parent_kinds: Vec<u16>,
     /// Module-level names last assigned a literal.
     module_literals: Vec<Box<str>>,
     /// Python only: complexipy states of the ancestors, and how many named children of
@@ -325,6 +327,7 @@ impl<'a, 't> Walker<'a, 't> {
             embedded: std::collections::HashMap::new(),
             interned: rustc_hash::FxHashMap::default(),
             parents: Vec::new(),
+            parent_kinds: Vec::new(),
             module_literals: Vec::new(),
             cpx_stack: Vec::new(),
             named_seen: Vec::new(),
@@ -349,14 +352,18 @@ impl<'a, 't> Walker<'a, 't> {
         let mut cursor = root.walk();
         loop {
             let node = cursor.node();
+            // Each node's kind is read once here and kept on the parent stack: crossing
+            // into the C library for it was a measurable share of a run.
+            let kind = node.kind_id();
             if python {
-                self.cpx_enter(node, &cursor);
+                self.cpx_enter(node, kind, &cursor);
             } else if let Some(sonar) = self.sonar {
-                self.sonar_enter(sonar, node, &cursor);
+                self.sonar_enter(sonar, node, kind, &cursor);
             }
-            let descend = self.enter(node);
+            let descend = self.enter(node, kind);
             if descend && cursor.goto_first_child() {
                 self.parents.push(node);
+                self.parent_kinds.push(kind);
                 if python {
                     self.cpx_stack.push(self.cpx_here);
                     self.named_seen.push(0);
@@ -366,16 +373,25 @@ impl<'a, 't> Walker<'a, 't> {
                 continue;
             }
             if descend && node.child_count() == 0 {
+                // A token's last row from its text: cheaper than asking for its end point.
+                let row = node.start_position().row;
+                let text = self
+                    .src
+                    .as_bytes()
+                    .get(node.byte_range())
+                    .unwrap_or_default();
                 self.code
-                    .mark(node.start_position().row, node.end_position().row);
+                    .mark(row, row + text.iter().filter(|&&b| b == b'\n').count());
             }
+            let (mut left, mut left_kind) = (node, kind);
             loop {
-                self.leave(cursor.node());
+                self.leave(left, left_kind);
                 if cursor.goto_next_sibling() {
                     break;
                 }
                 if !cursor.goto_parent() {
                     self.parents.truncate(base);
+                    self.parent_kinds.truncate(base);
                     if python {
                         self.cpx_stack.truncate(base);
                         self.named_seen.truncate(base);
@@ -384,7 +400,9 @@ impl<'a, 't> Walker<'a, 't> {
                     }
                     return;
                 }
-                self.parents.pop();
+                // The cursor is back on the parent: the node to leave next.
+                left = self.parents.pop().unwrap_or(root);
+                left_kind = self.parent_kinds.pop().unwrap_or(0);
                 if python {
                     self.cpx_stack.pop();
                     self.named_seen.pop();
@@ -401,10 +419,10 @@ impl<'a, 't> Walker<'a, 't> {
         &mut self,
         sonar: &dyn SonarLanguage,
         node: Node<'t>,
+        kind: u16,
         cursor: &tree_sitter::TreeCursor<'t>,
     ) {
         let p = self.sonar_stack.last().copied().unwrap_or_default();
-        let kind = node.kind_id();
         let flags = self.kind_flags.get(kind as usize).copied().unwrap_or(0);
         if flags & (FLAG_COG | FLAG_LOGICAL | FLAG_PAREN) == 0 && !p.structure {
             // The common case: nothing here matters; children continue at this level.
@@ -486,11 +504,12 @@ impl<'a, 't> Walker<'a, 't> {
     }
 
     /// Python: complexipy's state for `node` and what it adds to the current function.
-    fn cpx_enter(&mut self, node: Node<'t>, cursor: &tree_sitter::TreeCursor<'t>) {
+    fn cpx_enter(&mut self, node: Node<'t>, kind: u16, cursor: &tree_sitter::TreeCursor<'t>) {
         let py = crate::lang::python::spec();
         let parent = self.parents.last().copied();
+        let parent_kind = self.parent_kinds.last().copied().unwrap_or(0);
         let parent_state = self.cpx_stack.last().copied().unwrap_or(Cpx::Off);
-        let parent_is_def = parent.is_some_and(|p| p.kind_id() == py.k.function_definition);
+        let parent_is_def = parent.is_some() && parent_kind == py.k.function_definition;
         // Most nodes sit in unscored parts; asking the cursor for the field is not free.
         let field = if parent_state != Cpx::Off || parent_is_def {
             cursor.field_id().map(|f| f.get())
@@ -499,7 +518,7 @@ impl<'a, 't> Walker<'a, 't> {
         };
         let named = self
             .named_kinds
-            .get(node.kind_id() as usize)
+            .get(kind as usize)
             .copied()
             .unwrap_or(false);
         let index = if named && !node.is_extra() {
@@ -515,10 +534,14 @@ impl<'a, 't> Walker<'a, 't> {
             // Every function's body is scored, whatever surrounds the function.
             Some(p) if parent_is_def && field == Some(py.k.f.body) => py.cpx_body(p),
             _ if parent_state == Cpx::Off => Cpx::Off,
-            Some(p) => py.cpx_state(parent_state, p.kind_id(), node, field, index),
+            Some(_) => py.cpx_state(parent_state, parent_kind, node, kind, field, index),
             None => Cpx::Off,
         };
-        let (state, inc) = py.cpx_visit(state, node);
+        let (state, inc) = if state == Cpx::Off {
+            (state, Default::default())
+        } else {
+            py.cpx_visit(state, node, kind)
+        };
         self.cpx_here = state;
         if inc.base > 0
             && let Some(i) = self.metric_frame()
@@ -614,8 +637,7 @@ impl<'a, 't> Walker<'a, 't> {
     }
 
     /// Returns whether to descend into the node's children.
-    fn enter(&mut self, node: Node<'t>) -> bool {
-        let kind = node.kind_id();
+    fn enter(&mut self, node: Node<'t>, kind: u16) -> bool {
         let role = self
             .roles
             .get(kind as usize)
@@ -775,11 +797,11 @@ impl<'a, 't> Walker<'a, 't> {
         }
     }
 
-    fn leave(&mut self, node: Node<'t>) {
+    fn leave(&mut self, node: Node<'t>, kind: u16) {
         let id = node.id();
         if self
             .kind_flags
-            .get(node.kind_id() as usize)
+            .get(kind as usize)
             .is_some_and(|f| f & FLAG_NESTING != 0)
             && let Some(i) = self.metric_frame()
             && node.start_byte() >= self.functions[i].count_from
@@ -1027,7 +1049,7 @@ impl<'a, 't> Walker<'a, 't> {
     fn run_at(
         &mut self,
         rule: &'static dyn Rule,
-        here: Node<'_>,
+        here: Node<'t>,
         f: impl FnOnce(&dyn Rule, &mut Cx<'_, 't>),
     ) {
         let meta = rule.meta();
@@ -1089,6 +1111,7 @@ impl<'a, 't> Walker<'a, 't> {
             literals,
             file: &self.facts,
             ancestors: &self.parents,
+            here: Some(here),
             rule: meta,
             out: &mut self.raw,
         };
@@ -1141,6 +1164,7 @@ impl<'a, 't> Walker<'a, 't> {
             },
             file: &self.facts,
             ancestors: &[],
+            here: None,
             rule: meta,
             out: &mut self.raw,
         }

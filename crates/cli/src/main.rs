@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 findings at or above `--fail-on`; 2 usage, configuration or
 //! I/O error. A closed pipe (`qa-agent analyze | head`) is not an error.
 
+mod alloc;
 mod args;
 mod commands;
 mod output;
@@ -15,6 +16,7 @@ use clap::Parser;
 use crate::args::{Cli, Command};
 
 fn main() -> ExitCode {
+    alloc::install();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(a) => commands::analyze::run(a),

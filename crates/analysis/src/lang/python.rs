@@ -659,7 +659,7 @@ pub(crate) struct CpxInc {
 }
 
 impl Python {
-    /// The state of `node`, whose parent (of kind `parent_kind`) is in state `parent`;
+    /// The state of `node` (of kind `id`), whose parent (of kind `parent_kind`) is in state `parent`;
     /// `field` is the node's field in the parent and `index` its position among the
     /// parent's named children.
     pub(crate) fn cpx_state(
@@ -667,12 +667,12 @@ impl Python {
         parent: Cpx,
         parent_kind: u16,
         node: Node<'_>,
+        id: u16,
         field: Option<u16>,
         index: u16,
     ) -> Cpx {
         let k = &self.k;
         let f = &k.f;
-        let id = node.kind_id();
         let is_def = |n: Node<'_>| {
             n.kind_id() == k.function_definition
                 || (n.kind_id() == k.decorated_definition
@@ -897,7 +897,7 @@ impl Python {
                     Cpx::Off
                 }
             }
-            Cpx::Expr(n) => self.cpx_expr_child(n, parent_kind, node, field, index),
+            Cpx::Expr(n) => self.cpx_expr_child(n, parent_kind, id, field, index),
         }
     }
 
@@ -906,13 +906,12 @@ impl Python {
         &self,
         n: u32,
         parent_kind: u16,
-        node: Node<'_>,
+        id: u16,
         field: Option<u16>,
         index: u16,
     ) -> Cpx {
         let k = &self.k;
         let f = &k.f;
-        let id = node.kind_id();
         let pk = parent_kind;
         if pk == k.as_pattern {
             return if index == 0 { Cpx::Expr(n) } else { Cpx::Off };
@@ -984,9 +983,8 @@ impl Python {
 
     /// What `node` in state `state` adds, and the state its children see (a boolean
     /// operator in an expression position starts a new boolean sequence).
-    pub(crate) fn cpx_visit(&self, state: Cpx, node: Node<'_>) -> (Cpx, CpxInc) {
+    pub(crate) fn cpx_visit(&self, state: Cpx, node: Node<'_>, id: u16) -> (Cpx, CpxInc) {
         let k = &self.k;
-        let id = node.kind_id();
         let nested = |n: u32| CpxInc {
             base: 1 + n,
             nested: 1,
@@ -1009,7 +1007,7 @@ impl Python {
             Cpx::CompIf(_) => (state, flat),
             Cpx::Expr(n) => {
                 if id == k.boolean_operator || id == k.not_operator || id == k.unary_operator {
-                    self.cpx_visit(Cpx::Bool(None), node)
+                    self.cpx_visit(Cpx::Bool(None), node, id)
                 } else if id == k.conditional_expression {
                     (state, nested(n))
                 } else {
@@ -1047,7 +1045,16 @@ impl Python {
         if !self.is_def(f) {
             return None;
         }
-        let (body, more) = self.first_statements::<2>(f.child_by_field_id(self.k.f.body));
+        let block = f.child_by_field_id(self.k.f.body);
+        // Cheap rejection first: a body whose first child is a plain statement.
+        if let Some(first) = block.and_then(|b| b.named_child(0))
+            && !first.is_extra()
+            && first.kind_id() != self.k.comment
+            && !self.is_def(self.undecorate(first))
+        {
+            return None;
+        }
+        let (body, more) = self.first_statements::<2>(block);
         if more {
             return None;
         }

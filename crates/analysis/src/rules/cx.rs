@@ -87,6 +87,8 @@ pub(crate) struct Cx<'a, 't> {
     /// Ancestors of the node being checked, outermost first (empty for function, class and
     /// file hooks). Cheaper than `Node::parent`, which walks down from the root.
     pub ancestors: &'a [Node<'t>],
+    /// The node being checked (`None` for function, class and file hooks).
+    pub here: Option<Node<'t>>,
     pub(crate) rule: &'static super::RuleMeta,
     pub(crate) out: &'a mut Vec<RawFinding>,
 }
@@ -103,6 +105,24 @@ impl<'a, 't> Cx<'a, 't> {
     /// The parent of the node being checked.
     pub fn parent(&self) -> Option<Node<'t>> {
         self.ancestors.last().copied()
+    }
+
+    /// The parent of `node`, read from the walker's ancestor stack when `node` is the node
+    /// being checked or one of its ancestors; otherwise `Node::parent`, which walks down
+    /// from the root and costs thousands of instructions in a deep tree.
+    pub fn parent_of<'n>(&self, node: Node<'n>) -> Option<Node<'n>>
+    where
+        't: 'n,
+    {
+        let at = if self.here.is_some_and(|h| h.id() == node.id()) {
+            Some(self.ancestors.len())
+        } else {
+            self.ancestors.iter().rposition(|a| a.id() == node.id())
+        };
+        match at {
+            Some(i) if i > 0 => Some(self.ancestors[i - 1]),
+            _ => node.parent(),
+        }
     }
 
     pub fn in_loop(&self) -> bool {

@@ -80,6 +80,14 @@ impl Rule for DuplicateCondition {
 
     fn on_node(&self, node: Node<'_>, cx: &mut Cx<'_, '_>) {
         let conditions = if cx.dialect == Dialect::Python {
+            // Elifs are the `alternative`s before any `else`: no elif, no chain.
+            let d = cx.dialect;
+            if node
+                .child_by_field_id(field!(d, "alternative"))
+                .is_none_or(|a| a.kind_id() != kind!(d, "elif_clause"))
+            {
+                return;
+            }
             python_chain(node, cx)
         } else {
             if !is_chain_head(node, cx) {

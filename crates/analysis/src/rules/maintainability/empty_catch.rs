@@ -129,7 +129,7 @@ fn check_python(clause: Node<'_>, cx: &mut Cx<'_, '_>) {
     {
         return;
     }
-    if let Some(try_stmt) = clause.parent() {
+    if let Some(try_stmt) = cx.parent_of(clause) {
         // `try: ... except KeyError: pass else: ...` picks a path; it does not ignore.
         if named_children(try_stmt)
             .iter()
@@ -158,8 +158,8 @@ const INTENT_NAMES: &[&str] = &["ignore", "expected", "tolerated", "success", "u
 /// expected outcome, and the empty handler is the passing path.
 fn expects_exception(handler: Node<'_>, cx: &Cx<'_, '_>) -> bool {
     let d = cx.dialect;
-    let Some(body) = handler
-        .parent()
+    let Some(body) = cx
+        .parent_of(handler)
         .and_then(|t| t.child_by_field_id(field!(d, "body")))
     else {
         return false;

@@ -75,10 +75,8 @@ impl Rule for FstringWithoutPlaceholders {
 
 /// Whether the string's prefix (`f`, `rf`, `Fr`...) makes it an f-string.
 fn is_fstring(node: Node<'_>, cx: &Cx<'_, '_>) -> bool {
-    let Some(start) = node.child(0) else {
-        return false;
-    };
-    cx.text(start)
+    // The node's text starts with its prefix: no need to fetch the `string_start` child.
+    cx.text(node)
         .chars()
         .take_while(|c| c.is_ascii_alphabetic())
         .any(|c| c == 'f' || c == 'F')

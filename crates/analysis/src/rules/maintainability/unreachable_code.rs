@@ -105,14 +105,23 @@ impl Rule for UnreachableCode {
     }
 
     fn on_node(&self, jump_node: Node<'_>, cx: &mut Cx<'_, '_>) {
-        // Only a jump followed by something in its block can make code unreachable.
-        if jump_node
-            .next_named_sibling()
-            .is_none_or(|n| n.is_extra() && n.next_named_sibling().is_none())
+        let Some(node) = cx.parent() else { return };
+        // Only a jump followed by something in its block can make code unreachable. Most
+        // jumps end their block, which the source between them and the block's end shows
+        // without `next_named_sibling` (which walks down from the root); anything else
+        // there, such as a comment, is settled by the tree.
+        let rest = cx
+            .src
+            .get(jump_node.end_byte()..node.end_byte())
+            .unwrap_or("")
+            .trim_matches(|c: char| c.is_whitespace() || c == ';' || c == '}');
+        if rest.is_empty()
+            || jump_node
+                .next_named_sibling()
+                .is_none_or(|n| n.is_extra() && n.next_named_sibling().is_none())
         {
             return;
         }
-        let Some(node) = cx.parent() else { return };
         let d = cx.dialect;
         let is_block = match d {
             Dialect::Python => {

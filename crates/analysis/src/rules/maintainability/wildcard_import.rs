@@ -1,6 +1,9 @@
 //! MNT016: `from m import *` and Java `import a.b.*;`.
 
+use std::sync::LazyLock;
+
 use qa_core::Language;
+use regex::Regex;
 use tree_sitter::Node;
 
 use super::common::linter_allows;
@@ -76,7 +79,12 @@ impl Rule for WildcardImport {
     fn on_node(&self, root: Node<'_>, cx: &mut Cx<'_, '_>) {
         match cx.dialect {
             Dialect::Python => {
-                if cx.file.file_name == "__init__.py" || cx.file.file_name == "__init__.pyi" {
+                static STAR: LazyLock<Regex> =
+                    LazyLock::new(|| Regex::new(r"\bimport\s*\*").expect("valid pattern"));
+                if cx.file.file_name == "__init__.py"
+                    || cx.file.file_name == "__init__.pyi"
+                    || !STAR.is_match(cx.src)
+                {
                     return;
                 }
                 let k = &python::spec().k;

@@ -239,7 +239,7 @@ fn blocking(call: &Call<'_>, cx: &Cx<'_, '_>) -> Option<&'static str> {
 fn deferred(cx: &Cx<'_, '_>, node: Node<'_>) -> bool {
     let d = cx.dialect;
     let mut cur = node;
-    while let Some(p) = cur.parent() {
+    while let Some(p) = cx.parent_of(cur) {
         if cx.lang.role(p) == Role::Function {
             return false;
         }
@@ -248,9 +248,9 @@ fn deferred(cx: &Cx<'_, '_>, node: Node<'_>) -> bool {
         }
         if d == Dialect::Rust
             && p.kind_id() == kind!(d, "closure_expression")
-            && let Some(call) = p
-                .parent()
-                .and_then(|args| args.parent())
+            && let Some(call) = cx
+                .parent_of(p)
+                .and_then(|args| cx.parent_of(args))
                 .and_then(|c| cx.lang.call(c, cx.src))
             && matches!(
                 call.name,

@@ -51,7 +51,7 @@ pub(super) fn loops<'a>(cx: &'a Cx<'_, '_>, here: Node<'a>) -> Vec<Loop<'a>> {
             node: l.node,
             iterable: l.once,
             call: if l.once.is_none() && cx.lang.is_callable_literal(l.node) {
-                callback_call(l.node)
+                callback_call(cx, l.node)
             } else {
                 None
             },
@@ -139,7 +139,7 @@ fn leaves_after(cx: &Cx<'_, '_>, here: Node<'_>, l: &Loop<'_>) -> bool {
                 return false;
             }
             prev = n;
-            match n.parent() {
+            match cx.parent_of(n) {
                 Some(p) => n = p,
                 None => return false,
             }
@@ -153,7 +153,7 @@ fn leaves_after(cx: &Cx<'_, '_>, here: Node<'_>, l: &Loop<'_>) -> bool {
         if returns_leave && is_return(unwrap(d, cur)) {
             return true;
         }
-        let Some(parent) = cur.parent() else {
+        let Some(parent) = cx.parent_of(cur) else {
             return false;
         };
         if is_sequence(parent) {
@@ -172,14 +172,14 @@ fn leaves_after(cx: &Cx<'_, '_>, here: Node<'_>, l: &Loop<'_>) -> bool {
 }
 
 /// The call a callback literal is an argument of.
-fn callback_call(callback: Node<'_>) -> Option<Node<'_>> {
-    callback.parent()?.parent()
+fn callback_call<'a>(cx: &Cx<'_, 'a>, callback: Node<'a>) -> Option<Node<'a>> {
+    cx.parent_of(cx.parent_of(callback)?)
 }
 
 /// For-clauses of Python comprehensions that repeat `here`: every clause of a
 /// comprehension whose body contains `here`, the clauses before the one whose iterable or
 /// condition holds it, within the current function.
-fn comprehension_clauses<'a>(cx: &Cx<'_, '_>, here: Node<'a>) -> Vec<Node<'a>> {
+fn comprehension_clauses<'a>(cx: &Cx<'_, 'a>, here: Node<'a>) -> Vec<Node<'a>> {
     if cx.dialect != Dialect::Python {
         return Vec::new();
     }
@@ -187,7 +187,7 @@ fn comprehension_clauses<'a>(cx: &Cx<'_, '_>, here: Node<'a>) -> Vec<Node<'a>> {
     let lambda = kind!(cx.dialect, "lambda");
     let mut out = Vec::new();
     let mut cur = here;
-    while let Some(p) = cur.parent() {
+    while let Some(p) = cx.parent_of(cur) {
         if cx.lang.role(p) == Role::Function || p.kind_id() == lambda {
             break;
         }
@@ -472,7 +472,7 @@ pub(super) fn refers_to(cx: &Cx<'_, '_>, node: Node<'_>, name: &str) -> bool {
 /// Whether an identifier is the member part of an access (`name` in `param.name`).
 fn is_member_name(cx: &Cx<'_, '_>, n: Node<'_>) -> bool {
     let d = cx.dialect;
-    n.parent().is_some_and(|p| {
+    cx.parent_of(n).is_some_and(|p| {
         [
             field!(d, "attribute"),
             field!(d, "property"),
@@ -623,10 +623,10 @@ fn is_chain(cx: &Cx<'_, '_>, n: Node<'_>) -> bool {
 
 /// The outermost expression of the method chain `node` starts (`fetch(u)` in
 /// `fetch(u).then(f).catch(g)`), with any `await` on it.
-fn chain_top<'a>(cx: &Cx<'_, '_>, node: Node<'a>) -> (Node<'a>, bool) {
+fn chain_top<'a>(cx: &Cx<'_, 'a>, node: Node<'a>) -> (Node<'a>, bool) {
     let mut cur = node;
     let mut awaited = false;
-    while let Some(p) = cur.parent() {
+    while let Some(p) = cx.parent_of(cur) {
         if is_await(cx, p) {
             awaited = true;
         } else if !is_chain(cx, p) {
@@ -714,7 +714,7 @@ pub(super) fn runs_concurrently(
     // Work wrapped in a future or task per iteration: `spawn(async move { ... })`,
     // `supplyAsync(() -> ...)`.
     let mut cur = node;
-    while let Some(p) = cur.parent() {
+    while let Some(p) = cx.parent_of(cur) {
         if contains(p, inner.node) {
             break;
         }
@@ -722,7 +722,7 @@ pub(super) fn runs_concurrently(
             return true;
         }
         if args(p)
-            && let Some(call) = p.parent().and_then(|c| cx.lang.call(c, cx.src))
+            && let Some(call) = cx.parent_of(p).and_then(|c| cx.lang.call(c, cx.src))
             && matches!(
                 call.name,
                 "spawn"
@@ -749,13 +749,13 @@ pub(super) fn runs_concurrently(
         return true;
     }
     let mut cur = top;
-    while let Some(p) = cur.parent() {
+    while let Some(p) = cx.parent_of(cur) {
         let id = p.kind_id();
         if cx.lang.role(p) == Role::Function && !callback_ids.contains(&p.id()) {
             break;
         }
         if args(p)
-            && let Some(call) = p.parent().and_then(|c| cx.lang.call(c, cx.src))
+            && let Some(call) = cx.parent_of(p).and_then(|c| cx.lang.call(c, cx.src))
             && (STARTERS.contains(&call.name) || GATHERERS.contains(&call.name))
         {
             return true;
@@ -778,9 +778,9 @@ pub(super) fn runs_concurrently(
 }
 
 /// The function (or, at top level, the file) enclosing `node`.
-fn enclosing_function<'a>(cx: &Cx<'_, '_>, node: Node<'a>) -> Node<'a> {
+fn enclosing_function<'a>(cx: &Cx<'_, 'a>, node: Node<'a>) -> Node<'a> {
     let mut cur = node;
-    while let Some(p) = cur.parent() {
+    while let Some(p) = cx.parent_of(cur) {
         if cx.lang.role(p) == Role::Function {
             return p;
         }
@@ -858,7 +858,7 @@ fn bound_nearer(cx: &Cx<'_, '_>, here: Node<'_>, name: &str) -> bool {
             .any(|w| w == name)
     };
     let mut cur = here;
-    while let Some(p) = cur.parent() {
+    while let Some(p) = cx.parent_of(cur) {
         if cx.lang.role(p) == Role::Function {
             return false;
         }

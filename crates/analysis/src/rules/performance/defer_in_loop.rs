@@ -107,7 +107,7 @@ impl Rule for DeferInLoop {
 /// `break` in a retry loop.
 fn leaves_loop_after(cx: &Cx<'_, '_>, defer: Node<'_>, loop_node: Node<'_>) -> bool {
     let d = cx.dialect;
-    let Some(block) = defer.parent() else {
+    let Some(block) = cx.parent_of(defer) else {
         return false;
     };
     // A `break` inside a `switch` or `select` case leaves the case, not the loop.
@@ -122,7 +122,7 @@ fn leaves_loop_after(cx: &Cx<'_, '_>, defer: Node<'_>, loop_node: Node<'_>) -> b
         {
             in_case = true;
         }
-        match cur.parent() {
+        match cx.parent_of(cur) {
             Some(p) => cur = p,
             None => break,
         }

@@ -178,7 +178,7 @@ fn is_deque_or_map(cx: &Cx<'_, '_>, call: &Call<'_>, receiver: &str) -> bool {
         return false;
     };
     // Java: `LinkedList<T> q = ...` declares the type on the declaration's parent.
-    let declared = assign.parent().map_or("", |p| cx.text(p));
+    let declared = cx.parent_of(assign).map_or("", |p| cx.text(p));
     let value = assigned_value(cx, assign).map_or("", |v| cx.text(v));
     let code = if cx.dialect == Dialect::Java {
         declared

@@ -6,7 +6,7 @@ use tree_sitter::Node;
 use super::common::{
     assigned_value, function_text, holds_list, innermost, loops, repeats, scoped_assignment,
 };
-use crate::lang::{Call, Dialect, children, named_children};
+use crate::lang::{Call, Dialect, named_children};
 use crate::rules::helpers::{field, kind};
 use crate::rules::{Cx, Hooks, Rule, RuleMeta, declare_rule};
 
@@ -76,24 +76,19 @@ impl Rule for ListMembershipInLoop {
 
     fn on_node(&self, node: Node<'_>, cx: &mut Cx<'_, '_>) {
         // `x in items` / `x not in items`, not chained.
-        let operands = named_children(node);
-        let ops: Vec<&str> = children(node)
-            .iter()
-            .filter(|c| !c.is_named())
-            .map(|c| cx.text(*c))
-            .collect();
-        let [_, list] = operands.as_slice() else {
+        if node.child_count() != 3 {
+            return;
+        }
+        let (Some(op), Some(list)) = (node.child(1), node.child(2)) else {
             return;
         };
-        let [op] = ops.as_slice() else {
-            return;
-        };
-        if !matches!(squash_ws(op).as_str(), "in" | "notin")
+        if op.is_named()
             || list.kind_id() != kind!(cx.dialect, "identifier")
+            || !matches!(squash_ws(cx.text(op)).as_str(), "in" | "notin")
         {
             return;
         }
-        let name = cx.text(*list);
+        let name = cx.text(list);
         check(cx, node, name, &format!("`{}`", cx.text(node)));
     }
 
@@ -245,8 +240,8 @@ fn grown(cx: &Cx<'_, '_>, assign: Node<'_>, name: &str) -> bool {
 /// Whether an `indexOf` call is only compared with -1 or 0 (`!== -1`, `>= 0`, `< 0`).
 fn compared_with_not_found(cx: &Cx<'_, '_>, call: Node<'_>) -> bool {
     let d = cx.dialect;
-    let Some(parent) = call
-        .parent()
+    let Some(parent) = cx
+        .parent_of(call)
         .filter(|p| p.kind_id() == kind!(d, "binary_expression"))
     else {
         return false;

@@ -250,11 +250,11 @@ fn rebound_between(
 fn builds_pairs(cx: &Cx<'_, '_>, outer: &Loop<'_>, inner: &Loop<'_>) -> bool {
     let clause = kind!(cx.dialect, "for_in_clause");
     let inner_comp = (inner.node.kind_id() == clause)
-        .then(|| inner.node.parent())
+        .then(|| cx.parent_of(inner.node))
         .flatten();
     if let Some(comp) = inner_comp
         && outer.node.kind_id() == clause
-        && let Some(outer_comp) = outer.node.parent()
+        && let Some(outer_comp) = cx.parent_of(outer.node)
         && in_element(cx, comp, outer_comp)
     {
         return true;
@@ -282,7 +282,7 @@ fn builds_pairs(cx: &Cx<'_, '_>, outer: &Loop<'_>, inner: &Loop<'_>) -> bool {
 fn in_element(cx: &Cx<'_, '_>, comp: Node<'_>, outer: Node<'_>) -> bool {
     let clause = kind!(cx.dialect, "for_in_clause");
     let mut c = comp;
-    while let Some(p) = c.parent() {
+    while let Some(p) = cx.parent_of(c) {
         if p.id() == outer.id() {
             let first_clause = crate::lang::named_children(outer)
                 .into_iter()

@@ -131,10 +131,10 @@ fn classify(call: &Call<'_>, cx: &Cx<'_, '_>) -> Option<bool> {
             {
                 return Some(false);
             }
-            let http = cx.imports("requests") || cx.imports("httpx") || cx.imports("aiohttp");
-            if http
-                && METHODS.contains(&call.name)
+            // Cheap name tests first: this runs for every call.
+            if METHODS.contains(&call.name)
                 && named_like(last_name(receiver), &["session", "client"])
+                && (cx.imports("requests") || cx.imports("httpx") || cx.imports("aiohttp"))
             {
                 // aiohttp and httpx.AsyncClient calls return awaitables.
                 return Some(cx.in_async_function());

@@ -202,7 +202,7 @@ fn file_bindings(cx: &Cx<'_, '_>, at: Node<'_>) -> std::rc::Rc<Bindings> {
 /// Reads the file's `require`/`import` statements of `child_process` and `shelljs`.
 fn bindings(cx: &Cx<'_, '_>, at: Node<'_>) -> Bindings {
     let mut root = at;
-    while let Some(p) = root.parent() {
+    while let Some(p) = cx.parent_of(root) {
         root = p;
     }
     let mut b = Bindings::default();

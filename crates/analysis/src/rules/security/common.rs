@@ -93,12 +93,12 @@ pub(crate) fn calls_within<'t>(cx: &Cx<'_, 't>, node: Node<'t>) -> Vec<Call<'t>>
 
 /// The innermost function (or lambda/closure the language lists) enclosing `node`.
 pub(crate) fn enclosing_function<'t>(cx: &Cx<'_, 't>, node: Node<'t>) -> Option<Node<'t>> {
-    let mut n = node.parent();
+    let mut n = cx.parent_of(node);
     while let Some(p) = n {
         if cx.lang.role(p) == Role::Function {
             return Some(p);
         }
-        n = p.parent();
+        n = cx.parent_of(p);
     }
     None
 }
@@ -266,12 +266,12 @@ pub(crate) fn declared_type<'t>(cx: &Cx<'_, 't>, at: Node<'t>, name: &str) -> Op
         func = enclosing_function(cx, f);
     }
     // Java fields.
-    let mut n = at.parent();
+    let mut n = cx.parent_of(at);
     while let Some(p) = n {
         if p.kind_id() == kind!(d, "class_body") {
             return typed_declaration(cx, p, at, name, true);
         }
-        n = p.parent();
+        n = cx.parent_of(p);
     }
     None
 }
@@ -551,11 +551,35 @@ const SECRET_ENDINGS: &[&str] = &[
 /// unguessable (`reset_token`, `apiKey`, `generate_password`, `csrf_nonce`). Counts and
 /// lengths of such things (`token_count`, `salt_len`) are not.
 pub(crate) fn is_secret_name(name: &str) -> bool {
-    let n = normalise(name);
-    SECRET_ENDINGS.iter().any(|s| n.ends_with(s))
+    with_normalised_tail(name, ends_like_secret)
+}
+
+/// Calls `f` with the last 32 letters and digits of `name`, lowercased (all of them when
+/// there are fewer): what `normalise` gives, for the name tests here, which compare
+/// endings shorter than that. Name tests run for every assignment, so ASCII names are
+/// handled without allocating.
+pub(crate) fn with_normalised_tail<R>(name: &str, f: impl FnOnce(&[u8]) -> R) -> R {
+    const TAIL: usize = 32;
+    let mut buf = [0u8; TAIL];
+    let mut len = 0;
+    for c in name.chars().rev().filter(|c| c.is_alphanumeric()) {
+        if !c.is_ascii() {
+            return f(normalise(name).as_bytes());
+        }
+        if len == TAIL {
+            break;
+        }
+        buf[TAIL - 1 - len] = c.to_ascii_lowercase() as u8;
+        len += 1;
+    }
+    f(&buf[TAIL - len..])
+}
+
+fn ends_like_secret(n: &[u8]) -> bool {
+    SECRET_ENDINGS.iter().any(|s| n.ends_with(s.as_bytes()))
         && !["tokens", "tokentype", "tokenkind"]
             .iter()
-            .any(|s| n.ends_with(s))
+            .any(|s| n.ends_with(s.as_bytes()))
 }
 
 /// The numeric value of an integer literal in Python, JavaScript or Go syntax:
@@ -580,4 +604,30 @@ pub(crate) fn parse_int(text: &str) -> Option<u32> {
 /// Whether a permission mode lets every user write (the "others" write bit, 0o002).
 pub(crate) fn world_writable(mode: u32) -> bool {
     mode & 0o002 != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_tails_match_the_normalised_name() {
+        for name in [
+            "api_key",
+            "API-KEY",
+            "resetPasswordToken",
+            "a_very_long_descriptive_name_for_the_service_secret_key",
+            "clé_secrète_token",
+            "tokens",
+            "",
+        ] {
+            let whole = normalise(name);
+            let tail = with_normalised_tail(name, |t| t.to_vec());
+            assert!(whole.as_bytes().ends_with(&tail), "{name}");
+            assert!(tail.len() == whole.len() || tail.len() == 32, "{name}");
+        }
+        assert!(is_secret_name("resetPasswordToken"));
+        assert!(is_secret_name("clé_secrète_token"));
+        assert!(!is_secret_name("all_tokens"));
+    }
 }

@@ -1,5 +1,6 @@
 //! SEC013: a password, secret or API key written into the source.
 
+use super::common::{normalise, with_normalised_tail};
 use crate::lang::Assign;
 use crate::rules::helpers::static_string;
 use crate::rules::{ALL_LANGUAGES, Cx, Hooks, Rule, RuleMeta, declare_rule};
@@ -84,19 +85,13 @@ const PLACEHOLDERS: &[&str] = &[
     "redacted",
 ];
 
-/// Normalised name: lower case without `_`, `-` or `.`.
-fn normalise(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(|c| c.to_lowercase())
-        .collect()
-}
-
 /// Whether a variable or key name says it holds a credential. A bare `..._token` suffix
 /// is not enough (lexer tokens, CSRF form fields); `token` alone is.
 pub(crate) fn is_credential_name(name: &str) -> bool {
-    let n = normalise(name);
-    (n == "token" || SUFFIXES.iter().any(|s| n.ends_with(s))) && !n.ends_with("hashedpassword")
+    with_normalised_tail(name, |n| {
+        (n == b"token" || SUFFIXES.iter().any(|s| n.ends_with(s.as_bytes())))
+            && !n.ends_with(b"hashedpassword")
+    })
 }
 
 fn looks_real(value: &str, name: &str) -> bool {

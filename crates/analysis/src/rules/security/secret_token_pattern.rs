@@ -115,7 +115,11 @@ impl Rule for SecretTokenPattern {
         // except for PEM blocks, whose header and body are often separate pieces.
         // Cheap test first: every pattern has one of these markers.
         let raw = cx.text(node);
-        if raw.len() < 20 || !MARKERS.iter().any(|m| raw.contains(m)) {
+        static ANY_MARKER: LazyLock<Regex> = LazyLock::new(|| {
+            let alternatives: Vec<String> = MARKERS.iter().map(|m| regex::escape(m)).collect();
+            Regex::new(&alternatives.join("|")).expect("valid marker alternation")
+        });
+        if raw.len() < 20 || !ANY_MARKER.is_match(raw) {
             return;
         }
         let concat = kind!(cx.dialect, "concatenated_string");

@@ -156,7 +156,7 @@ impl Rule for TlsVerificationDisabled {
                 || text.ends_with(".ALLOW_ALL_HOSTNAME_VERIFIER")
         } else {
             text == "ALLOW_ALL_HOSTNAME_VERIFIER"
-                && node.parent().is_none_or(|p| {
+                && cx.parent_of(node).is_none_or(|p| {
                     p.kind_id() != kind!(cx.dialect, "field_access")
                         && p.kind_id() != kind!(cx.dialect, "variable_declarator")
                 })
@@ -315,10 +315,10 @@ fn java_method(node: Node<'_>, cx: &mut Cx<'_, '_>) {
 /// Whether a method is declared in a class or anonymous class implementing
 /// `HostnameVerifier`.
 fn in_hostname_verifier(cx: &Cx<'_, '_>, method: Node<'_>) -> bool {
-    let Some(body) = method.parent() else {
+    let Some(body) = cx.parent_of(method) else {
         return false;
     };
-    let Some(owner) = body.parent() else {
+    let Some(owner) = cx.parent_of(body) else {
         return false;
     };
     let head_end = body.start_byte().saturating_sub(owner.start_byte());

@@ -251,7 +251,7 @@ fn is_go_constant(cx: &Cx<'_, '_>, x: Node<'_>) -> bool {
     }
     let name = cx.text(x);
     let mut root = x;
-    while let Some(p) = root.parent() {
+    while let Some(p) = cx.parent_of(root) {
         root = p;
     }
     let mut stack = vec![root];
