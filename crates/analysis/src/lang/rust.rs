@@ -27,9 +27,13 @@ kind_table! {
         compound_assignment_expr, const_item, static_item, field_initializer, string_literal,
         raw_string_literal, string_content, escape_sequence, integer_literal, float_literal,
         boolean_literal, char_literal, use_declaration, extern_crate_declaration,
-        break_expression, continue_expression, label, block, generic_function
+        break_expression, continue_expression, label, block, generic_function,
+        macro_definition, expression_statement
     }
-    tokens { and = "&&", or = "||", async_kw = "async" }
+    tokens {
+        and = "&&", or = "||", async_kw = "async", question = "?", if_kw = "if",
+        for_kw = "for", while_kw = "while", match_kw = "match", fat_arrow = "=>"
+    }
     fields {
         name, body, parameters, pattern, r#type, r#trait, condition, consequence, alternative,
         value, function, arguments, field, left, right, operator, r#macro, argument
@@ -295,13 +299,22 @@ impl LanguageSpec for Rust {
     }
 
     fn embedded_items(&self, root: Node<'_>) -> Vec<(usize, tree_sitter::Range)> {
-        // Item-level macro invocations with a braced body (`cfg_rt! { pub fn f() {} }`),
+        // Item-level macro invocations (`cfg_rt! { pub fn f() {} }`, `cfg_net!( impl X {} );`),
         // inside the file and inside modules, impls and traits.
         let k = &self.k;
         let mut out = Vec::new();
         let mut stack = vec![root];
         while let Some(container) = stack.pop() {
             for item in named_children(container) {
+                // `m!( ... );` and `m![ ... ];` at item level are statements around the call.
+                let item = if item.kind_id() == k.expression_statement {
+                    match item.named_child(0) {
+                        Some(call) if call.kind_id() == k.macro_invocation => call,
+                        _ => continue,
+                    }
+                } else {
+                    item
+                };
                 let id = item.kind_id();
                 if id == k.macro_invocation {
                     let Some(tt) = named_children(item)
@@ -311,7 +324,10 @@ impl LanguageSpec for Rust {
                         continue;
                     };
                     let (start, end) = (tt.start_byte(), tt.end_byte());
-                    if end - start < 2 || tt.child(0).is_none_or(|c| c.kind() != "{") {
+                    let delimited = tt
+                        .child(0)
+                        .is_some_and(|c| matches!(c.kind(), "{" | "(" | "["));
+                    if end - start < 2 || !delimited {
                         continue;
                     }
                     let (sp, ep) = (tt.start_position(), tt.end_position());
@@ -377,6 +393,17 @@ impl LanguageSpec for Rust {
                 k.let_declaration,
                 k.binary_expression,
                 k.let_chain,
+                // Macro arguments are token trees, not expressions: their decisions are
+                // counted token by token (see `cc_in_token_tree`).
+                k.macro_invocation,
+                k.macro_definition,
+                k.and,
+                k.or,
+                k.question,
+                k.if_kw,
+                k.for_kw,
+                k.while_kw,
+                k.match_kw,
             ],
             nesting: vec![
                 k.if_expression,
@@ -407,9 +434,30 @@ impl LanguageSpec for Rust {
         node.kind_id() == self.k.closure_expression
     }
 
-    fn cc_increment(&self, n: Node<'_>, _parent: Option<Node<'_>>, _src: &str) -> CcStep {
+    fn cc_increment(&self, n: Node<'_>, parent: Option<Node<'_>>, src: &str) -> CcStep {
         let k = &self.k;
         let id = n.kind_id();
+        if let Some(p) = parent.filter(|p| p.kind_id() == k.token_tree) {
+            return CcStep::add(self.cc_in_token_tree(n, id, p, src));
+        }
+        if id == k.macro_definition {
+            // `macro_rules!` arms are patterns and templates, not code of this function.
+            return CcStep {
+                add: 0,
+                skip_inside: true,
+            };
+        }
+        if id == k.macro_invocation {
+            // Code templates (`quote! { if #x { .. } }`) build another program's code.
+            let name = n
+                .child_by_field_id(k.f.r#macro)
+                .map_or("", |m| text(m, src));
+            let name = name.rsplit("::").next().unwrap_or(name);
+            return CcStep {
+                add: 0,
+                skip_inside: TEMPLATE_MACROS.contains(&name),
+            };
+        }
         if id == k.if_expression
             || id == k.for_expression
             || id == k.while_expression
@@ -462,6 +510,78 @@ impl LanguageSpec for Rust {
     fn sonar(&self) -> Option<&dyn SonarLanguage> {
         Some(self)
     }
+}
+
+/// Macros whose arguments are code templates for another program, not code that runs.
+const TEMPLATE_MACROS: &[&str] = &[
+    "quote",
+    "quote_spanned",
+    "parse_quote",
+    "parse_quote_spanned",
+];
+
+/// Words after which `&&`, `||` or `?` starts an operand (`return &&x`) rather than
+/// following one.
+const NOT_OPERANDS: &[&str] = &[
+    "return", "in", "mut", "let", "move", "else", "match", "if", "while", "for", "break", "ref",
+    "box", "dyn", "impl", "as",
+];
+
+impl Rust {
+    /// Decisions among the tokens of a macro's arguments (`assert!(a && b)`,
+    /// `ready!(poll()?)`, `vec![if a { 1 } else { 2 }]`), which tree-sitter leaves as token
+    /// trees. The same constructs count as in code; tokens that only look like them do
+    /// not (the `&&` of `&&x`, the `||` of a closure, the `for` of `impl T for U` or
+    /// `for<'a>`).
+    fn cc_in_token_tree(&self, n: Node<'_>, id: u16, tree: Node<'_>, src: &str) -> u32 {
+        let k = &self.k;
+        let at = n.start_byte();
+        if id == k.if_kw || id == k.while_kw {
+            return 1;
+        }
+        if id == k.for_kw {
+            let next = src.get(n.end_byte()..).unwrap_or("").trim_start();
+            return u32::from(!next.starts_with('<') && !follows_operand(src, at));
+        }
+        if id == k.and || id == k.or || id == k.question {
+            return u32::from(follows_operand(src, at));
+        }
+        if id == k.match_kw {
+            // Arms after the first, in the braced token tree that follows.
+            let mut cursor = tree.walk();
+            let arms = tree
+                .children(&mut cursor)
+                .skip_while(|c| c.id() != n.id())
+                .find(|c| c.kind_id() == k.token_tree && text(*c, src).starts_with('{'))
+                .map_or(0, |body| {
+                    let mut c2 = body.walk();
+                    body.children(&mut c2)
+                        .filter(|t| t.kind_id() == k.fat_arrow)
+                        .count() as u32
+                });
+            return arms.saturating_sub(1);
+        }
+        0
+    }
+}
+
+/// Whether the token at byte `at` follows an operand: an identifier, literal, closing
+/// bracket or `?`, as a binary operator or postfix `?` does.
+fn follows_operand(src: &str, at: usize) -> bool {
+    let before = src.get(..at).unwrap_or("").trim_end();
+    let Some(last) = before.chars().next_back() else {
+        return false;
+    };
+    if last.is_alphanumeric() || last == '_' {
+        let word_start = before
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .map_or(0, |i| i + 1);
+        let word = &before[word_start..];
+        // A lifetime or label (`'a`) is not an operand either.
+        let lifetime = before[..word_start].ends_with('\'');
+        return !lifetime && !NOT_OPERANDS.contains(&word);
+    }
+    matches!(last, ')' | ']' | '}' | '?' | '\'' | '"')
 }
 
 impl SonarLanguage for Rust {
