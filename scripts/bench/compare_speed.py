@@ -12,7 +12,7 @@ time and the peak RSS. Ratios are the peer's CPU time over qa-agent's. `qa-agent
 difference to the full run is what metrics, rules and test mapping cost.
 
 Peers come from the virtualenv given by --peers (default: .peers at the repository
-root; scripts/bench/install_peers.sh creates it).
+root; `WITH_RCA=1 bash scripts/install_peers.sh` creates it).
 """
 import argparse
 import os
