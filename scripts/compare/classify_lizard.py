@@ -1798,7 +1798,7 @@ def lost_sync_start_line(ctx, line, a, b):
     return n
 
 
-# @@TRAPS@@
+# (end of the class tables)
 
 
 # --------------------------------------------------------------------------------------
