@@ -27,6 +27,27 @@ pub const VENDORED_DIRS: &[&str] = &[
     "build",
 ];
 
+/// Directories of test inputs rather than code: Go's `testdata` (ignored by the go tool
+/// too), Jest's `__fixtures__` and `__snapshots__`, skipped with the vendored ones.
+pub const TEST_DATA_DIRS: &[&str] = &["testdata", "__fixtures__", "__snapshots__"];
+
+/// Names of directories that hold test inputs when they sit directly in a test directory
+/// (`tests/data`, `test/fixtures`): sample programs for a formatter or parser under test.
+const NESTED_TEST_DATA_DIRS: &[&str] = &["data", "fixtures"];
+const TEST_DIRS: &[&str] = &["test", "tests", "__tests__", "spec"];
+
+/// Whether the directory at `path` (name `name`) is third-party code, build output or test
+/// data.
+fn skipped_dir(path: &Path, name: &str) -> bool {
+    VENDORED_DIRS.contains(&name)
+        || TEST_DATA_DIRS.contains(&name)
+        || (NESTED_TEST_DATA_DIRS.contains(&name)
+            && path
+                .parent()
+                .and_then(|p| p.file_name())
+                .is_some_and(|p| TEST_DIRS.contains(&p.to_string_lossy().as_ref())))
+}
+
 /// A file selected for analysis.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
@@ -73,7 +94,7 @@ pub fn discover(root: &Path, opts: &DiscoverOptions<'_>) -> (Vec<Candidate>, Vec
             !(skip_vendored
                 && e.file_type().is_some_and(|t| t.is_dir())
                 && e.depth() > 0
-                && VENDORED_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
+                && skipped_dir(e.path(), &e.file_name().to_string_lossy()))
         })
         .build();
     for entry in walker {

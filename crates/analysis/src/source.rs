@@ -47,6 +47,15 @@ pub fn generated_reason(path: &str, text: &str, language: Language) -> Option<&'
         if lines.iter().any(|l| l.len() > 2000) {
             return Some("minified");
         }
+        // Compilers and bundlers end their output with a source map link; its findings
+        // belong to the sources it was built from.
+        let mut tail_at = text.len().saturating_sub(300);
+        while !text.is_char_boundary(tail_at) {
+            tail_at += 1;
+        }
+        if text[tail_at..].contains("//# sourceMappingURL=") {
+            return Some("build output");
+        }
     }
     if name.ends_with("_pb2.py")
         || name.ends_with("_pb2_grpc.py")
@@ -145,6 +154,14 @@ mod tests {
             Some("generated")
         );
         assert_eq!(generated_reason("app.js", "const a = 1;\n", js), None);
+        assert_eq!(
+            generated_reason(
+                "lib/app.js",
+                "var a = 1;\n//# sourceMappingURL=app.js.map\n",
+                js
+            ),
+            Some("build output")
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! PERF006: a loop over a collection nested in a loop over the same collection.
 
+use std::sync::LazyLock;
+
 use qa_core::Language;
+use regex::Regex;
 use tree_sitter::Node;
 
 use super::common::{Loop, is_small_loop, loop_names, loops, receiver_node, span_between};
@@ -128,7 +131,7 @@ impl Rule for NestedLoopSameCollection {
         let Some(key) = receiver_key(cx, receiver) else {
             return;
         };
-        if encloses_same(cx, &this, &key) {
+        if encloses_same(cx, &this, &key) && !is_module_binding(cx.src, &key) {
             let head = call
                 .node
                 .child_by_field_id(field!(cx.dialect, "function"))
@@ -357,6 +360,26 @@ fn receiver_key(cx: &Cx<'_, '_>, receiver: Node<'_>) -> Option<String> {
         && key.chars().all(|c| c.is_alphanumeric() || c == '_')
         || matches!(key.as_str(), "_" | "$" | "lodash" | "R" | "jQuery");
     (!namespace).then_some(key)
+}
+
+/// Whether `name` is bound to a module (`import * as core from "./core"`,
+/// `const core = require("./core")`): `core.map(...)` then calls the module's function
+/// rather than walking a collection. Checked only for a finding, so the source is
+/// scanned rarely.
+fn is_module_binding(src: &str, name: &str) -> bool {
+    static BINDING: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"import\s+\*\s+as\s+([A-Za-z_$][\w$]*)|(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*require\s*\(",
+        )
+        .expect("valid pattern")
+    });
+    name.chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        && BINDING.captures_iter(src).any(|c| {
+            c.get(1)
+                .or_else(|| c.get(2))
+                .is_some_and(|m| m.as_str() == name)
+        })
 }
 
 /// The collection an iterable walks, as comparable text: `xs` for `xs`, `&xs`,

@@ -24,7 +24,9 @@ Finds code evaluated from a value that is not fixed in the source:
   `setInterval` given a string instead of a function.
 
 Calls with literal code, methods that happen to be called `eval` (`model.eval()`) and
-timers given a function are not reported.
+timers given a function are not reported; neither is Python's `exec(code, module.__dict__)`,
+which is how import hooks and runners execute a module's own source in its namespace
+(the module's code, not data).
 
 ## Why is this bad?
 Whatever reaches the evaluated string runs with the full rights of the program. If any
@@ -80,7 +82,13 @@ fn python(call: &Call<'_>, cx: &mut Cx<'_, '_>) {
     let Some(code) = call.positional(0).or_else(|| call.keyword("source")) else {
         return;
     };
-    if is_dynamic(cx, code) {
+    // `exec(co, module.__dict__)`: a loader running a module's own code.
+    let module_namespace = call.callee == "exec"
+        && call
+            .positional(1)
+            .or_else(|| call.keyword("globals"))
+            .is_some_and(|g| cx.text(g).ends_with(".__dict__"));
+    if is_dynamic(cx, code) && !module_namespace {
         cx.report(
             code,
             format!(
