@@ -700,6 +700,13 @@ impl<'a, 't> Walker<'a, 't> {
             }
             Role::Loop => {
                 let once = self.spec.loop_iterable(node);
+                // The loop variable is assigned on each iteration: a literal only when every
+                // element is (`for editor in ("vim", "nano")`).
+                if let Some(target) = self.spec.loop_target(node) {
+                    let literal =
+                        once.is_some_and(|it| self.spec.is_literal_collection(it, self.src));
+                    self.note_assigned(crate::lang::text(target, self.src), literal);
+                }
                 self.loop_ids.push(node.id());
                 self.loops.push(LoopCtx { node, once });
             }
@@ -766,6 +773,23 @@ impl<'a, 't> Walker<'a, 't> {
             && !crate::lang::text(node, self.src).starts_with(['f', 'F'])
     }
 
+    /// Records that `name` was just assigned, and whether with a literal; returns the
+    /// current function's index (`None` at module level).
+    fn note_assigned(&mut self, name: &str, literal: bool) -> Option<usize> {
+        let Some(i) = self.scopes.last().and_then(|s| s.function) else {
+            // Module level: names of constants.
+            self.module_literals.retain(|l| l.as_ref() != name);
+            if literal {
+                self.module_literals.push(name.into());
+            }
+            return None;
+        };
+        let f = &mut self.functions[i];
+        f.assigned.retain(|(n, _)| n.as_ref() != name);
+        f.assigned.push((name.into(), literal));
+        Some(i)
+    }
+
     /// Remembers which locals of the current function hold lists, for rules about linear
     /// membership tests.
     fn track_list_local(&mut self, a: &crate::lang::Assign<'_>) {
@@ -775,17 +799,9 @@ impl<'a, 't> Walker<'a, 't> {
         let literal = a.operator.is_none()
             && a.value
                 .is_some_and(|v| self.spec.value_kind(v, self.src).is_literal());
-        let Some(i) = self.scopes.last().and_then(|s| s.function) else {
-            // Module level: names of constants.
-            self.module_literals.retain(|l| l.as_ref() != a.target);
-            if literal {
-                self.module_literals.push(a.target.into());
-            }
+        let Some(i) = self.note_assigned(a.target, literal) else {
             return;
         };
-        let f = &mut self.functions[i];
-        f.assigned.retain(|(n, _)| n.as_ref() != a.target);
-        f.assigned.push((a.target.into(), literal));
         if a.operator.is_some() {
             return;
         }

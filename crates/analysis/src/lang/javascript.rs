@@ -393,6 +393,23 @@ impl LanguageSpec for Js {
             .flatten()
     }
 
+    fn loop_target<'t>(&self, node: Node<'t>) -> Option<Node<'t>> {
+        (node.kind_id() == self.k.for_in_statement)
+            .then(|| node.child_by_field_id(self.k.f.left))
+            .flatten()
+            .filter(|t| t.kind_id() == self.k.identifier)
+    }
+
+    fn is_literal_collection(&self, node: Node<'_>, src: &str) -> bool {
+        // `array` is outside this module's kind table: compared by name, for loops only.
+        node.kind() == "array"
+            && node.named_child_count() > 0
+            && crate::lang::named_children(node)
+                .into_iter()
+                .filter(|c| c.kind_id() != self.k.comment)
+                .all(|c| self.value_kind(c, src).is_literal())
+    }
+
     fn is_list_like(&self, node: Node<'_>, src: &str) -> bool {
         let k = &self.k;
         let mut node = node;

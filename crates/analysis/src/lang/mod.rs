@@ -142,6 +142,18 @@ pub(crate) trait LanguageSpec: Sync {
     /// The collection a loop iterates over, when it has one (`for x in items`).
     fn loop_iterable<'t>(&self, node: Node<'t>) -> Option<Node<'t>>;
 
+    /// The name a loop binds on each iteration, when it is a single name (`x` in
+    /// `for x in items`, `for (const x of items)`).
+    fn loop_target<'t>(&self, _node: Node<'t>) -> Option<Node<'t>> {
+        None
+    }
+
+    /// Whether `node` is a list, tuple, set or array written out with only literal
+    /// elements (`("vim", "nano")`): a loop over it binds only literals.
+    fn is_literal_collection(&self, _node: Node<'_>, _src: &str) -> bool {
+        false
+    }
+
     /// What `node` adds to the cyclomatic complexity of the innermost function, by this
     /// language's reference tool's rules. The walker calls it for every node of a function
     /// (not of nested functions or classes, which count for themselves), from

@@ -390,6 +390,26 @@ impl LanguageSpec for Python {
         }
     }
 
+    fn loop_target<'t>(&self, node: Node<'t>) -> Option<Node<'t>> {
+        (node.kind_id() == self.k.for_statement)
+            .then(|| node.child_by_field_id(self.k.f.left))
+            .flatten()
+            .filter(|t| t.kind_id() == self.k.identifier)
+    }
+
+    fn is_literal_collection(&self, node: Node<'_>, src: &str) -> bool {
+        let k = &self.k;
+        let node = self.strip_parens(node);
+        let id = node.kind_id();
+        // `for x in "a", "b":` iterates a bare tuple, an expression list.
+        (id == k.list || id == k.tuple || id == k.set || id == k.expression_list)
+            && node.named_child_count() > 0
+            && named_children(node)
+                .into_iter()
+                .filter(|c| c.kind_id() != k.comment)
+                .all(|c| self.value_kind(c, src).is_literal())
+    }
+
     fn is_list_like(&self, node: Node<'_>, src: &str) -> bool {
         let k = &self.k;
         let node = self.strip_parens(node);

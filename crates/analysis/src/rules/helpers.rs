@@ -37,11 +37,43 @@ pub(crate) fn is_dynamic(cx: &Cx<'_, '_>, node: Node<'_>) -> bool {
     if cx.value(node).is_literal() {
         return false;
     }
-    // A variable assigned a literal (`cmd = "ls"`) is as fixed as the literal.
+    // A variable assigned a literal (`cmd = "ls"`) is as fixed as the literal, and so is
+    // a string that interpolates only such variables (`f"which {editor}"` in a loop over
+    // literal names).
+    !(is_literal_name_expr(cx, node) || interpolates_only_literals(cx, node))
+}
+
+fn is_literal_name_expr(cx: &Cx<'_, '_>, node: Node<'_>) -> bool {
     let t = cx.text(node);
-    !(t.chars()
-        .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
-        && cx.is_literal_name(t))
+    !t.is_empty()
+        && t.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        && cx.is_literal_name(t)
+}
+
+/// Whether `node` is an f-string or template literal whose every interpolated expression
+/// is a literal or a name holding one.
+fn interpolates_only_literals(cx: &Cx<'_, '_>, node: Node<'_>) -> bool {
+    let d = cx.dialect;
+    let (py, js) = (kind!(d, "interpolation"), kind!(d, "template_substitution"));
+    let mut any = false;
+    for piece in crate::lang::named_children(node) {
+        let id = piece.kind_id();
+        if id != py && id != js {
+            continue;
+        }
+        any = true;
+        let inner = piece
+            .child_by_field_id(field!(d, "expression"))
+            .or_else(|| piece.named_child(0));
+        let Some(inner) = inner else {
+            return false;
+        };
+        if !(cx.value(inner).is_literal() || is_literal_name_expr(cx, inner)) {
+            return false;
+        }
+    }
+    any
 }
 
 /// Whether the expression is a string assembled at run time from non-literal parts
