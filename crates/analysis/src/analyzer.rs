@@ -172,7 +172,7 @@ impl Analyzer {
                 .par_iter()
                 .filter_map(|c| {
                     let bytes = std::fs::read(&c.abs_path).ok()?;
-                    let text = decode(bytes, limit).ok()?;
+                    let text = decode(bytes, limit).ok()?.text;
                     if skip_generated
                         && generated_reason(&c.rel_path, &text, c.dialect.language()).is_some()
                     {
@@ -312,6 +312,19 @@ impl Analyzer {
                 );
             }
         }
+        if self.config.analysis.skip_generated
+            && let Some(map) = crate::source::compiled_output_map(abs, dialect.language())
+        {
+            return (
+                None,
+                vec![diag(
+                    DiagnosticKind::Skipped,
+                    format!(
+                        "compiled output file skipped: `{map}` next to it maps it to its sources (set `analysis.skip_generated = false` in qa-agent.toml to analyse it)"
+                    ),
+                )],
+            );
+        }
         match std::fs::read(abs) {
             Ok(bytes) => self.analyze_bytes(rel, bytes, dialect, limit),
             Err(e) => (
@@ -337,13 +350,12 @@ impl Analyzer {
             return (Some((*hit).clone()), Vec::new());
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let text = match decode(bytes, limit) {
-            Ok(t) => t,
+        let decoded = match decode(bytes, limit) {
+            Ok(d) => d,
             Err(e) => {
                 let kind = match e {
                     crate::source::SourceError::TooLarge { .. } => DiagnosticKind::TooLarge,
                     crate::source::SourceError::Binary => DiagnosticKind::Binary,
-                    crate::source::SourceError::InvalidUtf8 { .. } => DiagnosticKind::InvalidUtf8,
                 };
                 return (
                     None,
@@ -356,6 +368,7 @@ impl Analyzer {
                 );
             }
         };
+        let text = decoded.text;
         if self.config.analysis.skip_generated
             && let Some(reason) = generated_reason(rel, &text, dialect.language())
         {
@@ -371,7 +384,17 @@ impl Analyzer {
                 }],
             );
         }
-        let outcome = analyze_text(rel, &text, dialect, &self.settings);
+        let mut outcome = analyze_text(rel, &text, dialect, &self.settings);
+        if let Some((offset, line)) = decoded.invalid_utf8 {
+            outcome.diagnostics.push(Diagnostic {
+                path: rel.to_string(),
+                line: Some(line as u32),
+                kind: DiagnosticKind::InvalidUtf8,
+                message: format!(
+                    "file is not valid UTF-8 (first invalid byte at offset {offset}, line {line}); invalid bytes were read as U+FFFD and the rest analysed (save it as UTF-8 to silence this)"
+                ),
+            });
+        }
         let file = FileAnalysis {
             path: rel.to_string(),
             language: dialect.language(),

@@ -25,6 +25,8 @@ pub const VENDORED_DIRS: &[&str] = &[
     ".venv",
     "dist",
     "build",
+    "generated",
+    "__generated__",
 ];
 
 /// Directories of test inputs rather than code: Go's `testdata` (ignored by the go tool

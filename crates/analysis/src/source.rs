@@ -11,12 +11,20 @@ pub enum SourceError {
     TooLarge { size: u64, limit: u64 },
     #[error("file looks binary (it contains NUL bytes)")]
     Binary,
-    #[error("file is not valid UTF-8 (first invalid byte at offset {offset})")]
-    InvalidUtf8 { offset: usize },
 }
 
-/// Checks size, binary content and encoding; strips a UTF-8 byte-order mark.
-pub fn decode(bytes: Vec<u8>, limit: u64) -> Result<String, SourceError> {
+/// A file's text, and where it was not valid UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub text: String,
+    /// Byte offset and 1-based line of the first invalid byte: the file (often Latin-1 in
+    /// a comment) was decoded with invalid bytes replaced by U+FFFD.
+    pub invalid_utf8: Option<(usize, usize)>,
+}
+
+/// Checks size and binary content, decodes as UTF-8 (replacing invalid bytes, so one
+/// Latin-1 letter in a comment does not hide a whole file) and strips a byte-order mark.
+pub fn decode(bytes: Vec<u8>, limit: u64) -> Result<Decoded, SourceError> {
     let size = bytes.len() as u64;
     if size > limit {
         return Err(SourceError::TooLarge { size, limit });
@@ -25,13 +33,22 @@ pub fn decode(bytes: Vec<u8>, limit: u64) -> Result<String, SourceError> {
     if bytes[..bytes.len().min(8192)].contains(&0) {
         return Err(SourceError::Binary);
     }
-    let mut text = String::from_utf8(bytes).map_err(|e| SourceError::InvalidUtf8 {
-        offset: e.utf8_error().valid_up_to(),
-    })?;
+    let (mut text, invalid_utf8) = match String::from_utf8(bytes) {
+        Ok(text) => (text, None),
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count();
+            (
+                String::from_utf8_lossy(&bytes).into_owned(),
+                Some((offset, line)),
+            )
+        }
+    };
     if text.starts_with('\u{feff}') {
         text.drain(..3);
     }
-    Ok(text)
+    Ok(Decoded { text, invalid_utf8 })
 }
 
 /// Whether a file is minified or machine-generated and therefore skipped by default.
@@ -41,6 +58,9 @@ pub fn generated_reason(path: &str, text: &str, language: Language) -> Option<&'
     if matches!(language, Language::JavaScript | Language::TypeScript) {
         if name.contains(".min.") || name.ends_with("-min.js") || name.ends_with(".bundle.js") {
             return Some("minified");
+        }
+        if has_version_suffix(name) {
+            return Some("vendored library");
         }
         // Minified code packs everything into a few huge lines.
         let lines = text.lines().take(20).collect::<Vec<_>>();
@@ -78,6 +98,48 @@ pub fn generated_reason(path: &str, text: &str, language: Language) -> Option<&'
         }
     }
     None
+}
+
+/// `jquery-3.5.1.js`, `underscore-1.13.js`: a library copied in at a release, named by
+/// its version (projects do not version their own file names).
+fn has_version_suffix(name: &str) -> bool {
+    let Some(stem) = ["js", "mjs", "cjs"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext)?.strip_suffix('.'))
+    else {
+        return false;
+    };
+    let Some((_, version)) = stem.rsplit_once(['-', '_']) else {
+        return false;
+    };
+    let version = version.strip_prefix('v').unwrap_or(version);
+    let parts: Vec<&str> = version.split('.').collect();
+    parts.len() >= 2
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// A JavaScript file that a compiler wrote: a source map (`index.js.map`) or a
+/// declaration map (`index.d.ts.map`, which only `tsc` writes) sits next to it. Returns
+/// the map's file name. Bundles that keep the `//# sourceMappingURL=` comment are caught
+/// by [`generated_reason`]; this catches output whose comment was stripped.
+pub fn compiled_output_map(path: &std::path::Path, language: Language) -> Option<String> {
+    if language != Language::JavaScript {
+        return None;
+    }
+    let name = path.file_name()?.to_str()?;
+    let stem = ["js", "mjs", "cjs"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext)?.strip_suffix('.'))?;
+    let dts = match name.rsplit('.').next()? {
+        "mjs" => "d.mts",
+        "cjs" => "d.cts",
+        _ => "d.ts",
+    };
+    [format!("{name}.map"), format!("{stem}.{dts}.map")]
+        .into_iter()
+        .find(|m| path.with_file_name(m).is_file())
 }
 
 /// Maps byte offsets to 1-based lines.
@@ -125,11 +187,11 @@ mod tests {
                 limit: 10
             })
         ));
-        assert_eq!(
-            decode(b"ok\xff\xfe".to_vec(), 100),
-            Err(SourceError::InvalidUtf8 { offset: 2 })
-        );
-        assert_eq!(decode(b"\xef\xbb\xbfx = 1".to_vec(), 100).unwrap(), "x = 1");
+        let latin1 = decode(b"x = 1\n# J\xf6rg\ny = 2\n".to_vec(), 100).unwrap();
+        assert_eq!(latin1.text, "x = 1\n# J\u{fffd}rg\ny = 2\n");
+        assert_eq!(latin1.invalid_utf8, Some((9, 2)));
+        let bom = decode(b"\xef\xbb\xbfx = 1".to_vec(), 100).unwrap();
+        assert_eq!((bom.text.as_str(), bom.invalid_utf8), ("x = 1", None));
     }
 
     #[test]
@@ -154,6 +216,11 @@ mod tests {
             Some("generated")
         );
         assert_eq!(generated_reason("app.js", "const a = 1;\n", js), None);
+        assert_eq!(
+            generated_reason("docs/_static/jquery-3.5.1.js", "", js),
+            Some("vendored library")
+        );
+        assert_eq!(generated_reason("src/utf-8.js", "", js), None);
         assert_eq!(
             generated_reason(
                 "lib/app.js",

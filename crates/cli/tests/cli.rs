@@ -291,6 +291,10 @@ fn gitignore_vendored_and_generated_files_are_skipped() {
         .file("pkg/testdata/input.go", "package p\n")
         .file("tests/test_main.py", "def test_x():\n    assert True\n")
         .file("data/load.py", "x = 2\n")
+        .file("out/app.js", "var a = 1;\n")
+        .file("out/app.js.map", "{}")
+        .file("docs/_static/jquery-3.5.1.js", "function $() {}\n")
+        .file("src/generated/api.ts", "export const a = 1;\n")
         .file("main.py", "x = 1\n");
     let report = p.json(&[]);
     let mut paths: Vec<&str> = report["files"]
@@ -304,7 +308,7 @@ fn gitignore_vendored_and_generated_files_are_skipped() {
     let all = p.json(&["--all-files"]);
     assert_eq!(
         all["files"].as_array().unwrap().len(),
-        10,
+        13,
         "gitignored files stay out even with --all-files"
     );
 }
@@ -343,6 +347,15 @@ fn bad_input_is_reported_and_the_rest_analysed() {
     };
     assert_eq!(kind_of("binary.py").as_deref(), Some("binary"));
     assert_eq!(kind_of("latin1.py").as_deref(), Some("invalid_utf8"));
+    // A Latin-1 byte does not hide the file: it is analysed with the byte replaced.
+    assert!(
+        report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "latin1.py"),
+        "latin1.py is analysed"
+    );
     assert_eq!(kind_of("big.js").as_deref(), Some("too_large"));
     assert_eq!(kind_of("broken.py").as_deref(), Some("syntax_error"));
     #[cfg(unix)]

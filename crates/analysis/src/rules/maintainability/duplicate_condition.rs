@@ -1,6 +1,9 @@
 //! MNT025: a condition repeated in the same if / else-if chain.
 
+use std::sync::LazyLock;
+
 use qa_core::Language;
+use regex::Regex;
 use tree_sitter::Node;
 
 use super::common::{kind_ids, linter_allows, unparen};
@@ -97,7 +100,7 @@ impl Rule for DuplicateCondition {
         };
         let mut seen: Vec<(String, Node<'_>)> = Vec::new();
         for (key, cond) in conditions {
-            if key.is_empty() {
+            if key.is_empty() || has_side_effect(&key) {
                 continue;
             }
             if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key)
@@ -113,6 +116,18 @@ impl Rule for DuplicateCondition {
             }
         }
     }
+}
+
+/// Whether a condition calls something that reads or changes state (`r.nextBoolean()`,
+/// `next(it)`, `queue.poll()`), so it can hold the second time when it did not the first.
+fn has_side_effect(condition: &str) -> bool {
+    static IMPURE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(next|has_?next|read|poll|pop|shift|take|random|rand|recv|receive|consume|acquire|fetch|scan)\w*\s*\(",
+        )
+        .expect("valid pattern")
+    });
+    IMPURE.is_match(condition)
 }
 
 /// `if` plus its `elif`s.

@@ -8,6 +8,7 @@ use super::common::{
     scoped_assignment, walks_collection,
 };
 use crate::lang::{Call, Dialect};
+use crate::rules::helpers::kind;
 use crate::rules::{Cx, Hooks, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -243,8 +244,15 @@ fn classify(call: &Call<'_>, cx: &Cx<'_, '_>) -> Option<Access> {
             None
         }
         Dialect::JavaScript | Dialect::TypeScript | Dialect::Tsx => {
+            // `knex.raw(sql)` also builds fragments for other builders; it runs a query
+            // only when awaited.
+            let runs = call.name != "raw"
+                || cx
+                    .parent_of(call.node)
+                    .is_some_and(|p| p.kind_id() == kind!(cx.dialect, "await_expression"));
             if matches!(call.name, "query" | "execute" | "raw")
                 && named_like(recv_last, JS_SQL_RECEIVERS)
+                && runs
             {
                 return Some(Access::Sql);
             }

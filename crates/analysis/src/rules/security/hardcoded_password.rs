@@ -119,6 +119,10 @@ fn looks_real(value: &str, name: &str) -> bool {
     if anchored || v.contains('\\') || (v.contains("://") && !v.contains('@')) {
         return false;
     }
+    // A Rust or C++ path (`$serde_json::private::RawValue`) names a marker type.
+    if v.contains("::") {
+        return false;
+    }
     if let Some((stem, ext)) = v.rsplit('/').next().unwrap_or(v).rsplit_once('.')
         && !stem.is_empty()
         && (1..=4).contains(&ext.len())

@@ -25,7 +25,9 @@ Finds code that switches off the checks that make TLS secure:
   `ssl=False` on an aiohttp session request or connector;
 - JavaScript/TypeScript: `rejectUnauthorized: false` and
   `process.env.NODE_TLS_REJECT_UNAUTHORIZED = "0"`;
-- Go: `InsecureSkipVerify: true` in a `tls.Config` (or assigned later);
+- Go: `InsecureSkipVerify: true` in a `tls.Config` (or assigned later), unless the file
+  checks certificates itself (`VerifyPeerCertificate`, `VerifyConnection`, or a call of
+  `x509.Certificate.Verify`, as drivers do to verify the CA but not the host name);
 - Java: `NoopHostnameVerifier`, `ALLOW_ALL_HOSTNAME_VERIFIER`, host name verifiers that
   return `true`, and `X509TrustManager.checkServerTrusted` implementations that check
   nothing;
@@ -134,7 +136,11 @@ impl Rule for TlsVerificationDisabled {
                     );
                 }
             }
-            Dialect::Go if a.target_name == "InsecureSkipVerify" && cx.text(value) == "true" => {
+            Dialect::Go
+                if a.target_name == "InsecureSkipVerify"
+                    && cx.text(value) == "true"
+                    && !verifies_itself(cx.src) =>
+            {
                 cx.report(
                     a.node,
                     "`InsecureSkipVerify: true` accepts any certificate for any host; put your CA in `RootCAs` instead",
@@ -324,4 +330,13 @@ fn in_hostname_verifier(cx: &Cx<'_, '_>, method: Node<'_>) -> bool {
     let head_end = body.start_byte().saturating_sub(owner.start_byte());
     let head = cx.text(owner).get(..head_end).unwrap_or("");
     head.contains("HostnameVerifier")
+}
+
+/// Whether a Go file verifies certificates by hand after turning the library's check off:
+/// a `VerifyPeerCertificate`/`VerifyConnection` callback or a call of
+/// `(*x509.Certificate).Verify` with its own options.
+fn verifies_itself(src: &str) -> bool {
+    src.contains("VerifyPeerCertificate")
+        || src.contains("VerifyConnection")
+        || (src.contains("x509.VerifyOptions") && src.contains(".Verify("))
 }
