@@ -78,6 +78,10 @@ pub(crate) fn analyze_text(
             };
         }
     };
+    let tree = match typescript_reparse(&tree, text, dialect, settings) {
+        Some(better) => better,
+        None => tree,
+    };
     if let Some(d) = syntax_error(&tree, path) {
         diagnostics.push(d);
     }
@@ -91,6 +95,23 @@ pub(crate) fn analyze_text(
     let mut out = w.finish();
     out.diagnostics = diagnostics;
     out
+}
+
+/// TypeScript newer than the grammar (variance annotations, signatures after a member
+/// without `;`): reparses a file that had errors with those rewritten, and returns the new
+/// tree if it has fewer errors. Positions are unchanged, so the tree reads the original text.
+fn typescript_reparse(
+    tree: &Tree,
+    text: &str,
+    dialect: Dialect,
+    settings: &FileSettings,
+) -> Option<Tree> {
+    if dialect != Dialect::TypeScript || !tree.root_node().has_error() {
+        return None;
+    }
+    let rewritten = crate::lang::ts_compat::rewrite(text)?;
+    let again = crate::parse::parse(dialect, rewritten.as_bytes(), settings.parse_timeout).ok()?;
+    (error_regions(&again).0 < error_regions(tree).0).then_some(again)
 }
 
 /// Parses code the grammar leaves opaque (Rust item macros), transitively: a macro body may
@@ -125,9 +146,24 @@ fn parse_embedded(
 
 /// The first syntax error, as a diagnostic; analysis continues with what parsed.
 fn syntax_error(tree: &Tree, path: &str) -> Option<Diagnostic> {
+    let (count, first) = error_regions(tree);
+    let line = first?.start_position().row as u32 + 1;
+    Some(Diagnostic {
+        path: path.to_string(),
+        line: Some(line),
+        kind: DiagnosticKind::SyntaxError,
+        message: format!(
+            "syntax error at line {line} ({count} region{} could not be parsed); metrics and findings cover the rest of the file",
+            if count == 1 { "" } else { "s" },
+        ),
+    })
+}
+
+/// How many error or missing nodes the tree has (outermost only), and the first.
+fn error_regions(tree: &Tree) -> (usize, Option<Node<'_>>) {
     let root = tree.root_node();
     if !root.has_error() {
-        return None;
+        return (0, None);
     }
     let mut cursor = root.walk();
     let mut count = 0usize;
@@ -148,17 +184,8 @@ fn syntax_error(tree: &Tree, path: &str) -> Option<Diagnostic> {
                 break;
             }
             if !cursor.goto_parent() {
-                let line = first.map(|n| n.start_position().row as u32 + 1);
-                return Some(Diagnostic {
-                    path: path.to_string(),
-                    line,
-                    kind: DiagnosticKind::SyntaxError,
-                    message: format!(
-                        "syntax error{} ({count} region{} could not be parsed); metrics and findings cover the rest of the file",
-                        line.map(|l| format!(" at line {l}")).unwrap_or_default(),
-                        if count == 1 { "" } else { "s" },
-                    ),
-                });
+                // A tree with errors has at least one error or missing node.
+                return (count.max(1), first.or(Some(root)));
             }
         }
     }

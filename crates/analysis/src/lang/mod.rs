@@ -13,6 +13,7 @@ mod kinds;
 pub(crate) mod python;
 pub(crate) mod rust;
 mod syntax;
+pub(crate) mod ts_compat;
 
 use std::path::Path;
 
