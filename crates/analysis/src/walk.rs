@@ -832,7 +832,8 @@ impl<'a, 't> Walker<'a, 't> {
         if a.operator.is_some() {
             return;
         }
-        let list_like = a.value.is_some_and(|v| self.spec.is_list_like(v, self.src));
+        let list_like = self.spec.is_list_typed(a.node, self.src)
+            || a.value.is_some_and(|v| self.spec.is_list_like(v, self.src));
         let locals = &mut self.functions[i].list_locals;
         locals.retain(|l| l.as_ref() != a.target);
         if list_like {
@@ -884,7 +885,7 @@ impl<'a, 't> Walker<'a, 't> {
     }
 
     fn enter_function(&mut self, node: Node<'t>) {
-        let Some(decl) = self.spec.function(node, self.src) else {
+        let Some(decl) = self.spec.function_in(node, &self.parents, self.src) else {
             return;
         };
         let parent = self

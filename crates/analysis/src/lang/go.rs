@@ -8,7 +8,7 @@ use super::{
     Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role, ValueKind, kind_table,
     text,
 };
-use crate::lang::syntax::{build_roles, named_children, squash};
+use crate::lang::syntax::{build_roles, callee_text, named_children, squash};
 use crate::metrics::cognitive::{CogKind, SonarLanguage};
 
 kind_table! {
@@ -174,7 +174,7 @@ impl LanguageSpec for Go {
             .collect();
         Some(Call {
             node,
-            callee: squash(text(func, src)),
+            callee: callee_text(text(func, src)),
             name: text(name_node, src),
             args,
         })

@@ -8,7 +8,7 @@ use super::{
     Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role, ValueKind, kind_table,
     text,
 };
-use crate::lang::syntax::{build_roles, children, named_children, squash};
+use crate::lang::syntax::{build_roles, callee_text, children, named_children, squash};
 use crate::metrics::cognitive::{CogKind, SonarLanguage};
 
 kind_table! {
@@ -201,7 +201,7 @@ impl LanguageSpec for Java {
         }
         let name_node = node.child_by_field_id(k.f.name)?;
         let callee = match node.child_by_field_id(k.f.object) {
-            Some(o) => format!("{}.{}", squash(text(o, src)), text(name_node, src)),
+            Some(o) => format!("{}.{}", callee_text(text(o, src)), text(name_node, src)),
             None => text(name_node, src).to_string(),
         };
         Some(Call {

@@ -11,7 +11,7 @@ use super::{
     text,
 };
 use crate::lang::kinds::ABSENT;
-use crate::lang::syntax::{build_roles, children, named_children, squash};
+use crate::lang::syntax::{build_roles, callee_text, children, named_children, squash};
 use crate::metrics::cognitive::{CogKind, SonarLanguage};
 
 kind_table! {
@@ -116,16 +116,34 @@ impl Js {
     /// The name a function expression or arrow takes from where it is defined:
     /// `const f = () => {}`, `{ f: function () {} }`, `a.b = () => {}`, `f = () => {}`
     /// in a class body.
-    fn context_name(&self, node: Node<'_>, src: &str) -> Option<String> {
+    ///
+    /// `ancestors` are the node's ancestors, outermost first, when the caller knows them
+    /// (the walker does): reading them is free, while `Node::parent` walks down from the
+    /// root.
+    fn context_name<'t>(
+        &self,
+        node: Node<'t>,
+        src: &str,
+        ancestors: &[Node<'t>],
+    ) -> Option<String> {
         let k = &self.k;
-        let mut parent = node.parent()?;
+        let mut up = ancestors.len();
+        let mut parent_of = |n: Node<'t>| -> Option<Node<'t>> {
+            if up > 0 {
+                up -= 1;
+                Some(ancestors[up])
+            } else {
+                n.parent()
+            }
+        };
+        let mut parent = parent_of(node)?;
         // `const f = (() => {})` and TS `const f = (() => {}) as X` keep the name.
         while parent.kind_id() == k.parenthesized_expression
             || parent.kind_id() == k.as_expression
             || parent.kind_id() == k.satisfies_expression
             || parent.kind_id() == k.non_null_expression
         {
-            parent = parent.parent()?;
+            parent = parent_of(parent)?;
         }
         let pid = parent.kind_id();
         let name_node = if pid == k.variable_declarator {
@@ -163,6 +181,15 @@ impl LanguageSpec for Js {
     }
 
     fn function(&self, node: Node<'_>, src: &str) -> Option<FunctionDecl> {
+        self.function_in(node, &[], src)
+    }
+
+    fn function_in(
+        &self,
+        node: Node<'_>,
+        ancestors: &[Node<'_>],
+        src: &str,
+    ) -> Option<FunctionDecl> {
         let k = &self.k;
         let id = node.kind_id();
         // Overload signatures and abstract methods have no body: not functions.
@@ -177,7 +204,7 @@ impl LanguageSpec for Js {
                 DeclKind::Named
             };
             (t.to_string(), kind, n.start_position().row)
-        } else if let Some(n) = self.context_name(node, src) {
+        } else if let Some(n) = self.context_name(node, src, ancestors) {
             (n, DeclKind::Named, node.start_position().row)
         } else {
             (
@@ -223,7 +250,7 @@ impl LanguageSpec for Js {
     fn class_name(&self, node: Node<'_>, src: &str) -> Option<String> {
         match node.child_by_field_id(self.k.f.name) {
             Some(n) => Some(text(n, src).to_string()),
-            None => self.context_name(node, src),
+            None => self.context_name(node, src, &[]),
         }
     }
 
@@ -275,7 +302,7 @@ impl LanguageSpec for Js {
                 });
             }
         }
-        let callee = squash(text(func, src)).replace("?.", ".");
+        let callee = callee_text(text(func, src)).replace("?.", ".");
         Some(Call {
             node,
             callee: if is_new {
@@ -410,6 +437,19 @@ impl LanguageSpec for Js {
                 .all(|c| self.value_kind(c, src).is_literal())
     }
 
+    fn is_list_typed(&self, declarator: Node<'_>, src: &str) -> bool {
+        // `const names: string[] = load()` (TypeScript).
+        if declarator.kind_id() != self.k.variable_declarator {
+            return false;
+        }
+        let Some(ty) = declarator.child_by_field_name("type") else {
+            return false;
+        };
+        let t = squash(text(ty, src));
+        let t = t.trim_start_matches(':');
+        t.ends_with("[]") || t.starts_with("Array<") || t.starts_with("ReadonlyArray<")
+    }
+
     fn is_list_like(&self, node: Node<'_>, src: &str) -> bool {
         let k = &self.k;
         let mut node = node;
@@ -420,19 +460,6 @@ impl LanguageSpec for Js {
             match node.named_child(0) {
                 Some(n) => node = n,
                 None => break,
-            }
-        }
-        // `const names: string[] = load()` (TypeScript).
-        if let Some(decl) = node
-            .parent()
-            .filter(|p| p.kind_id() == k.variable_declarator)
-            && decl.child_by_field_id(k.f.value) == Some(node)
-            && let Some(ty) = decl.child_by_field_name("type")
-        {
-            let t = squash(text(ty, src));
-            let t = t.trim_start_matches(':');
-            if t.ends_with("[]") || t.starts_with("Array<") || t.starts_with("ReadonlyArray<") {
-                return true;
             }
         }
         // Kinds outside this module's table, by name.

@@ -120,6 +120,17 @@ pub(crate) trait LanguageSpec: Sync {
     /// function after all (e.g. a body-less declaration the language does not list).
     fn function(&self, node: Node<'_>, src: &str) -> Option<FunctionDecl>;
 
+    /// [`LanguageSpec::function`] for a node whose ancestors (outermost first) the caller
+    /// knows, for languages that name a function after where it is defined.
+    fn function_in(
+        &self,
+        node: Node<'_>,
+        _ancestors: &[Node<'_>],
+        src: &str,
+    ) -> Option<FunctionDecl> {
+        self.function(node, src)
+    }
+
     /// The name of a node whose role is [`Role::Class`]; `None` for anonymous classes.
     fn class_name(&self, node: Node<'_>, src: &str) -> Option<String>;
 
@@ -142,6 +153,11 @@ pub(crate) trait LanguageSpec: Sync {
 
     /// The collection a loop iterates over, when it has one (`for x in items`).
     fn loop_iterable<'t>(&self, node: Node<'t>) -> Option<Node<'t>>;
+
+    /// Whether a declaration (`const names: string[] = ...`) gives its variable a list type.
+    fn is_list_typed(&self, _declarator: Node<'_>, _src: &str) -> bool {
+        false
+    }
 
     /// The name a loop binds on each iteration, when it is a single name (`x` in
     /// `for x in items`, `for (const x of items)`).

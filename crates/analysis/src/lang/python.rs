@@ -10,7 +10,7 @@ use super::{
     Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role, ValueKind, kind_table,
     text,
 };
-use crate::lang::syntax::{build_roles, children, named_children, squash};
+use crate::lang::syntax::{build_roles, callee_text, children, named_children, squash};
 
 kind_table! {
     pub(crate) struct Kinds;
@@ -263,7 +263,7 @@ impl LanguageSpec for Python {
         }
         Some(Call {
             node,
-            callee: squash(text(func, src)),
+            callee: callee_text(text(func, src)),
             name: text(name_node, src),
             args,
         })

@@ -9,7 +9,7 @@ use super::{
     Arg, Assign, Call, CcStep, DeclKind, FunctionDecl, LanguageSpec, Role, ValueKind, kind_table,
     text,
 };
-use crate::lang::syntax::{build_roles, children, named_children, squash};
+use crate::lang::syntax::{build_roles, callee_text, children, named_children, squash};
 use crate::metrics::cognitive::{CogKind, SonarLanguage};
 
 kind_table! {
@@ -216,7 +216,7 @@ impl LanguageSpec for Rust {
             .collect();
         Some(Call {
             node,
-            callee: squash(text(func, src)),
+            callee: callee_text(text(func, src)),
             name: text(name_node, src),
             args,
         })

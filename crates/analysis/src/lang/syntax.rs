@@ -182,6 +182,22 @@ pub(crate) fn children<'t>(node: Node<'t>) -> Vec<Node<'t>> {
     node.children(&mut cursor).collect()
 }
 
+/// A callee as compact text (whitespace removed). A chain whose receiver holds whole
+/// callbacks (`promise.then(() => { ... }).catch`) keeps only its last 160 bytes after
+/// `…`: rules match callees by their end, and copying the callbacks for every call in the
+/// chain was quadratic in the chain's length.
+pub(crate) fn callee_text(s: &str) -> String {
+    const MAX: usize = 240;
+    if s.len() <= MAX {
+        return squash(s);
+    }
+    let mut cut = s.len() - 160;
+    while !s.is_char_boundary(cut) {
+        cut += 1;
+    }
+    format!("…{}", squash(&s[cut..]))
+}
+
 /// Collapses runs of whitespace so `a . b` and `a.b` compare equal (without allocating
 /// a new string in the usual case of text with no whitespace).
 pub(crate) fn squash(s: &str) -> String {

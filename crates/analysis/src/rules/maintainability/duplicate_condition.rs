@@ -96,14 +96,28 @@ impl Rule for DuplicateCondition {
             if !is_chain_head(node, cx) {
                 return;
             }
+            // No `else if`, no chain: most `if`s end here.
+            let else_if = node
+                .child_by_field_id(field!(cx.dialect, "alternative"))
+                .is_some_and(|alt| {
+                    cx.text(alt)
+                        .trim_start_matches("else")
+                        .trim_start()
+                        .starts_with("if")
+                });
+            if !else_if {
+                return;
+            }
             braced_chain(node, cx)
         };
         let mut seen: Vec<(String, Node<'_>)> = Vec::new();
         for (key, cond) in conditions {
-            if key.is_empty() || has_side_effect(&key) {
+            if key.is_empty() {
                 continue;
             }
+            // Checked only for a repeat: the pattern is costlier than the comparison.
             if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key)
+                && !has_side_effect(&key)
                 && !linter_allows(cx, cond, "no-dupe-else-if", &[])
             {
                 let line = first.start_position().row + 1;
@@ -123,7 +137,7 @@ impl Rule for DuplicateCondition {
 fn has_side_effect(condition: &str) -> bool {
     static IMPURE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(
-            r"(?i)\b(next|has_?next|read|poll|pop|shift|take|random|rand|recv|receive|consume|acquire|fetch|scan)\w*\s*\(",
+            r"(?i-u)\b(next|has_?next|read|poll|pop|shift|take|random|rand|recv|receive|consume|acquire|fetch|scan)\w*\s*\(",
         )
         .expect("valid pattern")
     });

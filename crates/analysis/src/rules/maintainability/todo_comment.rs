@@ -1,5 +1,8 @@
 //! MNT012: TODO, FIXME, XXX and HACK comments.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use tree_sitter::Node;
 
 use crate::rules::{ALL_LANGUAGES, Cx, Hooks, Rule, RuleMeta, declare_rule};
@@ -52,6 +55,12 @@ impl Rule for TodoComment {
     }
 
     fn on_comment(&self, node: Node<'_>, text: &str, cx: &mut Cx<'_, '_>) {
+        // One scan of the comment for any marker before looking line by line.
+        static ANY: LazyLock<Regex> =
+            LazyLock::new(|| Regex::new(r"TODO|FIXME|XXX|HACK").expect("valid pattern"));
+        if !ANY.is_match(text) {
+            return;
+        }
         for (i, line) in text.lines().enumerate() {
             let Some(marker) = MARKERS.iter().find(|m| has_word(line, m)) else {
                 continue;

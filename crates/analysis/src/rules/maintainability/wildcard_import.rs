@@ -80,7 +80,7 @@ impl Rule for WildcardImport {
         match cx.dialect {
             Dialect::Python => {
                 static STAR: LazyLock<Regex> =
-                    LazyLock::new(|| Regex::new(r"\bimport\s*\*").expect("valid pattern"));
+                    LazyLock::new(|| Regex::new(r"(?-u)\bimport\s*\*").expect("valid pattern"));
                 if cx.file.file_name == "__init__.py"
                     || cx.file.file_name == "__init__.pyi"
                     || !STAR.is_match(cx.src)

@@ -845,8 +845,10 @@ pub(super) fn holds_list(cx: &Cx<'_, '_>, here: Node<'_>, name: &str) -> bool {
     }
     scoped_assignment(cx, here, name)
         .filter(|a| enclosing_function(cx, *a).id() != current.id())
-        .and_then(|a| assigned_value(cx, a))
-        .is_some_and(|v| cx.lang.is_list_like(v, cx.src))
+        .is_some_and(|a| {
+            cx.lang.is_list_typed(a, cx.src)
+                || assigned_value(cx, a).is_some_and(|v| cx.lang.is_list_like(v, cx.src))
+        })
 }
 
 /// Whether `name` at `here` is a parameter of a closure or lambda around it, or the
