@@ -11,6 +11,10 @@ time and the peak RSS. Ratios are the peer's CPU time over qa-agent's. `qa-agent
 --parse-only` discovers, reads and parses the same files without analysing them: the
 difference to the full run is what metrics, rules and test mapping cost.
 
+qa-agent and rust-code-analysis-cli run with one worker thread by default (`--jobs 1`,
+`-j 1`), like lizard and radon: CPU time then measures work, not thread coordination.
+`--jobs N` changes that for both.
+
 Peers come from the virtualenv given by --peers (default: .peers at the repository
 root; `WITH_RCA=1 bash scripts/install_peers.sh` creates it).
 """
@@ -50,6 +54,7 @@ def main():
     ap.add_argument("tree")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--language", default="python", choices=sorted(EXT))
+    ap.add_argument("--jobs", type=int, default=1, help="worker threads for qa-agent and RCA")
     ap.add_argument("--peers", default=os.path.join(os.path.dirname(__file__), "..", "..", ".peers"))
     args = ap.parse_args()
     tree = os.path.abspath(args.tree)
@@ -60,9 +65,11 @@ def main():
     tools = {
         # --all-files: the same files the peers read (no vendored/generated skipping).
         "qa-agent (full analysis)": [qa, "analyze", tree, "--format", "json", "--no-config",
-                                     "--all-files", "--max-file-size", "100000000", "--quiet"],
+                                     "--all-files", "--max-file-size", "100000000", "--quiet",
+                                     "--jobs", str(args.jobs)],
         "qa-agent --parse-only": [qa, "analyze", tree, "--no-config", "--all-files",
-                                  "--max-file-size", "100000000", "--parse-only"],
+                                  "--max-file-size", "100000000", "--parse-only",
+                                  "--jobs", str(args.jobs)],
         "lizard": [bin_("lizard"), "-l", lang, tree],
     }
     if lang == "python":
@@ -71,7 +78,7 @@ def main():
     rca = shutil.which("rust-code-analysis-cli") or bin_("rust-code-analysis-cli")
     if os.path.exists(rca):
         # -F lists functions; -p the tree; -l restricts the language where supported.
-        tools["rust-code-analysis-cli -F"] = [rca, "-F", "-p", tree]
+        tools["rust-code-analysis-cli -F"] = [rca, "-F", "-j", str(args.jobs), "-p", tree]
     results = {name: [] for name in tools}
     with tempfile.TemporaryDirectory() as cwd:
         for rep in range(args.reps):

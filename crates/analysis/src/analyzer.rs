@@ -384,7 +384,32 @@ impl Analyzer {
                 }],
             );
         }
-        let mut outcome = analyze_text(rel, &text, dialect, &self.settings);
+        // A bug in one rule or metric must not take the whole run down: the file becomes
+        // a diagnostic and the other files are still analysed.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            analyze_text(rel, &text, dialect, &self.settings)
+        }));
+        let mut outcome = match run {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                return (
+                    None,
+                    vec![Diagnostic {
+                        path: rel.to_string(),
+                        line: None,
+                        kind: DiagnosticKind::InternalError,
+                        message: format!(
+                            "qa-agent failed on this file and left it out ({what}); the rest was analysed. Please report this with the file"
+                        ),
+                    }],
+                );
+            }
+        };
         if let Some((offset, line)) = decoded.invalid_utf8 {
             outcome.diagnostics.push(Diagnostic {
                 path: rel.to_string(),

@@ -75,6 +75,9 @@ pub enum DiagnosticKind {
     Io,
     SymlinkLoop,
     Skipped,
+    /// qa-agent itself failed on this file (a bug): the file is left out, the rest of
+    /// the tree is analysed.
+    InternalError,
 }
 
 /// Something about the input that the user should know: a file not analysed, or analysed

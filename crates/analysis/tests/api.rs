@@ -239,3 +239,27 @@ fn summary_totals_and_hotspots() {
     assert_eq!(s.max_cyclomatic, 3);
     assert_eq!(s.languages.len(), 2);
 }
+
+#[test]
+fn long_call_chains_with_cut_names_are_analysed() {
+    // Regression: a callee longer than the cap is shortened to `…<last 160 bytes>`. When
+    // the cut fell inside the receiver's last name, the N+1 rule sliced into the `…` and
+    // panicked (seen on clap_builder and guava).
+    // 143 bytes of balanced closure: `|x|xzz…z.map(|y|y).map(|y|y)…`.
+    let maps = ".map(|y|y)".repeat(13);
+    let args = format!("|x|x{}{maps}", "z".repeat(143 - 4 - maps.len()));
+    let tail = format!("ter_map({args}).collect");
+    assert_eq!(tail.len(), 160);
+    let receiver = format!("items{}.iter().fil", ".clone()".repeat(12));
+    let rust = format!(
+        "fn f(items: Vec<u8>) {{\n    for _ in 0..3 {{\n        let _v: Vec<u8> = {receiver}{tail}();\n    }}\n}}\n"
+    );
+    let analysis = analyze(vec![file("lib.rs", &rust)]);
+    // No diagnostic at all: neither a syntax error (the input is valid) nor an internal one.
+    assert!(
+        analysis.diagnostics.is_empty(),
+        "{:?}",
+        analysis.diagnostics
+    );
+    assert_eq!(analysis.files[0].functions.len(), 1);
+}

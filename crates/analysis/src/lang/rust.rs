@@ -573,9 +573,8 @@ fn follows_operand(src: &str, at: usize) -> bool {
         return false;
     };
     if last.is_alphanumeric() || last == '_' {
-        let word_start = before
-            .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
+        let word_start =
+            crate::lang::syntax::trailing_word_start(before, |c| c.is_alphanumeric() || c == '_');
         let word = &before[word_start..];
         // A lifetime or label (`'a`) is not an operand either.
         let lifetime = before[..word_start].ends_with('\'');

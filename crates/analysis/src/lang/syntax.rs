@@ -198,6 +198,15 @@ pub(crate) fn callee_text(s: &str) -> String {
     format!("…{}", squash(&s[cut..]))
 }
 
+/// Where the run of `is_word` characters that ends `s` begins (a byte index on a char
+/// boundary, whatever the characters before it are).
+pub(crate) fn trailing_word_start(s: &str, is_word: impl Fn(char) -> bool) -> usize {
+    s.char_indices()
+        .rev()
+        .find(|&(_, c)| !is_word(c))
+        .map_or(0, |(i, c)| i + c.len_utf8())
+}
+
 /// Collapses runs of whitespace so `a . b` and `a.b` compare equal (without allocating
 /// a new string in the usual case of text with no whitespace).
 pub(crate) fn squash(s: &str) -> String {

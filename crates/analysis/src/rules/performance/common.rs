@@ -551,9 +551,8 @@ pub(super) fn last_name(expr: &str) -> &str {
             None => break,
         }
     }
-    let start = s
-        .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
-        .map_or(0, |i| i + 1);
+    let start =
+        crate::lang::trailing_word_start(s, |c| c.is_alphanumeric() || c == '_' || c == '$');
     &s[start..]
 }
 
@@ -976,6 +975,9 @@ mod tests {
         assert_eq!(last_name("self.conn.cursor()"), "cursor");
         assert_eq!(last_name("&mut *conn"), "conn");
         assert_eq!(last_name("this.userRepository"), "userRepository");
+        // Non-ASCII separators (a capped callee starts with `…`) are whole characters.
+        assert_eq!(last_name("…ter_map"), "ter_map");
+        assert_eq!(last_name("x→résumé"), "résumé");
         assert_eq!(root_name("self.client.get(u)"), "client");
         assert_eq!(root_name("reqwest::Client::new().get(u)"), "reqwest");
         assert_eq!(root_name("&mut *tx"), "tx");
