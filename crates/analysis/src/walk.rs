@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use qa_core::Finding;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::{Node, Tree};
 
 use crate::config::Thresholds;
@@ -222,10 +223,10 @@ struct PendingFunction<'t> {
     class: Option<usize>,
     is_async: bool,
     /// Locals last assigned a list-like value.
-    list_locals: Vec<Box<str>>,
+    list_locals: FxHashSet<Box<str>>,
     /// Every name assigned in the function so far, and whether its last value was a
     /// literal (so `cmd = "ls"; run(cmd, shell=True)` is not a command built at run time).
-    assigned: Vec<(Box<str>, bool)>,
+    assigned: FxHashMap<Box<str>, bool>,
     /// Decision points counted so far (cyclomatic complexity minus one).
     decisions: u32,
     /// Counting starts here (the body, for languages that ignore the signature).
@@ -285,7 +286,7 @@ struct Walker<'a, 't> {
     /// `parents[i].kind_id()`, kept alongside.
     parent_kinds: Vec<u16>,
     /// Module-level names last assigned a literal.
-    module_literals: Vec<Box<str>>,
+    module_literals: FxHashSet<Box<str>>,
     /// Python only: complexipy states of the ancestors, and how many named children of
     /// each have been entered so far.
     cpx_stack: Vec<Cpx>,
@@ -355,7 +356,7 @@ impl<'a, 't> Walker<'a, 't> {
             interned: rustc_hash::FxHashMap::default(),
             parents: Vec::new(),
             parent_kinds: Vec::new(),
-            module_literals: Vec::new(),
+            module_literals: FxHashSet::default(),
             cpx_stack: Vec::new(),
             named_seen: Vec::new(),
             cpx_here: Cpx::Off,
@@ -363,13 +364,7 @@ impl<'a, 't> Walker<'a, 't> {
             sonar_stack: Vec::new(),
             sonar_here: SonarCtx::default(),
             sonar_level: 0,
-            facts: FileFacts {
-                modern_js: matches!(
-                    dialect.language(),
-                    qa_core::Language::JavaScript | qa_core::Language::TypeScript
-                ) && is_modern_js(src),
-                file_name: path.rsplit('/').next().unwrap_or(path).to_string(),
-            },
+            facts: FileFacts::new(path, src, dialect),
         }
     }
 
@@ -805,15 +800,23 @@ impl<'a, 't> Walker<'a, 't> {
     fn note_assigned(&mut self, name: &str, literal: bool) -> Option<usize> {
         let Some(i) = self.scopes.last().and_then(|s| s.function) else {
             // Module level: names of constants.
-            self.module_literals.retain(|l| l.as_ref() != name);
+            // Sets, not lists: generated files assign thousands of names.
             if literal {
-                self.module_literals.push(name.into());
+                if !self.module_literals.contains(name) {
+                    self.module_literals.insert(name.into());
+                }
+            } else {
+                self.module_literals.remove(name);
             }
             return None;
         };
         let f = &mut self.functions[i];
-        f.assigned.retain(|(n, _)| n.as_ref() != name);
-        f.assigned.push((name.into(), literal));
+        match f.assigned.get_mut(name) {
+            Some(l) => *l = literal,
+            None => {
+                f.assigned.insert(name.into(), literal);
+            }
+        }
         Some(i)
     }
 
@@ -835,9 +838,10 @@ impl<'a, 't> Walker<'a, 't> {
         let list_like = self.spec.is_list_typed(a.node, self.src)
             || a.value.is_some_and(|v| self.spec.is_list_like(v, self.src));
         let locals = &mut self.functions[i].list_locals;
-        locals.retain(|l| l.as_ref() != a.target);
-        if list_like {
-            locals.push(a.target.into());
+        if !list_like {
+            locals.remove(a.target);
+        } else if !locals.contains(a.target) {
+            locals.insert(a.target.into());
         }
     }
 
@@ -949,8 +953,8 @@ impl<'a, 't> Walker<'a, 't> {
             node,
             class,
             is_async: decl.is_async,
-            list_locals: Vec::new(),
-            assigned: Vec::new(),
+            list_locals: FxHashSet::default(),
+            assigned: FxHashMap::default(),
             decisions: 0,
             count_from: self.spec.cc_start(node),
             skip_until: 0,
@@ -1106,9 +1110,9 @@ impl<'a, 't> Walker<'a, 't> {
             .last()
             .and_then(|s| s.function)
             .map(|i| &self.functions[i]);
-        let list_locals: &[Box<str>] = current.map_or(&[], |f| &f.list_locals);
+        let list_locals = current.map(|f| &f.list_locals);
         let literals = Literals {
-            function: current.map(|f| (f.assigned.as_slice(), f.info.parameters.as_slice())),
+            function: current.map(|f| (&f.assigned, f.info.parameters.as_slice())),
             module: &self.module_literals,
         };
         let (function, fn_start) = match current {
@@ -1201,7 +1205,7 @@ impl<'a, 't> Walker<'a, 't> {
             loops: &[],
             thresholds: &self.settings.thresholds,
             imports: &self.imports,
-            list_locals: &[],
+            list_locals: None,
             literals: Literals {
                 function: None,
                 module: &self.module_literals,
@@ -1346,7 +1350,7 @@ fn first_statement(block: Node<'_>) -> Option<Node<'_>> {
 
 /// Whether JavaScript declares with `let`/`const` more than with `var` (words followed by
 /// whitespace, counted in the text: a cheap estimate, comments included).
-fn is_modern_js(src: &str) -> bool {
+pub(crate) fn is_modern_js(src: &str) -> bool {
     let count = |word: &str| {
         src.match_indices(word)
             .filter(|(at, _)| {

@@ -1,6 +1,7 @@
 //! What a rule sees while it checks a node, and where it reports.
 
 use qa_core::Span;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use crate::config::Thresholds;
@@ -14,6 +15,80 @@ pub(crate) struct FileFacts {
     pub modern_js: bool,
     /// File name without directories.
     pub file_name: String,
+    /// Lines that may hold a linter directive (`eslint-…`, `noqa`): 1-based number and
+    /// byte range, so rules that honour them do not rescan the file per finding.
+    pub directive_lines: Vec<(u32, std::ops::Range<usize>)>,
+    /// JavaScript names assigned a `typeof` result (`var type = typeof value`).
+    pub typeof_names: FxHashSet<Box<str>>,
+}
+
+impl FileFacts {
+    pub fn new(path: &str, src: &str, dialect: Dialect) -> FileFacts {
+        let js = matches!(
+            dialect.language(),
+            qa_core::Language::JavaScript | qa_core::Language::TypeScript
+        );
+        // `# noqa` is matched without regard to case, as flake8 and ruff do.
+        static NOQA: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new("(?i-u)noqa").expect("valid regex"));
+        let has = |text: &str| {
+            if js {
+                text.contains("eslint-")
+            } else {
+                NOQA.is_match(text)
+            }
+        };
+        let mut directive_lines = Vec::new();
+        let scan = (js || dialect == Dialect::Python) && has(src);
+        if scan {
+            let mut start = 0;
+            for (i, line) in src.split_inclusive('\n').enumerate() {
+                let text = line.trim_end_matches(['\n', '\r']);
+                if has(text) {
+                    directive_lines.push((i as u32 + 1, start..start + text.len()));
+                }
+                start += line.len();
+            }
+        }
+        let mut typeof_names = FxHashSet::default();
+        if js {
+            for (at, _) in src.match_indices("typeof ") {
+                // `name = typeof x` (not `==`): read back over `=` and the name.
+                let before = src[..at].trim_end();
+                let Some(before) = before.strip_suffix('=') else {
+                    continue;
+                };
+                if before.ends_with(['=', '!', '<', '>']) {
+                    continue;
+                }
+                let before = before.trim_end();
+                let start = crate::lang::trailing_word_start(before, |c| {
+                    c.is_alphanumeric() || c == '_' || c == '$'
+                });
+                if start < before.len() {
+                    typeof_names.insert(before[start..].into());
+                }
+            }
+        }
+        FileFacts {
+            modern_js: js && crate::walk::is_modern_js(src),
+            file_name: path.rsplit('/').next().unwrap_or(path).to_string(),
+            directive_lines,
+            typeof_names,
+        }
+    }
+
+    /// The lines that may hold linter directives, up to and including 1-based `last`.
+    pub fn directive_lines_to<'s>(
+        &self,
+        src: &'s str,
+        last: u32,
+    ) -> impl Iterator<Item = (u32, &'s str)> + use<'_, 's> {
+        self.directive_lines
+            .iter()
+            .take_while(move |(n, _)| *n <= last)
+            .map(move |(n, r)| (*n, &src[r.clone()]))
+    }
 }
 
 /// A finding before suppression and fingerprinting.
@@ -31,16 +106,16 @@ pub(crate) struct RawFinding {
 pub(crate) struct Literals<'a> {
     /// The current function's assignments (name, holds a literal) and parameters.
     pub function: Option<FunctionNames<'a>>,
-    pub module: &'a [Box<str>],
+    pub module: &'a FxHashSet<Box<str>>,
 }
 
 /// What a function assigned so far, and its parameters.
-pub(crate) type FunctionNames<'a> = (&'a [(Box<str>, bool)], &'a [String]);
+pub(crate) type FunctionNames<'a> = (&'a FxHashMap<Box<str>, bool>, &'a [String]);
 
 impl Literals<'_> {
     pub fn contains(&self, name: &str) -> bool {
         if let Some((assigned, params)) = self.function {
-            if let Some((_, literal)) = assigned.iter().rev().find(|(n, _)| n.as_ref() == name) {
+            if let Some(literal) = assigned.get(name) {
                 return *literal;
             }
             if params
@@ -50,7 +125,7 @@ impl Literals<'_> {
                 return false;
             }
         }
-        self.module.iter().any(|m| m.as_ref() == name)
+        self.module.contains(name)
     }
 }
 
@@ -81,7 +156,7 @@ pub(crate) struct Cx<'a, 't> {
     /// Modules the file imported before this point (`subprocess`, `child_process`, ...).
     pub imports: &'a [String],
     /// Local variables of the current function last assigned a list, array or vector.
-    pub list_locals: &'a [Box<str>],
+    pub list_locals: Option<&'a FxHashSet<Box<str>>>,
     pub literals: Literals<'a>,
     pub file: &'a FileFacts,
     /// Ancestors of the node being checked, outermost first (empty for function, class and
@@ -150,7 +225,7 @@ impl<'a, 't> Cx<'a, 't> {
 
     /// Whether `name` is a local variable of the current function holding a list.
     pub fn is_list_local(&self, name: &str) -> bool {
-        self.list_locals.iter().any(|l| l.as_ref() == name)
+        self.list_locals.is_some_and(|l| l.contains(name))
     }
 
     /// Reports a finding spanning `node`.

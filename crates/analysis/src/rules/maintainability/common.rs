@@ -134,10 +134,11 @@ pub(super) fn comment_in_braces(
 /// on it, `// eslint-disable-next-line rule` just above, or inside a
 /// `/* eslint-disable rule */` region. A directive without a rule list covers every rule.
 /// A project that silenced its own linter there made the decision this rule would ask for.
-pub(super) fn eslint_allows(src: &str, line: u32, rule: &str) -> bool {
-    if !src.contains("eslint-") {
-        return false;
-    }
+pub(super) fn eslint_allows<'s>(
+    lines: impl Iterator<Item = (u32, &'s str)>,
+    line: u32,
+    rule: &str,
+) -> bool {
     let names = |rest: &str| -> bool {
         // `eslint-disable-line a, b -- why` / `eslint-disable a */`
         let list = rest.split("--").next().unwrap_or("");
@@ -152,8 +153,7 @@ pub(super) fn eslint_allows(src: &str, line: u32, rule: &str) -> bool {
         !any
     };
     let mut disabled = false;
-    for (i, text) in src.lines().enumerate().take(line as usize) {
-        let n = i as u32 + 1;
+    for (n, text) in lines {
         let mut rest = text;
         while let Some(at) = rest.find("eslint-") {
             let directive = &rest[at + "eslint-".len()..];
@@ -183,8 +183,12 @@ pub(super) fn eslint_allows(src: &str, line: u32, rule: &str) -> bool {
 
 /// Whether a flake8/ruff `# noqa` comment on 1-based `line` covers one of `codes` (a bare
 /// `# noqa` covers everything).
-pub(super) fn noqa_allows(src: &str, line: u32, codes: &[&str]) -> bool {
-    let Some(text) = src.lines().nth(line.saturating_sub(1) as usize) else {
+pub(super) fn noqa_allows<'s>(
+    mut lines: impl Iterator<Item = (u32, &'s str)>,
+    line: u32,
+    codes: &[&str],
+) -> bool {
+    let Some((_, text)) = lines.find(|(n, _)| *n == line) else {
         return false;
     };
     let lower = text.to_ascii_lowercase();
@@ -210,9 +214,9 @@ pub(super) fn linter_allows(
 ) -> bool {
     let line = node.start_position().row as u32 + 1;
     match cx.dialect {
-        Dialect::Python => noqa_allows(cx.src, line, noqa),
+        Dialect::Python => noqa_allows(cx.file.directive_lines_to(cx.src, line), line, noqa),
         Dialect::JavaScript | Dialect::TypeScript | Dialect::Tsx => {
-            eslint_allows(cx.src, line, eslint_rule)
+            eslint_allows(cx.file.directive_lines_to(cx.src, line), line, eslint_rule)
         }
         _ => false,
     }

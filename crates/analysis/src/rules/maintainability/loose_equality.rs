@@ -55,17 +55,7 @@ pub(crate) struct LooseEquality;
 /// `var type = typeof value; ... type == "object"`: a variable holding a `typeof` result,
 /// which is always a string, so `==` cannot coerce.
 fn holds_typeof(n: Node<'_>, cx: &Cx<'_, '_>) -> bool {
-    n.kind_id() == kind!(cx.dialect, "identifier") && {
-        let name = cx.text(n);
-        cx.src.match_indices(name).any(|(at, _)| {
-            let rest = cx.src[at + name.len()..].trim_start();
-            let before = cx.src[..at].chars().next_back();
-            before.is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '$')
-                && rest
-                    .strip_prefix('=')
-                    .is_some_and(|r| !r.starts_with('=') && r.trim_start().starts_with("typeof "))
-        })
-    }
+    n.kind_id() == kind!(cx.dialect, "identifier") && cx.file.typeof_names.contains(cx.text(n))
 }
 
 impl Rule for LooseEquality {
