@@ -1351,18 +1351,22 @@ fn first_statement(block: Node<'_>) -> Option<Node<'_>> {
 /// Whether JavaScript declares with `let`/`const` more than with `var` (words followed by
 /// whitespace, counted in the text: a cheap estimate, comments included).
 pub(crate) fn is_modern_js(src: &str) -> bool {
-    let count = |word: &str| {
-        src.match_indices(word)
-            .filter(|(at, _)| {
-                let before = src[..*at].chars().next_back();
-                let after = src[at + word.len()..].chars().next();
-                before.is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '$' && c != '.')
-                    && after.is_some_and(char::is_whitespace)
-            })
-            .count()
-    };
-    let lexical = count("let") + count("const");
-    lexical > 0 && count("var") <= lexical
+    // One pass over the text for all three keywords.
+    static DECL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(let|const|var)\s").expect("valid regex")
+    });
+    let (mut lexical, mut var) = (0usize, 0usize);
+    for m in DECL.find_iter(src) {
+        let before = src[..m.start()].chars().next_back();
+        if before.is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '$' && c != '.') {
+            if src[m.start()..].starts_with("var") {
+                var += 1;
+            } else {
+                lexical += 1;
+            }
+        }
+    }
+    lexical > 0 && var <= lexical
 }
 
 fn squash_spaces(line: &str) -> String {

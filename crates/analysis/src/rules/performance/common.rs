@@ -796,6 +796,28 @@ pub(super) fn last_assignment<'a>(
     name: &str,
 ) -> Option<Node<'a>> {
     let func = enclosing_function(cx, here);
+    // Walking a long function (or a whole module) node by node is costly: first look for
+    // an occurrence of `name` followed on its line by a plain `=` (`x = `, `x: T = `,
+    // `var x T = `, `a, x = `, `x := `), a superset of the assignments the walk finds.
+    let before = cx
+        .src
+        .get(func.start_byte()..here.start_byte())
+        .unwrap_or("");
+    let assigned_somewhere = before.match_indices(name).any(|(at, _)| {
+        let rest = &before[at + name.len()..];
+        let line = rest.split('\n').next().unwrap_or("").as_bytes();
+        (0..line.len()).any(|i| {
+            line[i] == b'='
+                && !matches!(line.get(i + 1), Some(b'=' | b'>'))
+                && !matches!(
+                    i.checked_sub(1).map(|j| line[j]),
+                    Some(b'=' | b'!' | b'<' | b'>')
+                )
+        })
+    });
+    if !assigned_somewhere {
+        return None;
+    }
     let mut found = None;
     let mut cursor = func.walk();
     'walk: loop {
