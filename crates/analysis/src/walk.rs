@@ -1352,9 +1352,8 @@ fn first_statement(block: Node<'_>) -> Option<Node<'_>> {
 /// whitespace, counted in the text: a cheap estimate, comments included).
 pub(crate) fn is_modern_js(src: &str) -> bool {
     // One pass over the text for all three keywords.
-    static DECL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(let|const|var)\s").expect("valid regex")
-    });
+    static DECL: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(let|const|var)\s").expect("valid regex"));
     let (mut lexical, mut var) = (0usize, 0usize);
     for m in DECL.find_iter(src) {
         let before = src[..m.start()].chars().next_back();
