@@ -40,6 +40,9 @@ pub struct ProjectConfig {
     pub analysis: AnalysisSection,
     pub rules: RulesSection,
     pub thresholds: Thresholds,
+    /// The services' settings (`qa-agent serve`), read and validated by `qa-server`;
+    /// accepted here so one `qa-agent.toml` can hold both.
+    pub server: toml::Table,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

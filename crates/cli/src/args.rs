@@ -25,6 +25,21 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print the JSON Schema of the `--format json` report.
     Schema,
+    /// Run the services: all four in one process, or the one named (as Kubernetes does).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The one service to run: orchestrator (:8000), specialists (:8001), conversation
+    /// (:8080 and :8081), learning (:8002). All four when omitted.
+    #[arg(value_parser = clap::value_parser!(qa_server::ServiceKind))]
+    pub service: Option<qa_server::ServiceKind>,
+
+    /// Configuration file whose `[server]` table is read (default: ./qa-agent.toml if
+    /// present). Environment variables override it; see docs/configuration.md.
+    #[arg(long, env = "QA_AGENT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

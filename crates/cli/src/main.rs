@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => commands::analyze::run(a),
         Command::Rules(r) => commands::rules::run(r),
         Command::Schema => commands::schema::run(),
+        Command::Serve(s) => commands::serve::run(s),
     };
     match result {
         Ok(code) => code,

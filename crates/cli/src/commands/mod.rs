@@ -1,3 +1,4 @@
 pub mod analyze;
 pub mod rules;
 pub mod schema;
+pub mod serve;

@@ -1,0 +1,43 @@
+//! `qa-agent serve [SERVICE]`: start the services, print where they listen, and drain
+//! in-flight requests on SIGTERM or Ctrl-C.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use qa_server::{ServerConfig, ServiceKind};
+
+use crate::args::ServeArgs;
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = ServerConfig::load(args.config.as_deref())?;
+    qa_server::init_logging(config.log_format);
+    let kinds: Vec<ServiceKind> = match args.service {
+        Some(k) => vec![k],
+        None => ServiceKind::ALL.to_vec(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let running = qa_server::start(&config, &kinds).await?;
+        // One stable line per listener on stdout: scripts and tests read them.
+        for l in running.listeners() {
+            let what = if l.role == "ops" {
+                " (health, metrics)"
+            } else {
+                ""
+            };
+            println!("qa-agent: {} listening on {}{what}", l.kind, l.url());
+        }
+        qa_server::shutdown_signal().await;
+        tracing::info!(grace_secs = config.shutdown_grace_secs, "shutting down");
+        running.shutdown();
+        if running.wait(config.shutdown_grace()).await {
+            Ok(ExitCode::SUCCESS)
+        } else {
+            tracing::warn!("requests still running after the grace period; exiting anyway");
+            Ok(ExitCode::from(1))
+        }
+    })
+}

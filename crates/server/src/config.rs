@@ -1,0 +1,382 @@
+//! Service configuration: defaults, then the `[server]` table of `qa-agent.toml` (or
+//! `--config FILE`), then environment variables, validated at start-up.
+//!
+//! Only the variables listed in [`SETTINGS`] are read, so unrelated `QA_AGENT_*` variables
+//! (the test suite's database URLs, say) never become unknown keys.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::ServiceKind;
+
+/// Every setting: its key in the `[server]` table, its environment variable, and what it
+/// does. `docs/configuration.md` documents the same table.
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    (
+        "bind",
+        "QA_AGENT_BIND",
+        "address every listener binds (default 127.0.0.1; containers use 0.0.0.0)",
+    ),
+    (
+        "ports.orchestrator",
+        "QA_AGENT_ORCHESTRATOR_PORT",
+        "agent-orchestrator port (8000; 0 picks a free port)",
+    ),
+    (
+        "ports.specialists",
+        "QA_AGENT_SPECIALISTS_PORT",
+        "specialist-agents port (8001)",
+    ),
+    (
+        "ports.conversation",
+        "QA_AGENT_CONVERSATION_PORT",
+        "conversation-manager WebSocket/UI port (8080)",
+    ),
+    (
+        "ports.conversation_ops",
+        "QA_AGENT_CONVERSATION_OPS_PORT",
+        "conversation-manager health/metrics port (8081)",
+    ),
+    (
+        "ports.learning",
+        "QA_AGENT_LEARNING_PORT",
+        "learning-engine port (8002)",
+    ),
+    (
+        "peers.orchestrator",
+        "QA_AGENT_ORCHESTRATOR_URL",
+        "where other services reach the orchestrator (all-in-one: its own listener; alone: http://agent-orchestrator:8000)",
+    ),
+    (
+        "peers.specialists",
+        "QA_AGENT_SPECIALISTS_URL",
+        "where other services reach the specialists (http://specialist-agents:8001)",
+    ),
+    (
+        "peers.conversation",
+        "QA_AGENT_CONVERSATION_URL",
+        "where other services reach the conversation manager's health port (http://conversation-manager:8081)",
+    ),
+    (
+        "peers.learning",
+        "QA_AGENT_LEARNING_URL",
+        "where other services reach the learning engine (http://learning-engine:8002)",
+    ),
+    (
+        "peer_timeout_ms",
+        "QA_AGENT_PEER_TIMEOUT_MS",
+        "timeout of a peer health check in /health/detailed (2000)",
+    ),
+    (
+        "shutdown_grace_secs",
+        "QA_AGENT_SHUTDOWN_GRACE_SECS",
+        "how long SIGTERM waits for in-flight requests (25, below Kubernetes' 30 s)",
+    ),
+    (
+        "log_format",
+        "QA_AGENT_LOG_FORMAT",
+        "`text` or `json` log lines on stderr (RUST_LOG sets the levels)",
+    ),
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub bind: IpAddr,
+    pub ports: Ports,
+    pub peers: Peers,
+    pub peer_timeout_ms: u64,
+    pub shutdown_grace_secs: u64,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ports {
+    pub orchestrator: u16,
+    pub specialists: u16,
+    pub conversation: u16,
+    pub conversation_ops: u16,
+    pub learning: u16,
+}
+
+/// Base URLs of the other services. Unset: in all-in-one mode the service's own bound
+/// address, otherwise the runbook's host name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Peers {
+    pub orchestrator: Option<String>,
+    pub specialists: Option<String>,
+    pub conversation: Option<String>,
+    pub learning: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: IpAddr::from([127, 0, 0, 1]),
+            ports: Ports::default(),
+            peers: Peers::default(),
+            peer_timeout_ms: 2000,
+            shutdown_grace_secs: 25,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Ports {
+            orchestrator: 8000,
+            specialists: 8001,
+            conversation: 8080,
+            conversation_ops: 8081,
+            learning: 8002,
+        }
+    }
+}
+
+impl Ports {
+    /// Every port with its setting key, in a fixed order.
+    pub fn all(&self) -> [(&'static str, u16); 5] {
+        [
+            ("ports.orchestrator", self.orchestrator),
+            ("ports.specialists", self.specialists),
+            ("ports.conversation", self.conversation),
+            ("ports.conversation_ops", self.conversation_ops),
+            ("ports.learning", self.learning),
+        ]
+    }
+}
+
+impl Peers {
+    pub fn get(&self, kind: ServiceKind) -> Option<&str> {
+        match kind {
+            ServiceKind::Orchestrator => self.orchestrator.as_deref(),
+            ServiceKind::Specialists => self.specialists.as_deref(),
+            ServiceKind::Conversation => self.conversation.as_deref(),
+            ServiceKind::Learning => self.learning.as_deref(),
+        }
+    }
+
+    pub fn set(&mut self, kind: ServiceKind, url: String) {
+        let slot = match kind {
+            ServiceKind::Orchestrator => &mut self.orchestrator,
+            ServiceKind::Specialists => &mut self.specialists,
+            ServiceKind::Conversation => &mut self.conversation,
+            ServiceKind::Learning => &mut self.learning,
+        };
+        *slot = Some(url);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist (check --config / QA_AGENT_CONFIG)")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl ServerConfig {
+    pub fn peer_timeout(&self) -> Duration {
+        Duration::from_millis(self.peer_timeout_ms)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// Loads the configuration: `explicit` (which must exist), else `./qa-agent.toml` when
+    /// present; only its `[server]` table is read. Then the environment.
+    pub fn load(explicit: Option<&Path>) -> Result<ServerConfig, ConfigError> {
+        let file = match explicit {
+            Some(p) if !p.is_file() => return Err(ConfigError::MissingFile(p.to_path_buf())),
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from("qa-agent.toml")).filter(|p| p.is_file()),
+        };
+        Self::load_from(file.as_deref(), |name| std::env::var(name).ok())
+    }
+
+    /// As [`ServerConfig::load`], with the file given and the environment read through
+    /// `env` (tests pass a map).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<ServerConfig, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(ServerConfig::default()));
+        if let Some(path) = file {
+            figment = figment.merge(Figment::from(Toml::file_exact(path)).focus("server"));
+        }
+        // Each listed variable under its dotted key (figment nests on the dots).
+        let mut vars = Vec::new();
+        for (key, var, _) in SETTINGS {
+            if let Some(value) = env(var) {
+                vars.push((*key, value));
+            }
+        }
+        for (key, value) in &vars {
+            figment = figment.merge(Serialized::global(key, parse_env_value(value)));
+        }
+        let config: ServerConfig = figment.extract().map_err(|e| {
+            let key = e.path.join(".");
+            let source = match SETTINGS.iter().find(|(k, _, _)| *k == key) {
+                Some((_, var, _)) if vars.iter().any(|(k, _)| *k == key) => {
+                    format!("environment variable {var}")
+                }
+                Some((_, var, _)) => {
+                    format!("`{key}` in the [server] table (or environment variable {var})")
+                }
+                None if key.is_empty() => "the [server] table".to_string(),
+                None => format!("`{key}` in the [server] table"),
+            };
+            ConfigError::Invalid(format!("{source}: {}", e.kind))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let ports = self.ports.all();
+        for (i, (key, port)) in ports.iter().enumerate() {
+            if *port == 0 {
+                continue;
+            }
+            if let Some((other, _)) = ports[..i].iter().find(|(_, p)| p == port) {
+                return Err(ConfigError::Invalid(format!(
+                    "`{key}` and `{other}` are both {port}: every listener needs its own port"
+                )));
+            }
+        }
+        for kind in ServiceKind::ALL {
+            if let Some(url) = self.peers.get(kind)
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "`peers.{}` is `{url}`: expected an http:// or https:// URL",
+                    kind.short()
+                )));
+            }
+        }
+        if self.shutdown_grace_secs > 600 {
+            return Err(ConfigError::Invalid(format!(
+                "`shutdown_grace_secs` is {}: at most 600",
+                self.shutdown_grace_secs
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// An environment value as TOML would read it (`8000` a number, `json` a string), so
+/// numbers and strings from the environment deserialise like the file's.
+fn parse_env_value(raw: &str) -> figment::value::Value {
+    raw.parse::<i64>()
+        .map(figment::value::Value::from)
+        .unwrap_or_else(|_| figment::value::Value::from(raw.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn every_setting_is_documented() {
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/configuration.md"
+        ))
+        .unwrap();
+        for (key, var, _) in SETTINGS {
+            assert!(
+                doc.contains(&format!("| `{key}` | `{var}` |")),
+                "docs/configuration.md lacks `{key}` / {var}"
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_runbook_ports() {
+        let c = ServerConfig::load_from(None, env(&[])).unwrap();
+        assert_eq!(c.ports, Ports::default());
+        assert_eq!(c.ports.orchestrator, 8000);
+        assert_eq!(c.ports.conversation_ops, 8081);
+    }
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("qa-agent.toml");
+        std::fs::write(
+            &file,
+            "[analysis]\nmax_file_size = 10\n[server]\nshutdown_grace_secs = 5\n[server.ports]\nlearning = 9002\nspecialists = 9001\n",
+        )
+        .unwrap();
+        let c = ServerConfig::load_from(
+            Some(&file),
+            env(&[
+                ("QA_AGENT_SPECIALISTS_PORT", "7001"),
+                ("QA_AGENT_LOG_FORMAT", "json"),
+                ("QA_AGENT_TEST_DATABASE_URL", "postgres://ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.ports.learning, 9002);
+        assert_eq!(c.ports.specialists, 7001);
+        assert_eq!(c.ports.orchestrator, 8000);
+        assert_eq!(c.shutdown_grace_secs, 5);
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn errors_name_the_bad_setting() {
+        let e = ServerConfig::load_from(None, env(&[("QA_AGENT_ORCHESTRATOR_PORT", "abc")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("QA_AGENT_ORCHESTRATOR_PORT"), "{e}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("qa-agent.toml");
+        std::fs::write(&file, "[server]\nport = 1\n").unwrap();
+        let e = ServerConfig::load_from(Some(&file), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("port"), "{e}");
+
+        let e = ServerConfig::load_from(None, env(&[("QA_AGENT_LEARNING_PORT", "8000")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("ports.learning") && e.contains("ports.orchestrator"),
+            "{e}"
+        );
+
+        let e = ServerConfig::load_from(None, env(&[("QA_AGENT_LEARNING_URL", "learning:8002")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("peers.learning"), "{e}");
+    }
+}

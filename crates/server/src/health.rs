@@ -1,0 +1,139 @@
+//! `/health`, `/health/live`, `/health/ready` and `/health/detailed`, the same on every
+//! service, as Kubernetes probes and the runbook's checks expect.
+//!
+//! `live` only says the process serves. `ready` (and `/health`) fail with 503 when a
+//! required dependency is down or the service is draining after SIGTERM. `detailed` has
+//! one top-level object per dependency (the runbook reads `jq '.database'`), each with its
+//! status and latency. Peers are reported but never required, so one service being down
+//! does not take the others out of their load balancers.
+
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::AppState;
+
+pub async fn live() -> Json<Value> {
+    Json(json!({ "status": "alive" }))
+}
+
+pub async fn ready(State(state): State<AppState>) -> Response {
+    if state.draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining" })),
+        )
+            .into_response();
+    }
+    (StatusCode::OK, Json(json!({ "status": "ready" }))).into_response()
+}
+
+pub async fn health(State(state): State<AppState>) -> Response {
+    let status = if state.draining() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = json!({
+        "status": if state.draining() { "draining" } else { "ok" },
+        "service": state.kind.name(),
+        "version": env!("CARGO_PKG_VERSION"),
+    });
+    (status, Json(body)).into_response()
+}
+
+pub async fn detailed(State(state): State<AppState>) -> Response {
+    let checks = state.kind.peers().iter().map(|&peer| {
+        let url = state.peers.get(peer).map(str::to_string);
+        let client = state.http.clone();
+        let timeout = state.peer_timeout;
+        async move { (peer, check_peer(&client, url.as_deref(), timeout).await) }
+    });
+    let results = futures_join_all(checks).await;
+    let mut body = Map::new();
+    body.insert("service".into(), state.kind.name().into());
+    body.insert("version".into(), env!("CARGO_PKG_VERSION").into());
+    body.insert(
+        "uptime_seconds".into(),
+        json!(round3(state.started.elapsed().as_secs_f64())),
+    );
+    let mut degraded = false;
+    for (peer, check) in results {
+        degraded |= check["status"] != "up";
+        body.insert(peer.health_key().into(), check);
+    }
+    let draining = state.draining();
+    let status = if draining {
+        "draining"
+    } else if degraded {
+        "degraded"
+    } else {
+        "ok"
+    };
+    body.insert("status".into(), status.into());
+    let code = if draining {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (code, Json(Value::Object(body))).into_response()
+}
+
+async fn check_peer(client: &reqwest::Client, base: Option<&str>, timeout: Duration) -> Value {
+    let Some(base) = base else {
+        return json!({ "status": "unknown", "required": false, "error": "no address configured" });
+    };
+    let url = format!("{}/health/live", base.trim_end_matches('/'));
+    let start = Instant::now();
+    let outcome = client.get(&url).timeout(timeout).send().await;
+    let latency_ms = round3(start.elapsed().as_secs_f64() * 1000.0);
+    match outcome {
+        Ok(r) if r.status().is_success() => {
+            json!({ "status": "up", "latency_ms": latency_ms, "required": false, "url": base })
+        }
+        Ok(r) => json!({
+            "status": "down", "latency_ms": latency_ms, "required": false, "url": base,
+            "error": format!("answered {}", r.status()),
+        }),
+        Err(e) => json!({
+            "status": "down", "latency_ms": latency_ms, "required": false, "url": base,
+            "error": if e.is_timeout() {
+                format!("no answer within {} ms", timeout.as_millis())
+            } else {
+                format!("cannot connect: {}", root_cause(&e))
+            },
+        }),
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Runs the checks concurrently (a handful of futures: no need for the futures crate).
+async fn futures_join_all<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        if let Ok(v) = h.await {
+            out.push(v);
+        }
+    }
+    out
+}

@@ -1,0 +1,339 @@
+//! qa-agent's services: agent-orchestrator (:8000), specialist-agents (:8001),
+//! conversation-manager (:8080 and :8081 for health/metrics) and learning-engine (:8002),
+//! in one process (`qa-agent serve`) or one each (`qa-agent serve orchestrator`, as
+//! Kubernetes runs them). Services reach each other over HTTP in both modes.
+
+mod config;
+mod health;
+pub mod metrics;
+mod service;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{ConfigError, LogFormat, Peers, Ports, SETTINGS, ServerConfig};
+pub use metrics::ServiceMetrics;
+pub use service::ServiceKind;
+
+/// What every handler of one service can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub kind: ServiceKind,
+    pub peers: Arc<Peers>,
+    pub http: reqwest::Client,
+    pub peer_timeout: Duration,
+    pub started: Instant,
+    pub metrics: Arc<ServiceMetrics>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// Whether SIGTERM (or [`Running::shutdown`]) arrived: the service finishes what it
+    /// has and takes nothing new.
+    pub fn draining(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+}
+
+/// One bound listener.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    pub kind: ServiceKind,
+    /// `api` for the main port, `ops` for the conversation manager's health/metrics port.
+    pub role: &'static str,
+    pub addr: SocketAddr,
+}
+
+impl Listener {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "cannot listen on {addr} for {service} ({setting}): {source}; free the port or choose another"
+    )]
+    Bind {
+        service: ServiceKind,
+        setting: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the HTTP client for peer checks: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// The running services.
+pub struct Running {
+    listeners: Vec<Listener>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    pub fn listeners(&self) -> &[Listener] {
+        &self.listeners
+    }
+
+    /// The base URL of `kind`'s main listener, if it runs here.
+    pub fn url(&self, kind: ServiceKind) -> Option<String> {
+        self.listener(kind, "api").map(Listener::url)
+    }
+
+    /// The base URL of `kind`'s health/metrics listener (the main one, except for the
+    /// conversation manager).
+    pub fn ops_url(&self, kind: ServiceKind) -> Option<String> {
+        self.listener(kind, "ops")
+            .or_else(|| self.listener(kind, "api"))
+            .map(Listener::url)
+    }
+
+    fn listener(&self, kind: ServiceKind, role: &str) -> Option<&Listener> {
+        self.listeners
+            .iter()
+            .find(|l| l.kind == kind && l.role == role)
+    }
+
+    /// Starts a graceful shutdown: listeners stop accepting, in-flight requests finish.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Waits for every listener to finish its in-flight requests, at most `grace`.
+    /// Returns whether all of them drained in time.
+    pub async fn wait(self, grace: Duration) -> bool {
+        let all = async {
+            for t in self.tasks {
+                match t.await {
+                    Ok(Err(e)) => tracing::error!(error = %e, "listener failed"),
+                    Err(e) => tracing::error!(error = %e, "listener task panicked"),
+                    Ok(Ok(())) => {}
+                }
+            }
+        };
+        tokio::time::timeout(grace, all).await.is_ok()
+    }
+}
+
+/// Binds the listeners of `kinds` and starts serving. In all-in-one mode (several kinds)
+/// peers left unconfigured are this process's own listeners; a single service defaults
+/// them to the runbook's host names.
+pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Running, ServeError> {
+    let mut bound = Vec::new();
+    for &kind in kinds {
+        let ports = &config.ports;
+        let mut wanted = vec![match kind {
+            ServiceKind::Orchestrator => ("api", "ports.orchestrator", ports.orchestrator),
+            ServiceKind::Specialists => ("api", "ports.specialists", ports.specialists),
+            ServiceKind::Conversation => ("api", "ports.conversation", ports.conversation),
+            ServiceKind::Learning => ("api", "ports.learning", ports.learning),
+        }];
+        if kind == ServiceKind::Conversation {
+            wanted.push(("ops", "ports.conversation_ops", ports.conversation_ops));
+        }
+        for (role, setting, port) in wanted {
+            let addr = SocketAddr::new(config.bind, port);
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    service: kind,
+                    setting,
+                    addr,
+                    source,
+                })?;
+            let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+                service: kind,
+                setting,
+                addr,
+                source,
+            })?;
+            bound.push((
+                Listener {
+                    kind,
+                    role,
+                    addr: loopback_if_unspecified(addr),
+                },
+                listener,
+            ));
+        }
+    }
+
+    let mut peers = config.peers.clone();
+    for kind in ServiceKind::ALL {
+        if peers.get(kind).is_some() {
+            continue;
+        }
+        let local = bound
+            .iter()
+            .map(|(l, _)| l)
+            .filter(|l| l.kind == kind)
+            .max_by_key(|l| l.role == "ops");
+        let url = match local {
+            Some(l) => l.url(),
+            None => runbook_url(kind).to_string(),
+        };
+        peers.set(kind, url);
+    }
+    let peers = Arc::new(peers);
+    let http = reqwest::Client::builder()
+        .connect_timeout(config.peer_timeout())
+        .build()?;
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let started = Instant::now();
+
+    let mut states = std::collections::HashMap::new();
+    let mut listeners = Vec::new();
+    let mut tasks = Vec::new();
+    for (info, listener) in bound {
+        let state = states
+            .entry(info.kind)
+            .or_insert_with(|| AppState {
+                kind: info.kind,
+                peers: peers.clone(),
+                http: http.clone(),
+                peer_timeout: config.peer_timeout(),
+                started,
+                metrics: Arc::new(ServiceMetrics::new(info.kind)),
+                shutdown: shutdown_rx.clone(),
+            })
+            .clone();
+        let app = router(
+            state,
+            info.role == "ops" || info.kind != ServiceKind::Conversation,
+        );
+        let mut stop = shutdown_rx.clone();
+        tracing::info!(service = %info.kind, url = %info.url(), "listening");
+        tasks.push(tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+        }));
+        listeners.push(info);
+    }
+    Ok(Running {
+        listeners,
+        shutdown: shutdown_tx,
+        tasks,
+    })
+}
+
+/// The routes of one listener. Every listener has the health routes; `with_metrics` adds
+/// `/metrics` (all but the conversation manager's WebSocket/UI port).
+pub fn router(state: AppState, with_metrics: bool) -> Router {
+    let mut app = Router::new()
+        .route("/health", get(health::health))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/health/detailed", get(health::detailed));
+    if with_metrics {
+        app = app.route("/metrics", get(metrics_handler));
+    }
+    app.layer(middleware::from_fn_with_state(state.clone(), track_http))
+        .with_state(state)
+}
+
+async fn metrics_handler(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// Counts and times every request by its route pattern.
+async fn track_http(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_string();
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let response = next.run(req).await;
+    let m = &state.metrics;
+    m.http_duration
+        .get_or_create(&metrics::RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
+        .observe(start.elapsed().as_secs_f64());
+    m.http_requests
+        .get_or_create(&metrics::HttpLabels {
+            method,
+            route,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
+}
+
+fn runbook_url(kind: ServiceKind) -> &'static str {
+    match kind {
+        ServiceKind::Orchestrator => "http://agent-orchestrator:8000",
+        ServiceKind::Specialists => "http://specialist-agents:8001",
+        ServiceKind::Conversation => "http://conversation-manager:8081",
+        ServiceKind::Learning => "http://learning-engine:8002",
+    }
+}
+
+/// A listener on 0.0.0.0 is reached by its own process on 127.0.0.1.
+fn loopback_if_unspecified(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+    } else {
+        addr
+    }
+}
+
+/// Resolves on SIGTERM (Kubernetes, `docker stop`) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Log lines on stderr, as text or JSON; `RUST_LOG` sets the levels (default `info`).
+pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.with_ansi(false).try_init(),
+    };
+}

@@ -1,0 +1,326 @@
+//! Prometheus metrics: one registry per service, with every metric name the runbook greps
+//! for, and HTTP request counts and latencies.
+//!
+//! The runbook's metrics are label families: a family prints its `# HELP`/`# TYPE` lines
+//! from the start but a sample only once something was observed, so an idle install shows
+//! every name and trips no alert with a made-up value.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::ServiceKind;
+
+/// The content type of [`ServiceMetrics::encode`]'s output (Prometheus text format 0.0.4).
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    /// The route pattern (`/health/live`), or `unmatched`: never the raw path, so a
+    /// scanner cannot blow up the number of series.
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub method: String,
+    pub route: String,
+}
+
+/// Labels of a metric that has none yet; its family prints a sample only once set.
+pub type NoLabels = Vec<(String, String)>;
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 1 ms .. ~16 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+/// The metrics of one service.
+pub struct ServiceMetrics {
+    kind: ServiceKind,
+    registry: Registry,
+    pub http_requests: Family<HttpLabels, Counter>,
+    pub http_duration: HistogramFamily<RouteLabels>,
+    memory_usage: Gauge,
+}
+
+impl ServiceMetrics {
+    pub fn new(kind: ServiceKind) -> ServiceMetrics {
+        let mut registry = Registry::default();
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by method, route and status",
+            http_requests.clone(),
+        );
+        let http_duration: HistogramFamily<RouteLabels> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request, by method and route",
+            http_duration.clone(),
+        );
+        let memory_usage = Gauge::default();
+        registry.register(
+            "memory_usage_bytes",
+            "Resident memory of the process, read at each scrape",
+            memory_usage.clone(),
+        );
+        register_runbook_families(kind, &mut registry);
+        ServiceMetrics {
+            kind,
+            registry,
+            http_requests,
+            http_duration,
+            memory_usage,
+        }
+    }
+
+    /// The text exposition of every metric of this service.
+    pub fn encode(&self) -> String {
+        if let Some(rss) = resident_memory_bytes() {
+            self.memory_usage.set(rss as i64);
+        }
+        let mut open_metrics = String::new();
+        prometheus_client::encoding::text::encode(&mut open_metrics, &self.registry)
+            .expect("writing to a String cannot fail");
+        let mut text = to_prometheus_text(&open_metrics);
+        add_missing_descriptors(self.kind, &mut text);
+        text
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Gauge,
+    Counter,
+    Histogram,
+}
+
+/// The metrics each service exposes for the runbook's checks and alerts, by service:
+/// name (counters without `_total`), help, type. Later issues record into them; until
+/// then each shows its HELP/TYPE lines and no sample.
+const RUNBOOK: &[(ServiceKind, &str, &str, Kind)] = {
+    use Kind::*;
+    use ServiceKind::*;
+    &[
+        (
+            Orchestrator,
+            "agent_reasoning_quality_score",
+            "Quality score (0-1) of the latest reasoning traces, by agent",
+            Gauge,
+        ),
+        (
+            Orchestrator,
+            "reasoning_queue_length",
+            "Reasoning requests waiting for a worker",
+            Gauge,
+        ),
+        (
+            Orchestrator,
+            "collaboration_effectiveness",
+            "Effectiveness (0-1) of multi-agent collaboration, by mode",
+            Gauge,
+        ),
+        (
+            Orchestrator,
+            "agent_response_time_seconds",
+            "Time to answer an interactive request",
+            Histogram,
+        ),
+        (
+            Specialists,
+            "tool_execution",
+            "Tool executions, by tool and outcome",
+            Counter,
+        ),
+        (
+            Specialists,
+            "tool_execution_duration_seconds",
+            "Tool execution time, by tool",
+            Histogram,
+        ),
+        (
+            Specialists,
+            "tool_success_rate",
+            "Share (0-1) of recent executions of a tool that succeeded",
+            Gauge,
+        ),
+        (
+            Conversation,
+            "websocket_connections",
+            "Open WebSocket connections",
+            Gauge,
+        ),
+        (
+            Conversation,
+            "websocket_errors",
+            "WebSocket errors, by kind",
+            Counter,
+        ),
+        (
+            Conversation,
+            "session_persistence_writes",
+            "Session state writes, by outcome",
+            Counter,
+        ),
+        (
+            Conversation,
+            "session_persistence_failures",
+            "Session state writes that failed",
+            Counter,
+        ),
+        (
+            Conversation,
+            "session_persistence_restores",
+            "Sessions restored after a reconnect or restart",
+            Counter,
+        ),
+        (
+            Conversation,
+            "session_persistence_duration_seconds",
+            "Time to persist session state",
+            Histogram,
+        ),
+        (
+            Learning,
+            "learning_events",
+            "Learning events processed, by kind",
+            Counter,
+        ),
+        (
+            Learning,
+            "learning_velocity",
+            "Learned-state updates per hour",
+            Gauge,
+        ),
+        (
+            Learning,
+            "agent_learning_velocity",
+            "Learned-state updates per hour, by agent",
+            Gauge,
+        ),
+        (
+            Learning,
+            "agent_user_satisfaction_score",
+            "Mean user rating (0-1) over the last day",
+            Gauge,
+        ),
+    ]
+};
+
+fn register_runbook_families(kind: ServiceKind, r: &mut Registry) {
+    for &(service, name, help, metric) in RUNBOOK {
+        if service != kind {
+            continue;
+        }
+        match metric {
+            Kind::Gauge => r.register(
+                name,
+                help,
+                Family::<NoLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default(),
+            ),
+            Kind::Counter => r.register(name, help, Family::<NoLabels, Counter>::default()),
+            Kind::Histogram => {
+                let f: HistogramFamily<NoLabels> = Family::new_with_constructor(latency_histogram);
+                r.register(name, help, f)
+            }
+        }
+    }
+}
+
+/// prometheus-client leaves a family with no series out of its output entirely; the
+/// runbook wants every name visible from the start, so add the HELP/TYPE lines of the
+/// runbook families that have none.
+fn add_missing_descriptors(kind: ServiceKind, text: &mut String) {
+    for &(service, name, help, metric) in RUNBOOK {
+        if service != kind {
+            continue;
+        }
+        let (name, ty) = match metric {
+            Kind::Gauge => (name.to_string(), "gauge"),
+            Kind::Counter => (format!("{name}_total"), "counter"),
+            Kind::Histogram => (name.to_string(), "histogram"),
+        };
+        if !text.contains(&format!("# TYPE {name} ")) {
+            text.push_str(&format!("# HELP {name} {help}.\n# TYPE {name} {ty}\n"));
+        }
+    }
+}
+
+/// prometheus-client writes OpenMetrics, where a counter's HELP/TYPE lines carry its bare
+/// name and only the samples end in `_total`. Prometheus' text format wants the `_total`
+/// name throughout (and `promtool check metrics` says so), and the runbook greps for
+/// `learning_events_total` on an idle install: rename counter families, drop `# EOF` and
+/// `# UNIT`.
+pub fn to_prometheus_text(open_metrics: &str) -> String {
+    let counters: Vec<&str> = open_metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(open_metrics.len() + 16 * counters.len());
+    for line in open_metrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(&name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(l) => out.push_str(&l),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// The process's resident set size, from `/proc/self/status` (Linux).
+fn resident_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_get_their_total_name_in_help_and_type() {
+        let m = ServiceMetrics::new(ServiceKind::Learning);
+        let text = m.encode();
+        assert!(
+            text.contains("# TYPE learning_events_total counter"),
+            "{text}"
+        );
+        assert!(text.contains("# HELP learning_events_total "), "{text}");
+        assert!(!text.contains("_total_total"), "{text}");
+        assert!(!text.contains("# EOF"), "{text}");
+        // Idle: names but no samples for the runbook families.
+        assert!(
+            !text.lines().any(|l| l.starts_with("learning_events_total")),
+            "{text}"
+        );
+        // Memory is a real reading.
+        let rss = text
+            .lines()
+            .find_map(|l| l.strip_prefix("memory_usage_bytes "))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap();
+        assert!(rss > 0.0);
+    }
+}
