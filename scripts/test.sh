@@ -13,13 +13,15 @@ as_root() {
     log "need root to run: $*"; return 1; fi
 }
 
-# Debian packages the test suite relies on: git for the .gitignore and repository tests.
+# Debian packages the test suite relies on: git for the .gitignore and repository tests,
+# promtool (package prometheus) to check the services' /metrics output.
 need_debs=()
 command -v git >/dev/null || need_debs+=(git)
+command -v promtool >/dev/null || need_debs+=(prometheus)
 if [ ${#need_debs[@]} -gt 0 ]; then
   log "installing ${need_debs[*]}"
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_debs[@]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_debs[@]}"
 fi
 
 log "cargo test --workspace --all-targets"

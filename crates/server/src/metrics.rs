@@ -93,6 +93,7 @@ impl ServiceMetrics {
             .expect("writing to a String cannot fail");
         let mut text = to_prometheus_text(&open_metrics);
         add_missing_descriptors(self.kind, &mut text);
+        process_metrics(&mut text);
         text
     }
 }
@@ -287,6 +288,83 @@ pub fn to_prometheus_text(open_metrics: &str) -> String {
     out
 }
 
+/// The standard `process_*` metrics the runbook's CPU and memory alerts use, read from
+/// `/proc` at each scrape (Linux; nothing is written where a reading is unavailable), and
+/// the memory limit when the cgroup sets one.
+fn process_metrics(out: &mut String) {
+    let mut put = |name: &str, ty: &str, help: &str, value: f64| {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {ty}\n{name} {value}\n"
+        ));
+    };
+    if let Some(cpu) = cpu_seconds() {
+        put(
+            "process_cpu_seconds_total",
+            "counter",
+            "User and system CPU time spent, in seconds.",
+            cpu,
+        );
+    }
+    if let Some(rss) = resident_memory_bytes() {
+        put(
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+            rss as f64,
+        );
+    }
+    put(
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since the Unix epoch, in seconds.",
+        *START_TIME,
+    );
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        put(
+            "process_open_fds",
+            "gauge",
+            "Open file descriptors.",
+            fds.count() as f64,
+        );
+    }
+    if let Some(limit) = cgroup_memory_limit() {
+        put(
+            "process_memory_limit_bytes",
+            "gauge",
+            "Memory limit of the process's cgroup, in bytes.",
+            limit as f64,
+        );
+    }
+}
+
+static START_TIME: std::sync::LazyLock<f64> = std::sync::LazyLock::new(|| {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+});
+
+/// utime + stime from `/proc/self/stat`, in clock ticks of 1/100 s (Linux's USER_HZ,
+/// fixed at 100 in the user-space ABI).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces; the fields after it are plain.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// cgroup v2 `memory.max`, else v1 `memory.limit_in_bytes`; `None` when unlimited.
+fn cgroup_memory_limit() -> Option<u64> {
+    let v2 = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok();
+    let v1 = || std::fs::read_to_string("/sys/fs/cgroup/memory/memory.limit_in_bytes").ok();
+    let raw = v2.or_else(v1)?;
+    let limit: u64 = raw.trim().parse().ok()?;
+    // v1 writes a huge number (near i64::MAX) for "no limit".
+    (limit < 1 << 60).then_some(limit)
+}
+
 /// The process's resident set size, from `/proc/self/status` (Linux).
 fn resident_memory_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -315,6 +393,11 @@ mod tests {
             !text.lines().any(|l| l.starts_with("learning_events_total")),
             "{text}"
         );
+        assert!(
+            text.contains("# TYPE process_cpu_seconds_total counter"),
+            "{text}"
+        );
+        assert!(text.contains("process_start_time_seconds "), "{text}");
         // Memory is a real reading.
         let rss = text
             .lines()

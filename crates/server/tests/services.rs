@@ -213,3 +213,57 @@ async fn shutdown_lets_in_flight_requests_finish_and_refuses_new_ones() {
     );
     drop(silent);
 }
+
+/// `promtool check metrics` (Debian package `prometheus`, installed by scripts/test.sh)
+/// on every service's output, idle and after traffic. Skipped with a message where
+/// promtool is missing, except in CI.
+#[tokio::test]
+async fn promtool_accepts_every_services_metrics() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    if Command::new("promtool").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "promtool is missing in CI: scripts/test.sh installs it (Debian package prometheus)"
+        );
+        eprintln!("SKIPPED: promtool not installed (bash scripts/test.sh installs it)");
+        return;
+    }
+    let app = spawn(&test_config(), &ServiceKind::ALL).await;
+    for round in ["idle", "after traffic"] {
+        for kind in ServiceKind::ALL {
+            let base = app.ops_url(kind).unwrap();
+            let text = get(&format!("{base}/metrics")).await.1;
+            let mut child = Command::new("promtool")
+                .args(["check", "metrics"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+            let out = child.wait_with_output().unwrap();
+            let report = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                out.status.success() && report.trim().is_empty(),
+                "{kind} ({round}): promtool says:\n{report}\n--- metrics ---\n{text}"
+            );
+        }
+        // Traffic for the second round: successful and unmatched requests everywhere.
+        for l in app.listeners() {
+            get(&format!("{}/health/detailed", l.url())).await;
+            get(&format!("{}/nope", l.url())).await;
+        }
+    }
+    app.shutdown();
+    app.wait(Duration::from_secs(5)).await;
+}
