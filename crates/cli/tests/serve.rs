@@ -103,6 +103,42 @@ fn serve_runs_all_four_services_and_exits_cleanly_on_sigterm() {
 }
 
 #[test]
+fn logs_go_to_daily_files_in_the_log_directory() {
+    let logs = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = serve(&["learning"], dir.path())
+        .env("QA_AGENT_LOG_DIR", logs.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first stdout line means the service is up (and has logged that it listens).
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("learning-engine listening on"), "{first}");
+    assert_eq!(terminate(&mut child), 0);
+    let files: Vec<_> = std::fs::read_dir(logs.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_string_lossy().to_string();
+    // `find /var/log/qa-agent -name "*.log" -mtime +7 -delete` (runbook) must find them.
+    assert!(
+        name.starts_with("qa-agent.") && name.ends_with(".log"),
+        "{name}"
+    );
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        text.contains(" INFO ") && text.contains("listening"),
+        "{text}"
+    );
+    assert!(text.contains("shutting down"), "{text}");
+}
+
+#[test]
 fn serve_one_service_opens_only_its_listener() {
     let (mut child, urls, _dir) = start(&["learning"], 1);
     let r = http_get(&urls[0], "/health");

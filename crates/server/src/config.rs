@@ -80,7 +80,12 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "log_format",
         "QA_AGENT_LOG_FORMAT",
-        "`text` or `json` log lines on stderr (RUST_LOG sets the levels)",
+        "`text` or `json` log lines (RUST_LOG sets the levels)",
+    ),
+    (
+        "log_dir",
+        "QA_AGENT_LOG_DIR",
+        "also write logs to `qa-agent.YYYY-MM-DD.log` files here, rotated daily, 14 kept (the runbook uses /var/log/qa-agent); unset: stderr only",
     ),
 ];
 
@@ -93,6 +98,7 @@ pub struct ServerConfig {
     pub peer_timeout_ms: u64,
     pub shutdown_grace_secs: u64,
     pub log_format: LogFormat,
+    pub log_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +139,7 @@ impl Default for ServerConfig {
             peer_timeout_ms: 2000,
             shutdown_grace_secs: 25,
             log_format: LogFormat::Text,
+            log_dir: None,
         }
     }
 }

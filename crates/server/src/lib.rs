@@ -303,37 +303,75 @@ fn loopback_if_unspecified(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// Resolves on SIGTERM (Kubernetes, `docker stop`) or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGTERM (Kubernetes, `docker stop`) or Ctrl-C. The handlers are
+/// installed when this is called, not when the future is first polled, so call it before
+/// announcing the listeners: a SIGTERM right after start-up then drains instead of killing.
+/// Must be called inside the Tokio runtime.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {},
+                        _ = int.recv() => {},
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
-/// Log lines on stderr, as text or JSON; `RUST_LOG` sets the levels (default `info`).
-pub fn init_logging(format: LogFormat) {
+/// Keeps the log file writer flushing; drop it only when the process ends (dropping it
+/// flushes what is buffered).
+pub struct LogGuard {
+    _file: Option<tracing_appender::non_blocking::WorkerGuard>,
+}
+
+/// Log lines on stderr and, with `log_dir`, in daily files `qa-agent.YYYY-MM-DD.log`
+/// there (14 kept), as text or JSON; levels are written as `ERROR`, `WARN`, ... so
+/// `grep ERROR` finds them. `RUST_LOG` sets the levels (default `info`).
+pub fn init_logging(config: &ServerConfig) -> std::io::Result<LogGuard> {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let (file, guard) = match &config.log_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            let appender = tracing_appender::rolling::Builder::new()
+                .rotation(tracing_appender::rolling::Rotation::DAILY)
+                .filename_prefix("qa-agent")
+                .filename_suffix("log")
+                .max_log_files(14)
+                .build(dir)
+                .map_err(std::io::Error::other)?;
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            (Some(writer), Some(guard))
+        }
+        None => (None, None),
+    };
+    let writer = match file {
+        Some(file) => BoxMakeWriter::new(std::io::stderr.and(file)),
+        None => BoxMakeWriter::new(std::io::stderr),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
+        .with_ansi(false)
+        .with_writer(writer);
+    let _ = match config.log_format {
         LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.with_ansi(false).try_init(),
+        LogFormat::Text => builder.try_init(),
     };
+    Ok(LogGuard { _file: guard })
 }

@@ -10,7 +10,16 @@ use crate::args::ServeArgs;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = ServerConfig::load(args.config.as_deref())?;
-    qa_server::init_logging(config.log_format);
+    let _logs = qa_server::init_logging(&config).with_context(|| {
+        format!(
+            "cannot write logs to {} (QA_AGENT_LOG_DIR)",
+            config
+                .log_dir
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display()
+        )
+    })?;
     let kinds: Vec<ServiceKind> = match args.service {
         Some(k) => vec![k],
         None => ServiceKind::ALL.to_vec(),
@@ -20,6 +29,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        // Before the listeners are announced: see `shutdown_signal`.
+        let stop = qa_server::shutdown_signal();
         let running = qa_server::start(&config, &kinds).await?;
         // One stable line per listener on stdout: scripts and tests read them.
         for l in running.listeners() {
@@ -30,7 +41,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             };
             println!("qa-agent: {} listening on {}{what}", l.kind, l.url());
         }
-        qa_server::shutdown_signal().await;
+        stop.await;
         tracing::info!(grace_secs = config.shutdown_grace_secs, "shutting down");
         running.shutdown();
         if running.wait(config.shutdown_grace()).await {
