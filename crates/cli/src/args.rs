@@ -27,6 +27,17 @@ pub enum Command {
     Schema,
     /// Run the services: all four in one process, or the one named (as Kubernetes does).
     Serve(ServeArgs),
+    /// Apply the database migrations (PostgreSQL from DATABASE_URL, else the embedded
+    /// SQLite file in QA_AGENT_DATA_DIR).
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Configuration file whose `[server]` table is read (default: ./qa-agent.toml if
+    /// present). Environment variables override it.
+    #[arg(long, env = "QA_AGENT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Command::Rules(r) => commands::rules::run(r),
         Command::Schema => commands::schema::run(),
         Command::Serve(s) => commands::serve::run(s),
+        Command::Migrate(m) => commands::migrate::run(m),
     };
     match result {
         Ok(code) => code,

@@ -18,6 +18,21 @@ use crate::ServiceKind;
 /// does. `docs/configuration.md` documents the same table.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
+        "database_url",
+        "DATABASE_URL",
+        "PostgreSQL URL (postgres://USER@HOST:5432/DB); unset: the embedded SQLite file in `data_dir`",
+    ),
+    (
+        "db_pool_size",
+        "DB_POOL_SIZE",
+        "database connections per process (10)",
+    ),
+    (
+        "data_dir",
+        "QA_AGENT_DATA_DIR",
+        "where the embedded database and other local state live (./qa-agent-data)",
+    ),
+    (
         "bind",
         "QA_AGENT_BIND",
         "address every listener binds (default 127.0.0.1; containers use 0.0.0.0)",
@@ -92,6 +107,9 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
+    pub database_url: Option<String>,
+    pub db_pool_size: u32,
+    pub data_dir: PathBuf,
     pub bind: IpAddr,
     pub ports: Ports,
     pub peers: Peers,
@@ -133,6 +151,9 @@ pub enum LogFormat {
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
+            database_url: None,
+            db_pool_size: 10,
+            data_dir: PathBuf::from("qa-agent-data"),
             bind: IpAddr::from([127, 0, 0, 1]),
             ports: Ports::default(),
             peers: Peers::default(),
@@ -277,6 +298,11 @@ impl ServerConfig {
                     kind.short()
                 )));
             }
+        }
+        if self.db_pool_size == 0 {
+            return Err(ConfigError::Invalid(
+                "`db_pool_size` (DB_POOL_SIZE) is 0: at least 1".into(),
+            ));
         }
         if self.shutdown_grace_secs > 600 {
             return Err(ConfigError::Invalid(format!(

@@ -1,4 +1,5 @@
 pub mod analyze;
+pub mod migrate;
 pub mod rules;
 pub mod schema;
 pub mod serve;

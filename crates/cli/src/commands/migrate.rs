@@ -1,0 +1,39 @@
+//! `qa-agent migrate`: bring the database schema up to this release. The all-in-one
+//! `serve` will do the same at start; Kubernetes runs this as a Job before a rollout.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use qa_server::ServerConfig;
+use qa_store::Database;
+
+use crate::args::MigrateArgs;
+
+pub fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
+    let config = ServerConfig::load(args.config.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let (db, location) = match &config.database_url {
+            Some(url) => (Database::connect(url, 1).await?, "DATABASE_URL".to_string()),
+            None => (
+                Database::embedded(&config.data_dir, 1).await?,
+                config
+                    .data_dir
+                    .join(qa_store::SQLITE_FILE)
+                    .display()
+                    .to_string(),
+            ),
+        };
+        let applied = db.migrate().await?;
+        db.close().await;
+        println!(
+            "qa-agent: {applied} migration{} applied to {} ({location}); the schema is current",
+            if applied == 1 { "" } else { "s" },
+            db.backend()
+        );
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,278 @@
+//! qa-agent's system of record: PostgreSQL (`DATABASE_URL=postgres://...`) or, by default,
+//! an embedded SQLite file, behind one API so callers never ask which.
+//!
+//! Migrations are embedded in the binary, one directory per backend
+//! (`migrations/{sqlite,postgres}`), additive only. A service tolerates migrations newer
+//! than it knows (applied by a newer release), so a rollback keeps working.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{PgPool, Row, SqlitePool};
+
+/// The embedded database file inside the data directory.
+pub const SQLITE_FILE: &str = "qa-agent.db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "unsupported database URL `{0}`: use postgres://USER@HOST:PORT/DB, or leave DATABASE_URL unset for the embedded SQLite file"
+    )]
+    UnsupportedUrl(String),
+    #[error("cannot create the data directory {0}: {1}")]
+    DataDir(PathBuf, std::io::Error),
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// A connection pool to one of the two backends.
+#[derive(Debug, Clone)]
+pub enum Database {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Connections of the pool, for `/health/detailed` and the pool gauges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: i64,
+    pub name: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+impl Database {
+    /// Opens `url` (`postgres://...`, or `sqlite://PATH`) with at most `pool_size`
+    /// connections.
+    pub async fn connect(url: &str, pool_size: u32) -> Result<Database, StoreError> {
+        let pool_size = pool_size.max(1);
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(pool_size)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options)
+                .await
+                .map_err(StoreError::Connect)?;
+            Ok(Database::Postgres(pool))
+        } else if let Some(path) = url.strip_prefix("sqlite://") {
+            Self::sqlite(Path::new(path), pool_size).await
+        } else {
+            Err(StoreError::UnsupportedUrl(redact(url)))
+        }
+    }
+
+    /// The embedded default: `qa-agent.db` in `data_dir`, created if needed.
+    pub async fn embedded(data_dir: &Path, pool_size: u32) -> Result<Database, StoreError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::DataDir(data_dir.to_path_buf(), e))?;
+        Self::sqlite(&data_dir.join(SQLITE_FILE), pool_size.max(1)).await
+    }
+
+    async fn sqlite(path: &Path, pool_size: u32) -> Result<Database, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            // Readers do not block the writer; foreign keys are off by default in SQLite.
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(pool_size)
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Connect)?;
+        Ok(Database::Sqlite(pool))
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Database::Sqlite(_) => "sqlite",
+            Database::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies the migrations this release knows that are not applied yet, and returns
+    /// how many it applied. Migrations applied by a newer release are left alone.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        let mut migrator: Migrator = match self {
+            Database::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+            Database::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator.set_ignore_missing(true);
+        let before = self.applied_migrations().await.unwrap_or(0);
+        match self {
+            Database::Sqlite(pool) => migrator.run(pool).await?,
+            Database::Postgres(pool) => migrator.run(pool).await?,
+        }
+        let after = self.applied_migrations().await?;
+        Ok(after.saturating_sub(before))
+    }
+
+    async fn applied_migrations(&self) -> Result<usize, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success";
+        let n: i64 = match self {
+            Database::Sqlite(pool) => sqlx::query(SQL).fetch_one(pool).await?.try_get("n")?,
+            Database::Postgres(pool) => sqlx::query(SQL).fetch_one(pool).await?.try_get("n")?,
+        };
+        Ok(n as usize)
+    }
+
+    /// A round trip to the database, timed.
+    pub async fn ping(&self) -> Result<Duration, StoreError> {
+        let start = Instant::now();
+        match self {
+            Database::Sqlite(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+            Database::Postgres(pool) => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        Ok(start.elapsed())
+    }
+
+    pub fn pool_status(&self) -> PoolStatus {
+        let (size, idle, max) = match self {
+            Database::Sqlite(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+            Database::Postgres(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+        };
+        PoolStatus {
+            size,
+            idle: idle as u32,
+            max,
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Database::Sqlite(p) => p.close().await,
+            Database::Postgres(p) => p.close().await,
+        }
+    }
+
+    // --- Tenants -------------------------------------------------------------------
+
+    pub async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {
+        let now = now_ms();
+        let what = || format!("tenant `{name}`");
+        match self {
+            Database::Sqlite(pool) => sqlx::query(
+                "INSERT INTO tenants (name, created_at) VALUES (?1, ?2) RETURNING id, name, created_at",
+            )
+            .bind(name)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+            .map_err(|e| conflict(e, what))
+            .and_then(|r| tenant_from(&r)),
+            Database::Postgres(pool) => sqlx::query(
+                "INSERT INTO tenants (name, created_at) VALUES ($1, $2) RETURNING id, name, created_at",
+            )
+            .bind(name)
+            .bind(now)
+            .fetch_one(pool)
+            .await
+            .map_err(|e| conflict(e, what))
+            .and_then(|r| tenant_from(&r)),
+        }
+    }
+
+    pub async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>, StoreError> {
+        match self {
+            Database::Sqlite(pool) => {
+                sqlx::query("SELECT id, name, created_at FROM tenants WHERE name = ?1")
+                    .bind(name)
+                    .fetch_optional(pool)
+                    .await?
+                    .as_ref()
+                    .map(tenant_from)
+                    .transpose()
+            }
+            Database::Postgres(pool) => {
+                sqlx::query("SELECT id, name, created_at FROM tenants WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(pool)
+                    .await?
+                    .as_ref()
+                    .map(tenant_from)
+                    .transpose()
+            }
+        }
+    }
+}
+
+fn tenant_from<R: Row>(row: &R) -> Result<Tenant, StoreError>
+where
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+{
+    Ok(Tenant {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// A unique-constraint violation becomes [`StoreError::Conflict`].
+fn conflict(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    if e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+    {
+        StoreError::Conflict(what())
+    } else {
+        StoreError::Query(e)
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The URL without its password, for error messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_echoed() {
+        assert_eq!(
+            redact("mysql://u:secret@db:3306/x"),
+            "mysql://u:***@db:3306/x"
+        );
+        assert_eq!(redact("mysql://db/x"), "mysql://db/x");
+    }
+}
