@@ -29,21 +29,65 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         )
             .into_response();
     }
+    let database = check_database(&state).await;
+    if database["status"] != "up" {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "not_ready", "failing": ["database"], "database": database })),
+        )
+            .into_response();
+    }
     (StatusCode::OK, Json(json!({ "status": "ready" }))).into_response()
 }
 
 pub async fn health(State(state): State<AppState>) -> Response {
-    let status = if state.draining() {
-        StatusCode::SERVICE_UNAVAILABLE
+    let database_up = check_database(&state).await["status"] == "up";
+    let (code, status) = if state.draining() {
+        (StatusCode::SERVICE_UNAVAILABLE, "draining")
+    } else if !database_up {
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
     } else {
-        StatusCode::OK
+        (StatusCode::OK, "ok")
     };
     let body = json!({
-        "status": if state.draining() { "draining" } else { "ok" },
+        "status": status,
         "service": state.kind.name(),
         "version": env!("CARGO_PKG_VERSION"),
     });
-    (status, Json(body)).into_response()
+    (code, Json(body)).into_response()
+}
+
+/// The database, required by every service: reachable within the peer timeout, and
+/// migrated to this release's schema.
+async fn check_database(state: &AppState) -> Value {
+    let db = &state.db.db;
+    let pool = db.pool_status();
+    let start = Instant::now();
+    let ping = tokio::time::timeout(state.peer_timeout, db.ping()).await;
+    let latency_ms = round3(start.elapsed().as_secs_f64() * 1000.0);
+    let mut check = json!({
+        "status": "up",
+        "required": true,
+        "backend": db.backend(),
+        "latency_ms": latency_ms,
+        "pool": { "size": pool.size, "idle": pool.idle, "max": pool.max },
+    });
+    let error = match ping {
+        Err(_) => Some(format!(
+            "no answer within {} ms",
+            state.peer_timeout.as_millis()
+        )),
+        Ok(Err(e)) => Some(e.to_string()),
+        Ok(Ok(_)) if !state.db.migrated() => {
+            Some("schema not migrated yet (retrying; or run `qa-agent migrate`)".into())
+        }
+        Ok(Ok(_)) => None,
+    };
+    if let Some(error) = error {
+        check["status"] = "down".into();
+        check["error"] = error.into();
+    }
+    check
 }
 
 pub async fn detailed(State(state): State<AppState>) -> Response {
@@ -61,6 +105,9 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
         "uptime_seconds".into(),
         json!(round3(state.started.elapsed().as_secs_f64())),
     );
+    let database = check_database(&state).await;
+    let database_up = database["status"] == "up";
+    body.insert("database".into(), database);
     let mut degraded = false;
     for (peer, check) in results {
         degraded |= check["status"] != "up";
@@ -69,13 +116,15 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
     let draining = state.draining();
     let status = if draining {
         "draining"
+    } else if !database_up {
+        "unavailable"
     } else if degraded {
         "degraded"
     } else {
         "ok"
     };
     body.insert("status".into(), status.into());
-    let code = if draining {
+    let code = if draining || !database_up {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK

@@ -35,7 +35,60 @@ pub struct AppState {
     pub peer_timeout: Duration,
     pub started: Instant,
     pub metrics: Arc<ServiceMetrics>,
+    /// The system of record, shared by the services of this process.
+    pub db: Storage,
     shutdown: watch::Receiver<bool>,
+}
+
+/// The database and whether this release's migrations are applied to it.
+#[derive(Clone)]
+pub struct Storage {
+    pub db: qa_store::Database,
+    migrated: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Storage {
+    pub fn migrated(&self) -> bool {
+        self.migrated.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Opens the database of `config` (PostgreSQL lazily, so a service starts while it is
+    /// down) and applies the migrations, now if it answers, else in the background until
+    /// it does.
+    pub async fn open(config: &ServerConfig) -> Result<Storage, qa_store::StoreError> {
+        let db = match &config.database_url {
+            Some(url) => qa_store::Database::connect_lazy(url, config.db_pool_size)?,
+            None => qa_store::Database::embedded(&config.data_dir, config.db_pool_size).await?,
+        };
+        let storage = Storage {
+            db,
+            migrated: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        };
+        if let Err(e) = storage.try_migrate().await {
+            tracing::error!(error = %e, "database not ready; migrations will be retried every 5 s");
+            let retry = storage.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    if retry.try_migrate().await.is_ok() {
+                        tracing::info!("database reachable again; migrations applied");
+                        break;
+                    }
+                }
+            });
+        }
+        Ok(storage)
+    }
+
+    async fn try_migrate(&self) -> Result<(), qa_store::StoreError> {
+        let applied = self.db.migrate().await?;
+        if applied > 0 {
+            tracing::info!(applied, backend = self.db.backend(), "migrations applied");
+        }
+        self.migrated
+            .store(true, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
 }
 
 impl AppState {
@@ -74,6 +127,8 @@ pub enum ServeError {
     },
     #[error("cannot start the HTTP client for peer checks: {0}")]
     Client(#[from] reqwest::Error),
+    #[error(transparent)]
+    Store(#[from] qa_store::StoreError),
 }
 
 /// The running services.
@@ -193,6 +248,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
         .build()?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let started = Instant::now();
+    let storage = Storage::open(config).await?;
 
     let mut states = std::collections::HashMap::new();
     let mut listeners = Vec::new();
@@ -207,6 +263,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
                 peer_timeout: config.peer_timeout(),
                 started,
                 metrics: Arc::new(ServiceMetrics::new(info.kind)),
+                db: storage.clone(),
                 shutdown: shutdown_rx.clone(),
             })
             .clone();

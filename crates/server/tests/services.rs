@@ -6,15 +6,21 @@ use std::time::Duration;
 use qa_server::{Running, ServerConfig, ServiceKind};
 use serde_json::Value;
 
-fn test_config() -> ServerConfig {
-    let mut c = ServerConfig::default();
+/// Every port free, the embedded database in a temporary directory (kept alive by the
+/// returned guard).
+fn test_config() -> (ServerConfig, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let mut c = ServerConfig {
+        data_dir: data.path().to_path_buf(),
+        ..ServerConfig::default()
+    };
     c.ports.orchestrator = 0;
     c.ports.specialists = 0;
     c.ports.conversation = 0;
     c.ports.conversation_ops = 0;
     c.ports.learning = 0;
     c.peer_timeout_ms = 500;
-    c
+    (c, data)
 }
 
 async fn spawn(config: &ServerConfig, kinds: &[ServiceKind]) -> Running {
@@ -36,7 +42,8 @@ async fn get_json(url: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn all_in_one_answers_every_health_route_on_every_listener() {
-    let app = spawn(&test_config(), &ServiceKind::ALL).await;
+    let (config, _data) = test_config();
+    let app = spawn(&config, &ServiceKind::ALL).await;
     assert_eq!(app.listeners().len(), 5, "four services, five listeners");
     for l in app.listeners() {
         let base = l.url();
@@ -56,6 +63,12 @@ async fn all_in_one_answers_every_health_route_on_every_listener() {
             assert!(check["latency_ms"].as_f64().is_some(), "{body}");
         }
         assert_eq!(body["status"], "ok", "{body}");
+        // The embedded database is a required dependency of every service.
+        let db = &body["database"];
+        assert_eq!(db["status"], "up", "{body}");
+        assert_eq!(db["backend"], "sqlite");
+        assert_eq!(db["required"], true);
+        assert!(db["latency_ms"].as_f64().is_some() && db["pool"]["max"].as_u64() >= Some(1));
     }
     app.shutdown();
     assert!(app.wait(Duration::from_secs(5)).await);
@@ -67,7 +80,7 @@ async fn a_peer_that_is_down_degrades_but_does_not_unready() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let mut config = test_config();
+    let (mut config, _data) = test_config();
     config.peers.specialists = Some(dead.clone());
     config.peers.learning = Some(dead);
     let app = spawn(&config, &[ServiceKind::Orchestrator]).await;
@@ -89,8 +102,33 @@ async fn a_peer_that_is_down_degrades_but_does_not_unready() {
 }
 
 #[tokio::test]
+async fn a_database_that_is_down_fails_readiness_but_not_liveness() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let (mut config, _data) = test_config();
+    config.database_url = Some(format!("postgres://qa@127.0.0.1:{port}/qa"));
+    let app = spawn(&config, &[ServiceKind::Learning]).await;
+    let base = app.url(ServiceKind::Learning).unwrap();
+    assert_eq!(get(&format!("{base}/health/live")).await.0, 200);
+    let (code, body) = get_json(&format!("{base}/health/ready")).await;
+    assert_eq!(code, 503, "{body}");
+    assert_eq!(body["failing"][0], "database");
+    let (code, body) = get_json(&format!("{base}/health/detailed")).await;
+    assert_eq!(code, 503);
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["database"]["status"], "down");
+    assert_eq!(body["database"]["backend"], "postgres");
+    assert!(body["database"]["error"].as_str().is_some(), "{body}");
+    assert_eq!(get(&format!("{base}/health")).await.0, 503);
+    app.shutdown();
+    app.wait(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
 async fn metrics_show_every_runbook_name_and_only_real_samples() {
-    let app = spawn(&test_config(), &ServiceKind::ALL).await;
+    let (config, _data) = test_config();
+    let app = spawn(&config, &ServiceKind::ALL).await;
     // The runbook's `curl -s <service>/metrics | grep "<name>"` checks.
     let greps: &[(ServiceKind, &[&str])] = &[
         (
@@ -180,7 +218,7 @@ async fn shutdown_lets_in_flight_requests_finish_and_refuses_new_ones() {
     // connection and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let silent_addr = silent.local_addr().unwrap();
-    let mut config = test_config();
+    let (mut config, _data) = test_config();
     config.peers.specialists = Some(format!("http://{silent_addr}"));
     config.peer_timeout_ms = 1500;
     let app = spawn(&config, &[ServiceKind::Orchestrator]).await;
@@ -229,7 +267,8 @@ async fn promtool_accepts_every_services_metrics() {
         eprintln!("SKIPPED: promtool not installed (bash scripts/test.sh installs it)");
         return;
     }
-    let app = spawn(&test_config(), &ServiceKind::ALL).await;
+    let (config, _data) = test_config();
+    let app = spawn(&config, &ServiceKind::ALL).await;
     for round in ["idle", "after traffic"] {
         for kind in ServiceKind::ALL {
             let base = app.ops_url(kind).unwrap();

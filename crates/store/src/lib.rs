@@ -79,6 +79,21 @@ impl Database {
         }
     }
 
+    /// As [`Database::connect`], without connecting yet: a service starts while
+    /// PostgreSQL is down, reports it in its health, and recovers when it is back.
+    pub fn connect_lazy(url: &str, pool_size: u32) -> Result<Database, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(pool_size.max(1))
+                .acquire_timeout(Duration::from_secs(3))
+                .connect_lazy_with(options);
+            Ok(Database::Postgres(pool))
+        } else {
+            Err(StoreError::UnsupportedUrl(redact(url)))
+        }
+    }
+
     /// The embedded default: `qa-agent.db` in `data_dir`, created if needed.
     pub async fn embedded(data_dir: &Path, pool_size: u32) -> Result<Database, StoreError> {
         std::fs::create_dir_all(data_dir)
