@@ -8,11 +8,41 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Executor};
 use std::str::FromStr;
 
+const TABLES: &[&str] = &[
+    "tenants",
+    "users",
+    "api_keys",
+    "audit_log",
+    "repositories",
+    "analyses",
+    "components",
+    "findings",
+    "jobs",
+    "conversations",
+    "messages",
+    "reasoning_traces",
+    "generated_tests",
+    "test_runs",
+    "feedback",
+    "learning_events",
+    "learned_state_snapshots",
+];
+
 async fn suite(db: &Database) {
     // A fresh database gets every migration; a second run applies nothing.
     assert!(db.migrate().await.unwrap() >= 1, "{}", db.backend());
     assert_eq!(db.migrate().await.unwrap(), 0, "{}", db.backend());
     assert!(db.ping().await.is_ok());
+    // Every table the services and later features write to exists, empty.
+    for table in TABLES {
+        let sql = AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+        let n: i64 = match db {
+            Database::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Database::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        }
+        .unwrap_or_else(|e| panic!("{}: table {table}: {e}", db.backend()));
+        assert_eq!(n, 0, "{table}");
+    }
 
     let acme = db.create_tenant("acme").await.unwrap();
     assert_eq!(acme.name, "acme");
