@@ -44,6 +44,8 @@ pub struct AppState {
 #[derive(Clone)]
 pub struct Storage {
     pub db: qa_store::Database,
+    /// Local state (the embedded database among it); its free space is a metric.
+    pub data_dir: std::path::PathBuf,
     migrated: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -62,6 +64,7 @@ impl Storage {
         };
         let storage = Storage {
             db,
+            data_dir: config.data_dir.clone(),
             migrated: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         };
         if let Err(e) = storage.try_migrate().await {
@@ -308,11 +311,14 @@ pub fn router(state: AppState, with_metrics: bool) -> Router {
 }
 
 async fn metrics_handler(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
-        state.metrics.encode(),
-    )
-        .into_response()
+    let mut text = state.metrics.encode();
+    metrics::storage_metrics(
+        &mut text,
+        state.db.db.pool_status(),
+        state.db.db.backend(),
+        &state.db.data_dir,
+    );
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
 }
 
 /// Counts and times every request by its route pattern.

@@ -288,6 +288,39 @@ pub fn to_prometheus_text(open_metrics: &str) -> String {
     out
 }
 
+/// The database pool's connections (read at scrape) and the free space of the data
+/// directory, for the runbook's pool and disk alerts.
+pub fn storage_metrics(
+    out: &mut String,
+    pool: qa_store::PoolStatus,
+    backend: &str,
+    data_dir: &std::path::Path,
+) {
+    let in_use = pool.size.saturating_sub(pool.idle);
+    out.push_str(&format!(
+        "# HELP db_pool_connections Open database connections, by state.\n\
+         # TYPE db_pool_connections gauge\n\
+         db_pool_connections{{backend=\"{backend}\",state=\"idle\"}} {}\n\
+         db_pool_connections{{backend=\"{backend}\",state=\"in_use\"}} {in_use}\n\
+         # HELP db_pool_max_connections Largest number of database connections the pool opens.\n\
+         # TYPE db_pool_max_connections gauge\n\
+         db_pool_max_connections{{backend=\"{backend}\"}} {}\n",
+        pool.idle, pool.max
+    ));
+    if let Ok(stat) = rustix::fs::statvfs(data_dir) {
+        let free = stat.f_bavail.saturating_mul(stat.f_frsize);
+        let size = stat.f_blocks.saturating_mul(stat.f_frsize);
+        out.push_str(&format!(
+            "# HELP data_dir_free_bytes Free space available to qa-agent in its data directory.\n\
+             # TYPE data_dir_free_bytes gauge\n\
+             data_dir_free_bytes {free}\n\
+             # HELP data_dir_size_bytes Size of the file system holding the data directory.\n\
+             # TYPE data_dir_size_bytes gauge\n\
+             data_dir_size_bytes {size}\n"
+        ));
+    }
+}
+
 /// The standard `process_*` metrics the runbook's CPU and memory alerts use, read from
 /// `/proc` at each scrape (Linux; nothing is written where a reading is unavailable), and
 /// the memory limit when the cgroup sets one.

@@ -205,6 +205,21 @@ async fn metrics_show_every_runbook_name_and_only_real_samples() {
             && l.contains("status=\"404\"")),
         "{text}"
     );
+    // Pool and disk readings are real: the pool's maximum, the data directory's free space.
+    let value = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    assert_eq!(
+        value("db_pool_max_connections{"),
+        Some(f64::from(config.db_pool_size))
+    );
+    assert!(
+        value("data_dir_free_bytes ").is_some_and(|v| v > 0.0),
+        "{text}"
+    );
     // The conversation manager's WebSocket port has no /metrics; its ops port does.
     let ws = app.url(ServiceKind::Conversation).unwrap();
     assert_eq!(get(&format!("{ws}/metrics")).await.0, 404);
