@@ -13,7 +13,5 @@ export SAMPLES="${SAMPLES:-0}"
 "$PY" scripts/compare/python_agreement.py "$BIN" .corpus/python/*/
 for lang in javascript typescript go java rust; do
   "$PY" scripts/compare/lizard_agreement.py "$BIN" "$lang" .corpus/"$lang"/*/
-  if [ -f scripts/compare/classify_lizard.py ]; then
-    "$PY" scripts/compare/classify_lizard.py "$BIN" "$lang" .corpus/"$lang"/*/ | tail -n 25
-  fi
+  "$PY" scripts/compare/classify_lizard.py "$BIN" "$lang" .corpus/"$lang"/*/ | tail -n 25
 done

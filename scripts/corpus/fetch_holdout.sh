@@ -86,12 +86,6 @@ EOF
 )
 
 # Guard: a held-out project must not be one the main corpus pins (by name).
-main_corpus_names() {
-    awk '/^PINS=\$\(cat <<.EOF.$/ { p = 1; next } /^EOF$/ { p = 0 } p && NF { print $2 }' \
-        "$SCRIPT_DIR/fetch.sh"
-}
-overlap="$(comm -12 <(main_corpus_names | sort -u) <(awk 'NF { print $2 }' <<<"$PINS" | sort -u))"
-[[ -z "$overlap" ]] || die "held-out projects also in the main corpus (fetch.sh): $(tr '\n' ' ' <<<"$overlap")"
-[[ -n "$(main_corpus_names)" ]] || die "could not read the main corpus pins from fetch.sh"
+refuse_overlap fetch.sh
 
 corpus_main

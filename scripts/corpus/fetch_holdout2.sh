@@ -106,13 +106,6 @@ EOF
 
 # Guard: a project here must be one neither the main corpus nor the first
 # held-out corpus pins (by name).
-pinned_names() { # script -> project names of its PINS list
-    awk '/^PINS=\$\(cat <<.EOF.$/ { p = 1; next } /^EOF$/ { p = 0 } p && NF { print $2 }' "$1"
-}
-for other in fetch.sh fetch_holdout.sh; do
-    [[ -n "$(pinned_names "$SCRIPT_DIR/$other")" ]] || die "could not read the pins from $other"
-    overlap="$(comm -12 <(pinned_names "$SCRIPT_DIR/$other" | sort -u) <(awk 'NF { print $2 }' <<<"$PINS" | sort -u))"
-    [[ -z "$overlap" ]] || die "second held-out projects also pinned in $other: $(tr '\n' ' ' <<<"$overlap")"
-done
+refuse_overlap fetch.sh fetch_holdout.sh
 
 corpus_main

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Shared functions of the corpus fetchers (scripts/corpus/fetch.sh,
-# scripts/corpus/fetch_holdout.sh).  Sourced, never run.
+# fetch_holdout.sh, fetch_holdout2.sh).  Sourced, never run.
 #
-# The sourcing script sets, before calling corpus_main:
+# The sourcing script sets, before calling corpus_main or refuse_overlap:
+#   SCRIPT_DIR        the directory of the fetch scripts
 #   PINS              the pinned list (format: see fetch.sh)
 #   OUT               output directory (created if missing)
 #   CORPUS_TAG        log prefix, e.g. "corpus"
@@ -62,8 +63,8 @@ verify() { # file expected-sha256
     [[ "$got" == "$2" ]] || die "sha256 mismatch for $(basename "$1"): expected $2, got $got"
 }
 
-download() { # kind spec archive sha name version
-    local kind="$1" spec="$2" archive="$3" sha="$4" name="$5" version="$6"
+download() { # kind spec archive sha version
+    local kind="$1" spec="$2" archive="$3" sha="$4" version="$5"
     local dest="$ARCH/$archive"
     if [[ -f "$dest" ]] && [[ "$(sha256_of "$dest")" == "$sha" ]]; then
         return 0
@@ -143,6 +144,19 @@ extract() { # lang kind archive sha target -> prints pruned count
     echo "$pruned"
 }
 
+pinned_names() { # script -> project names of its PINS list
+    awk '/^PINS=\$\(cat <<.EOF.$/ { p = 1; next } /^EOF$/ { p = 0 } p && NF { print $2 }' "$1"
+}
+
+refuse_overlap() { # other-script... : a held-out project must be pinned by none of them
+    local other overlap
+    for other in "$@"; do
+        [[ -n "$(pinned_names "$SCRIPT_DIR/$other")" ]] || die "could not read the pins from $other"
+        overlap="$(comm -12 <(pinned_names "$SCRIPT_DIR/$other" | sort -u) <(awk 'NF { print $2 }' <<<"$PINS" | sort -u))"
+        [[ -z "$overlap" ]] || die "projects also pinned in $other: $(tr '\n' ' ' <<<"$overlap")"
+    done
+}
+
 source_of() { # kind spec version
     case "$1" in
         pypi)   echo "pypi:$2 (sdist)" ;;
@@ -178,7 +192,7 @@ corpus_main() {
     local lang name version kind spec archive sha
     while read -r lang name version kind spec archive sha; do
         [[ -n "$lang" ]] || continue
-        download "$kind" "$spec" "$archive" "$sha" "$name" "$version"
+        download "$kind" "$spec" "$archive" "$sha" "$version"
         local target="$OUT/$lang/$name-$version"
         local pruned files lines
         pruned="$(extract "$lang" "$kind" "$archive" "$sha" "$target")"

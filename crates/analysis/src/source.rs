@@ -100,13 +100,17 @@ pub fn generated_reason(path: &str, text: &str, language: Language) -> Option<&'
     None
 }
 
+/// `app` of `app.js`, `app.mjs` or `app.cjs`.
+fn js_stem(name: &str) -> Option<&str> {
+    ["js", "mjs", "cjs"]
+        .iter()
+        .find_map(|ext| name.strip_suffix(ext)?.strip_suffix('.'))
+}
+
 /// `jquery-3.5.1.js`, `underscore-1.13.js`: a library copied in at a release, named by
 /// its version (projects do not version their own file names).
 fn has_version_suffix(name: &str) -> bool {
-    let Some(stem) = ["js", "mjs", "cjs"]
-        .iter()
-        .find_map(|ext| name.strip_suffix(ext)?.strip_suffix('.'))
-    else {
+    let Some(stem) = js_stem(name) else {
         return false;
     };
     let Some((_, version)) = stem.rsplit_once(['-', '_']) else {
@@ -129,9 +133,7 @@ pub fn compiled_output_map(path: &std::path::Path, language: Language) -> Option
         return None;
     }
     let name = path.file_name()?.to_str()?;
-    let stem = ["js", "mjs", "cjs"]
-        .iter()
-        .find_map(|ext| name.strip_suffix(ext)?.strip_suffix('.'))?;
+    let stem = js_stem(name)?;
     let dts = match name.rsplit('.').next()? {
         "mjs" => "d.mts",
         "cjs" => "d.cts",

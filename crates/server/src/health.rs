@@ -41,10 +41,9 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 }
 
 pub async fn health(State(state): State<AppState>) -> Response {
-    let database_up = check_database(&state).await["status"] == "up";
     let (code, status) = if state.draining() {
         (StatusCode::SERVICE_UNAVAILABLE, "draining")
-    } else if !database_up {
+    } else if check_database(&state).await["status"] != "up" {
         (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
     } else {
         (StatusCode::OK, "ok")
@@ -97,7 +96,8 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
         let timeout = state.peer_timeout;
         async move { (peer, check_peer(&client, url.as_deref(), timeout).await) }
     });
-    let results = futures_join_all(checks).await;
+    // Peers and the database at once: the answer waits for the slowest, not the sum.
+    let (results, database) = tokio::join!(futures_join_all(checks), check_database(&state));
     let mut body = Map::new();
     body.insert("service".into(), state.kind.name().into());
     body.insert("version".into(), env!("CARGO_PKG_VERSION").into());
@@ -105,7 +105,6 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
         "uptime_seconds".into(),
         json!(round3(state.started.elapsed().as_secs_f64())),
     );
-    let database = check_database(&state).await;
     let database_up = database["status"] == "up";
     body.insert("database".into(), database);
     let mut degraded = false;

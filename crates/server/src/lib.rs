@@ -58,10 +58,12 @@ impl Storage {
     /// down) and applies the migrations, now if it answers, else in the background until
     /// it does.
     pub async fn open(config: &ServerConfig) -> Result<Storage, qa_store::StoreError> {
-        let db = match &config.database_url {
-            Some(url) => qa_store::Database::connect_lazy(url, config.db_pool_size)?,
-            None => qa_store::Database::embedded(&config.data_dir, config.db_pool_size).await?,
-        };
+        let db = qa_store::Database::open(
+            config.database_url.as_deref(),
+            &config.data_dir,
+            config.db_pool_size,
+        )
+        .await?;
         let storage = Storage {
             db,
             data_dir: config.data_dir.clone(),

@@ -73,7 +73,8 @@ impl ServiceMetrics {
             "Resident memory of the process, read at each scrape",
             memory_usage.clone(),
         );
-        register_runbook_families(kind, &mut registry);
+        // The process started (near enough) when its first service was set up.
+        std::sync::LazyLock::force(&START_TIME);
         ServiceMetrics {
             kind,
             registry,
@@ -85,7 +86,8 @@ impl ServiceMetrics {
 
     /// The text exposition of every metric of this service.
     pub fn encode(&self) -> String {
-        if let Some(rss) = resident_memory_bytes() {
+        let rss = resident_memory_bytes();
+        if let Some(rss) = rss {
             self.memory_usage.set(rss as i64);
         }
         let mut open_metrics = String::new();
@@ -93,7 +95,7 @@ impl ServiceMetrics {
             .expect("writing to a String cannot fail");
         let mut text = to_prometheus_text(&open_metrics);
         add_missing_descriptors(self.kind, &mut text);
-        process_metrics(&mut text);
+        process_metrics(&mut text, rss);
         text
     }
 }
@@ -106,8 +108,8 @@ enum Kind {
 }
 
 /// The metrics each service exposes for the runbook's checks and alerts, by service:
-/// name (counters without `_total`), help, type. Later issues record into them; until
-/// then each shows its HELP/TYPE lines and no sample.
+/// name (counters without `_total`), help, type. Until a later issue registers a family
+/// and records into it, each shows its HELP/TYPE lines and no sample.
 const RUNBOOK: &[(ServiceKind, &str, &str, Kind)] = {
     use Kind::*;
     use ServiceKind::*;
@@ -217,26 +219,6 @@ const RUNBOOK: &[(ServiceKind, &str, &str, Kind)] = {
     ]
 };
 
-fn register_runbook_families(kind: ServiceKind, r: &mut Registry) {
-    for &(service, name, help, metric) in RUNBOOK {
-        if service != kind {
-            continue;
-        }
-        match metric {
-            Kind::Gauge => r.register(
-                name,
-                help,
-                Family::<NoLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default(),
-            ),
-            Kind::Counter => r.register(name, help, Family::<NoLabels, Counter>::default()),
-            Kind::Histogram => {
-                let f: HistogramFamily<NoLabels> = Family::new_with_constructor(latency_histogram);
-                r.register(name, help, f)
-            }
-        }
-    }
-}
-
 /// prometheus-client leaves a family with no series out of its output entirely; the
 /// runbook wants every name visible from the start, so add the HELP/TYPE lines of the
 /// runbook families that have none.
@@ -324,7 +306,7 @@ pub fn storage_metrics(
 /// The standard `process_*` metrics the runbook's CPU and memory alerts use, read from
 /// `/proc` at each scrape (Linux; nothing is written where a reading is unavailable), and
 /// the memory limit when the cgroup sets one.
-fn process_metrics(out: &mut String) {
+fn process_metrics(out: &mut String, rss: Option<u64>) {
     let mut put = |name: &str, ty: &str, help: &str, value: f64| {
         out.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} {ty}\n{name} {value}\n"
@@ -338,7 +320,7 @@ fn process_metrics(out: &mut String) {
             cpu,
         );
     }
-    if let Some(rss) = resident_memory_bytes() {
+    if let Some(rss) = rss {
         put(
             "process_resident_memory_bytes",
             "gauge",

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -35,6 +35,17 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
 }
 
+/// Runs the same code on whichever pool `db` holds. SQL written for both backends uses
+/// `$1, $2, ...` placeholders in order, which SQLite reads as positional too.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Database::Sqlite($pool) => $body,
+            Database::Postgres($pool) => $body,
+        }
+    };
+}
+
 /// A connection pool to one of the two backends.
 #[derive(Debug, Clone)]
 pub enum Database {
@@ -60,17 +71,28 @@ pub struct Tenant {
 
 impl Database {
     /// Opens `url` (`postgres://...`, or `sqlite://PATH`) with at most `pool_size`
-    /// connections.
+    /// connections, and checks that it answers.
     pub async fn connect(url: &str, pool_size: u32) -> Result<Database, StoreError> {
+        let db = Self::connect_lazy(url, pool_size).await?;
+        on_pool!(&db, pool => {
+            sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map_err(StoreError::Connect)?;
+        });
+        Ok(db)
+    }
+
+    /// As [`Database::connect`], without waiting for PostgreSQL to answer: a service
+    /// starts while it is down, reports it in its health, and recovers when it is back.
+    pub async fn connect_lazy(url: &str, pool_size: u32) -> Result<Database, StoreError> {
         let pool_size = pool_size.max(1);
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
             let pool = PgPoolOptions::new()
                 .max_connections(pool_size)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect_with(options)
-                .await
-                .map_err(StoreError::Connect)?;
+                .acquire_timeout(Duration::from_secs(3))
+                .connect_lazy_with(options);
             Ok(Database::Postgres(pool))
         } else if let Some(path) = url.strip_prefix("sqlite://") {
             Self::sqlite(Path::new(path), pool_size).await
@@ -79,18 +101,16 @@ impl Database {
         }
     }
 
-    /// As [`Database::connect`], without connecting yet: a service starts while
-    /// PostgreSQL is down, reports it in its health, and recovers when it is back.
-    pub fn connect_lazy(url: &str, pool_size: u32) -> Result<Database, StoreError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
-            let pool = PgPoolOptions::new()
-                .max_connections(pool_size.max(1))
-                .acquire_timeout(Duration::from_secs(3))
-                .connect_lazy_with(options);
-            Ok(Database::Postgres(pool))
-        } else {
-            Err(StoreError::UnsupportedUrl(redact(url)))
+    /// The configured database: `url` (PostgreSQL lazily, see [`Database::connect_lazy`])
+    /// when set, else the embedded default in `data_dir`.
+    pub async fn open(
+        url: Option<&str>,
+        data_dir: &Path,
+        pool_size: u32,
+    ) -> Result<Database, StoreError> {
+        match url {
+            Some(url) => Self::connect_lazy(url, pool_size).await,
+            None => Self::embedded(data_dir, pool_size).await,
         }
     }
 
@@ -133,42 +153,28 @@ impl Database {
         };
         migrator.set_ignore_missing(true);
         let before = self.applied_migrations().await.unwrap_or(0);
-        match self {
-            Database::Sqlite(pool) => migrator.run(pool).await?,
-            Database::Postgres(pool) => migrator.run(pool).await?,
-        }
+        on_pool!(self, pool => migrator.run(pool).await?);
         let after = self.applied_migrations().await?;
         Ok(after.saturating_sub(before))
     }
 
     async fn applied_migrations(&self) -> Result<usize, StoreError> {
         const SQL: &str = "SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success";
-        let n: i64 = match self {
-            Database::Sqlite(pool) => sqlx::query(SQL).fetch_one(pool).await?.try_get("n")?,
-            Database::Postgres(pool) => sqlx::query(SQL).fetch_one(pool).await?.try_get("n")?,
-        };
+        let n: i64 = on_pool!(self, pool => sqlx::query(SQL).fetch_one(pool).await?.try_get("n")?);
         Ok(n as usize)
     }
 
-    /// A round trip to the database, timed.
-    pub async fn ping(&self) -> Result<Duration, StoreError> {
-        let start = Instant::now();
-        match self {
-            Database::Sqlite(pool) => {
-                sqlx::query("SELECT 1").execute(pool).await?;
-            }
-            Database::Postgres(pool) => {
-                sqlx::query("SELECT 1").execute(pool).await?;
-            }
-        }
-        Ok(start.elapsed())
+    /// A round trip to the database (callers time it, with their own timeout).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
     }
 
     pub fn pool_status(&self) -> PoolStatus {
-        let (size, idle, max) = match self {
-            Database::Sqlite(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
-            Database::Postgres(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
-        };
+        let (size, idle, max) =
+            on_pool!(self, p => (p.size(), p.num_idle(), p.options().get_max_connections()));
         PoolStatus {
             size,
             idle: idle as u32,
@@ -177,60 +183,32 @@ impl Database {
     }
 
     pub async fn close(&self) {
-        match self {
-            Database::Sqlite(p) => p.close().await,
-            Database::Postgres(p) => p.close().await,
-        }
+        on_pool!(self, p => p.close().await)
     }
 
     // --- Tenants -------------------------------------------------------------------
 
     pub async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {
         let now = now_ms();
-        let what = || format!("tenant `{name}`");
-        match self {
-            Database::Sqlite(pool) => sqlx::query(
-                "INSERT INTO tenants (name, created_at) VALUES (?1, ?2) RETURNING id, name, created_at",
-            )
-            .bind(name)
-            .bind(now)
-            .fetch_one(pool)
-            .await
-            .map_err(|e| conflict(e, what))
-            .and_then(|r| tenant_from(&r)),
-            Database::Postgres(pool) => sqlx::query(
-                "INSERT INTO tenants (name, created_at) VALUES ($1, $2) RETURNING id, name, created_at",
-            )
-            .bind(name)
-            .bind(now)
-            .fetch_one(pool)
-            .await
-            .map_err(|e| conflict(e, what))
-            .and_then(|r| tenant_from(&r)),
-        }
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO tenants (name, created_at) VALUES ($1, $2) RETURNING id, name, created_at",
+        )
+        .bind(name)
+        .bind(now)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| conflict(e, || format!("tenant `{name}`")))
+        .and_then(|r| tenant_from(&r)))
     }
 
     pub async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>, StoreError> {
-        match self {
-            Database::Sqlite(pool) => {
-                sqlx::query("SELECT id, name, created_at FROM tenants WHERE name = ?1")
-                    .bind(name)
-                    .fetch_optional(pool)
-                    .await?
-                    .as_ref()
-                    .map(tenant_from)
-                    .transpose()
-            }
-            Database::Postgres(pool) => {
-                sqlx::query("SELECT id, name, created_at FROM tenants WHERE name = $1")
-                    .bind(name)
-                    .fetch_optional(pool)
-                    .await?
-                    .as_ref()
-                    .map(tenant_from)
-                    .transpose()
-            }
-        }
+        on_pool!(self, pool => sqlx::query("SELECT id, name, created_at FROM tenants WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?
+            .as_ref()
+            .map(tenant_from)
+            .transpose())
     }
 }
 

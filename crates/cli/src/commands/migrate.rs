@@ -1,5 +1,5 @@
-//! `qa-agent migrate`: bring the database schema up to this release. The all-in-one
-//! `serve` will do the same at start; Kubernetes runs this as a Job before a rollout.
+//! `qa-agent migrate`: bring the database schema up to this release. The services do the
+//! same at start; Kubernetes runs this as a Job before a rollout.
 
 use std::process::ExitCode;
 
@@ -16,16 +16,14 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let (db, location) = match &config.database_url {
-            Some(url) => (Database::connect(url, 1).await?, "DATABASE_URL".to_string()),
-            None => (
-                Database::embedded(&config.data_dir, 1).await?,
-                config
-                    .data_dir
-                    .join(qa_store::SQLITE_FILE)
-                    .display()
-                    .to_string(),
-            ),
+        let db = Database::open(config.database_url.as_deref(), &config.data_dir, 1).await?;
+        let location = match &config.database_url {
+            Some(_) => "DATABASE_URL".to_string(),
+            None => config
+                .data_dir
+                .join(qa_store::SQLITE_FILE)
+                .display()
+                .to_string(),
         };
         let applied = db.migrate().await?;
         db.close().await;

@@ -3,7 +3,7 @@
 use qa_core::Language;
 use tree_sitter::Node;
 
-use super::common::{Loop, loop_names, loops, refers_to, repeats};
+use super::common::{Loop, loop_names, loops, mentions, refers_to, repeats};
 use crate::lang::{Assign, Dialect, Role, ValueKind, named_children};
 use crate::rules::helpers::{field, kind};
 use crate::rules::{Cx, Hooks, Rule, RuleMeta, declare_rule};
@@ -291,14 +291,4 @@ fn reset_in_loop(cx: &Cx<'_, '_>, l: &Loop<'_>, at: Node<'_>, name: &str) -> boo
         stack.extend(named_children(n));
     }
     false
-}
-
-/// Whether `text` uses the identifier `name` (not as part of a longer name).
-fn mentions(text: &str, name: &str) -> bool {
-    text.match_indices(name).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + name.len()..].chars().next();
-        let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-        !ident(before) && !ident(after)
-    })
 }
