@@ -178,14 +178,21 @@ impl Default for Ports {
 }
 
 impl Ports {
-    /// Every port with its setting key, in a fixed order.
-    pub fn all(&self) -> [(&'static str, u16); 5] {
+    /// Every listener: its service, role (`api`, or `ops` for the conversation
+    /// manager's health/metrics port), setting key and port, in a fixed order.
+    pub fn all(&self) -> [(ServiceKind, &'static str, &'static str, u16); 5] {
+        use ServiceKind::*;
         [
-            ("ports.orchestrator", self.orchestrator),
-            ("ports.specialists", self.specialists),
-            ("ports.conversation", self.conversation),
-            ("ports.conversation_ops", self.conversation_ops),
-            ("ports.learning", self.learning),
+            (Orchestrator, "api", "ports.orchestrator", self.orchestrator),
+            (Specialists, "api", "ports.specialists", self.specialists),
+            (Conversation, "api", "ports.conversation", self.conversation),
+            (
+                Conversation,
+                "ops",
+                "ports.conversation_ops",
+                self.conversation_ops,
+            ),
+            (Learning, "api", "ports.learning", self.learning),
         ]
     }
 }
@@ -279,11 +286,11 @@ impl ServerConfig {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let ports = self.ports.all();
-        for (i, (key, port)) in ports.iter().enumerate() {
+        for (i, (_, _, key, port)) in ports.iter().enumerate() {
             if *port == 0 {
                 continue;
             }
-            if let Some((other, _)) = ports[..i].iter().find(|(_, p)| p == port) {
+            if let Some((_, _, other, _)) = ports[..i].iter().find(|(_, _, _, p)| p == port) {
                 return Err(ConfigError::Invalid(format!(
                     "`{key}` and `{other}` are both {port}: every listener needs its own port"
                 )));

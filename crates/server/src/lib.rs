@@ -194,17 +194,8 @@ impl Running {
 pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Running, ServeError> {
     let mut bound = Vec::new();
     for &kind in kinds {
-        let ports = &config.ports;
-        let mut wanted = vec![match kind {
-            ServiceKind::Orchestrator => ("api", "ports.orchestrator", ports.orchestrator),
-            ServiceKind::Specialists => ("api", "ports.specialists", ports.specialists),
-            ServiceKind::Conversation => ("api", "ports.conversation", ports.conversation),
-            ServiceKind::Learning => ("api", "ports.learning", ports.learning),
-        }];
-        if kind == ServiceKind::Conversation {
-            wanted.push(("ops", "ports.conversation_ops", ports.conversation_ops));
-        }
-        for (role, setting, port) in wanted {
+        let wanted = config.ports.all().into_iter().filter(|(k, ..)| *k == kind);
+        for (_, role, setting, port) in wanted {
             let addr = SocketAddr::new(config.bind, port);
             let listener = TcpListener::bind(addr)
                 .await
