@@ -35,6 +35,24 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (try again later), as opposed to a
+    /// request it refused.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect(_) => true,
+            StoreError::Query(e) => matches!(
+                e,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_)
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// Runs the same code on whichever pool `db` holds. SQL written for both backends uses
 /// `$1, $2, ...` placeholders in order, which SQLite reads as positional too.
 macro_rules! on_pool {
@@ -45,6 +63,20 @@ macro_rules! on_pool {
         }
     };
 }
+
+mod accounts;
+mod analyses;
+mod jobs;
+
+pub use accounts::{
+    ApiKeyInfo, AuditEntry, AuditRecord, Bootstrap, KeyCheck, Principal, Role, Tenant, User,
+    generate_api_key, hash_api_key,
+};
+pub use analyses::{
+    ANALYSIS_JOB, AnalysisRecord, AnalysisResult, ComponentRecord, FindingFilter, FindingRecord,
+    NewComponent, NewFinding,
+};
+pub use jobs::{Job, MAX_ATTEMPTS};
 
 /// A connection pool to one of the two backends.
 #[derive(Debug, Clone)]
@@ -59,14 +91,6 @@ pub struct PoolStatus {
     pub size: u32,
     pub idle: u32,
     pub max: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tenant {
-    pub id: i64,
-    pub name: String,
-    /// Milliseconds since the Unix epoch.
-    pub created_at: i64,
 }
 
 impl Database {
@@ -185,48 +209,10 @@ impl Database {
     pub async fn close(&self) {
         on_pool!(self, p => p.close().await)
     }
-
-    // --- Tenants -------------------------------------------------------------------
-
-    pub async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {
-        let now = now_ms();
-        on_pool!(self, pool => sqlx::query(
-            "INSERT INTO tenants (name, created_at) VALUES ($1, $2) RETURNING id, name, created_at",
-        )
-        .bind(name)
-        .bind(now)
-        .fetch_one(pool)
-        .await
-        .map_err(|e| conflict(e, || format!("tenant `{name}`")))
-        .and_then(|r| tenant_from(&r)))
-    }
-
-    pub async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>, StoreError> {
-        on_pool!(self, pool => sqlx::query("SELECT id, name, created_at FROM tenants WHERE name = $1")
-            .bind(name)
-            .fetch_optional(pool)
-            .await?
-            .as_ref()
-            .map(tenant_from)
-            .transpose())
-    }
-}
-
-fn tenant_from<R: Row>(row: &R) -> Result<Tenant, StoreError>
-where
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> &'r str: sqlx::ColumnIndex<R>,
-{
-    Ok(Tenant {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
-    })
 }
 
 /// A unique-constraint violation becomes [`StoreError::Conflict`].
-fn conflict(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+pub(crate) fn conflict(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
     if e.as_database_error()
         .is_some_and(|d| d.is_unique_violation())
     {
@@ -236,7 +222,7 @@ fn conflict(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

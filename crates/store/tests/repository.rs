@@ -26,6 +26,8 @@ const TABLES: &[&str] = &[
     "feedback",
     "learning_events",
     "learned_state_snapshots",
+    "settings",
+    "specialists",
 ];
 
 async fn suite(db: &Database) {
@@ -78,6 +80,8 @@ async fn suite(db: &Database) {
         }
     }
     assert_eq!(db.migrate().await.unwrap(), 0, "{}", db.backend());
+
+    jobs_are_claimed_once(db).await;
 
     let status = db.pool_status();
     assert!(status.max >= 1 && status.size <= status.max);
@@ -154,4 +158,68 @@ async fn bad_urls_and_unreachable_servers_are_clear_errors() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("cannot connect"), "{e}");
+}
+
+/// Workers racing for jobs each get different ones, every job is claimed exactly once,
+/// and a lease that expired is claimed again.
+async fn jobs_are_claimed_once(db: &Database) {
+    const JOBS: usize = 24;
+    for i in 0..JOBS {
+        db.enqueue_job(None, "race", &format!("{{\"n\": {i}}}"))
+            .await
+            .unwrap();
+    }
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let db = db.clone();
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(job) = db
+                .claim_job("race", &format!("w{w}"), 60_000)
+                .await
+                .unwrap()
+            {
+                assert!(
+                    db.renew_job(job.id, &format!("w{w}"), 60_000, 0.5)
+                        .await
+                        .unwrap()
+                );
+                mine.push(job.id);
+            }
+            mine
+        }));
+    }
+    let mut claimed = Vec::new();
+    for w in workers {
+        claimed.extend(w.await.unwrap());
+    }
+    claimed.sort();
+    let before = claimed.len();
+    claimed.dedup();
+    assert_eq!((before, claimed.len()), (JOBS, JOBS), "{}", db.backend());
+    assert_eq!(db.queued_jobs("race").await.unwrap(), 0);
+
+    // A lease that ran out: the job is claimable again, and only its new holder may
+    // renew or fail it.
+    let id = db.enqueue_job(None, "lease", "{}").await.unwrap();
+    let first = db.claim_job("lease", "a", 1).await.unwrap().unwrap();
+    assert_eq!(first.id, id);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let second = db.claim_job("lease", "b", 60_000).await.unwrap().unwrap();
+    assert_eq!((second.id, second.attempts), (id, 2));
+    assert!(!db.renew_job(id, "a", 60_000, 0.1).await.unwrap());
+    assert_eq!(db.fail_job(id, "a", "late", 0).await.unwrap(), None);
+    assert_eq!(
+        db.fail_job(id, "b", "boom", 0).await.unwrap().as_deref(),
+        Some("queued")
+    );
+    let third = db.claim_job("lease", "c", 60_000).await.unwrap().unwrap();
+    assert_eq!(third.attempts, 3);
+    assert_eq!(third.last_error.as_deref(), Some("boom"));
+    // The last attempt failing fails the job for good.
+    assert_eq!(
+        db.fail_job(id, "c", "boom", 0).await.unwrap().as_deref(),
+        Some("failed")
+    );
+    assert!(db.claim_job("lease", "d", 60_000).await.unwrap().is_none());
 }
