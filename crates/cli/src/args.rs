@@ -30,6 +30,61 @@ pub enum Command {
     /// Apply the database migrations (PostgreSQL from DATABASE_URL, else the embedded
     /// SQLite file in QA_AGENT_DATA_DIR).
     Migrate(MigrateArgs),
+    /// Administer tenants, users and API keys, and read-only mode, directly in the
+    /// database (works while the services are down).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a tenant (an isolated set of users, repositories and analyses).
+    CreateTenant {
+        name: String,
+        #[command(flatten)]
+        db: MigrateArgs,
+    },
+    /// Create a user in a tenant.
+    CreateUser {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        /// `admin` or `member`.
+        #[arg(long, default_value = "member")]
+        role: String,
+        #[command(flatten)]
+        db: MigrateArgs,
+    },
+    /// Create an API key for a user; the key is printed once and only its hash is kept.
+    CreateKey {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        db: MigrateArgs,
+    },
+    /// Revoke an API key, given its prefix (as `list-keys` shows it) or the whole key.
+    RevokeKey {
+        key: String,
+        #[command(flatten)]
+        db: MigrateArgs,
+    },
+    /// List API keys (prefixes only) of a tenant, or of every tenant.
+    ListKeys {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        db: MigrateArgs,
+    },
+    /// Turn read-only mode on or off: every write through the API answers 503 while it is on.
+    ReadOnly {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+        #[command(flatten)]
+        db: MigrateArgs,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -28,7 +28,17 @@ fn serve(args: &[&str], dir: &std::path::Path) -> Command {
 /// are up.
 fn start(args: &[&str], expected: usize) -> (Child, Vec<String>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = serve(args, dir.path())
+    let (child, urls, _) = start_in(args, expected, dir.path());
+    (child, urls, dir)
+}
+
+/// As [`start`], in `dir`, also returning the receiver of the later stdout lines.
+fn start_in(
+    args: &[&str],
+    expected: usize,
+    dir: &std::path::Path,
+) -> (Child, Vec<String>, mpsc::Receiver<String>) {
+    let mut child = serve(args, dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -53,23 +63,45 @@ fn start(args: &[&str], expected: usize) -> (Child, Vec<String>, tempfile::TempD
             .unwrap_or_else(|| panic!("unexpected line: {line}"));
         urls.push(url.to_string());
     }
-    (child, urls, dir)
+    (child, urls, rx)
 }
 
 fn http_get(url: &str, path: &str) -> String {
+    http(url, "GET", path, None)
+}
+
+/// One HTTP/1.1 request, with a bearer key when given; the whole response as text.
+fn http(url: &str, method: &str, path: &str, key: Option<&str>) -> String {
     let host = url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(host).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
+}
+
+/// `qa-agent admin ARGS` in `dir`; its stdout, or a panic with its stderr.
+fn admin(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_qa-agent"))
+        .arg("admin")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 fn terminate(child: &mut Child) -> i32 {
@@ -199,4 +231,94 @@ fn analyze_accepts_a_config_file_with_a_server_table() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn first_start_prints_an_admin_key_once_and_it_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, urls, lines) = start_in(&["orchestrator"], 1, dir.path());
+    let line = lines.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(line.contains("shown once"), "{line}");
+    let key = line.rsplit(' ').next().unwrap();
+    assert!(key.starts_with("qak_") && key.len() == 68, "{line}");
+    let r = http(&urls[0], "GET", "/api/v1/me", Some(key));
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    assert!(r.contains(r#""role":"admin""#), "{r}");
+    assert_eq!(terminate(&mut child), 0);
+    // The second start finds tenants and creates (and prints) nothing.
+    let (mut child, _, lines) = start_in(&["orchestrator"], 1, dir.path());
+    assert!(lines.recv_timeout(Duration::from_millis(1500)).is_err());
+    assert_eq!(terminate(&mut child), 0);
+}
+
+#[test]
+fn admin_commands_manage_keys_and_read_only_mode_of_a_running_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(admin(d, &["create-tenant", "acme"]).0, 0);
+    let (code, _, err) = admin(d, &["create-tenant", "acme"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("tenant `acme` already exists"), "{err}");
+    let (code, out, err) = admin(
+        d,
+        &[
+            "create-user",
+            "--tenant",
+            "acme",
+            "--email",
+            "dev@acme.test",
+            "--role",
+            "member",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created member dev@acme.test"), "{out}");
+    let (code, _, err) = admin(
+        d,
+        &["create-key", "--tenant", "nope", "--email", "dev@acme.test"],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("no tenant named `nope`"), "{err}");
+    let (code, key, err) = admin(
+        d,
+        &["create-key", "--tenant", "acme", "--email", "dev@acme.test"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let key = key.trim().to_string();
+    assert!(err.contains("shown once"), "{err}");
+
+    let (mut child, urls, _) = start_in(&["orchestrator"], 1, d);
+    let r = http(&urls[0], "GET", "/api/v1/me", Some(&key));
+    assert!(
+        r.starts_with("HTTP/1.1 200") && r.contains(r#""tenant":"acme""#),
+        "{r}"
+    );
+
+    // Read-only mode: writes answer 503 with the way out named; reads keep working.
+    assert_eq!(admin(d, &["read-only", "on"]).0, 0);
+    let r = http(&urls[0], "POST", "/api/v1/me", Some(&key));
+    assert!(r.starts_with("HTTP/1.1 503"), "{r}");
+    assert!(r.contains("read-only mode"), "{r}");
+    assert!(r.to_ascii_lowercase().contains("retry-after: 5"), "{r}");
+    let r = http(&urls[0], "GET", "/api/v1/me", Some(&key));
+    assert!(r.starts_with("HTTP/1.1 200"), "{r}");
+    assert_eq!(admin(d, &["read-only", "off"]).0, 0);
+    let r = http(&urls[0], "POST", "/api/v1/me", Some(&key));
+    assert!(r.starts_with("HTTP/1.1 405"), "{r}");
+
+    let (code, list, _) = admin(d, &["list-keys", "--tenant", "acme"]);
+    assert_eq!(code, 0);
+    assert!(
+        list.contains(&key[..12]) && list.contains("active"),
+        "{list}"
+    );
+    let (code, out, err) = admin(d, &["revoke-key", &key[..16]]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("revoked"), "{out}");
+    let r = http(&urls[0], "GET", "/api/v1/me", Some(&key));
+    assert!(
+        r.starts_with("HTTP/1.1 401") && r.contains("revoked"),
+        "{r}"
+    );
+    assert_eq!(terminate(&mut child), 0);
 }

@@ -93,6 +93,31 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "how long SIGTERM waits for in-flight requests (25, below Kubernetes' 30 s)",
     ),
     (
+        "trusted_networks",
+        "QA_AGENT_TRUSTED_NETWORKS",
+        "comma-separated networks (CIDR) whose requests may make the runbook's keyless operational calls without an API key (127.0.0.0/8,::1/128); `X-Forwarded-For` is not trusted",
+    ),
+    (
+        "bootstrap_key",
+        "QA_AGENT_BOOTSTRAP_KEY",
+        "the admin API key created on first start with an empty database; unset: a random key is generated and printed once",
+    ),
+    (
+        "workspace_roots",
+        "QA_AGENT_WORKSPACE_ROOTS",
+        "comma-separated directories whose contents the analysis API may read by path (none: only uploads)",
+    ),
+    (
+        "workers",
+        "QA_AGENT_WORKERS",
+        "analysis jobs a specialist-agents process runs at once (2; 0 runs none)",
+    ),
+    (
+        "job_lease_secs",
+        "QA_AGENT_JOB_LEASE_SECS",
+        "how long a worker holds a job without renewing it; a job whose worker died is picked up again after this (30)",
+    ),
+    (
         "log_format",
         "QA_AGENT_LOG_FORMAT",
         "`text` or `json` log lines (RUST_LOG sets the levels)",
@@ -117,6 +142,11 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     pub log_format: LogFormat,
     pub log_dir: Option<PathBuf>,
+    pub trusted_networks: Vec<String>,
+    pub bootstrap_key: Option<String>,
+    pub workspace_roots: Vec<PathBuf>,
+    pub workers: u32,
+    pub job_lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,6 +191,11 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 25,
             log_format: LogFormat::Text,
             log_dir: None,
+            trusted_networks: vec!["127.0.0.0/8".into(), "::1/128".into()],
+            bootstrap_key: None,
+            workspace_roots: Vec::new(),
+            workers: 2,
+            job_lease_secs: 30,
         }
     }
 }
@@ -231,6 +266,22 @@ impl ServerConfig {
         Duration::from_millis(self.peer_timeout_ms)
     }
 
+    /// The parsed `trusted_networks`; a bare address is a network of one.
+    pub fn trusted_networks(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_networks
+            .iter()
+            .map(|n| {
+                n.parse::<ipnet::IpNet>()
+                    .or_else(|_| n.parse::<IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        ConfigError::Invalid(format!(
+                            "`trusted_networks` (QA_AGENT_TRUSTED_NETWORKS) has `{n}`: expected a network such as 10.0.0.0/8 or an address"
+                        ))
+                    })
+            })
+            .collect()
+    }
+
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
     }
@@ -264,7 +315,19 @@ impl ServerConfig {
             }
         }
         for (key, value) in &vars {
-            figment = figment.merge(Serialized::global(key, parse_env_value(value)));
+            let value = if LIST_SETTINGS.contains(key) {
+                figment::value::Value::from(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect::<Vec<_>>(),
+                )
+            } else {
+                parse_env_value(value)
+            };
+            figment = figment.merge(Serialized::global(key, value));
         }
         let config: ServerConfig = figment.extract().map_err(|e| {
             let key = e.path.join(".");
@@ -311,6 +374,26 @@ impl ServerConfig {
                 "`db_pool_size` (DB_POOL_SIZE) is 0: at least 1".into(),
             ));
         }
+        self.trusted_networks()?;
+        if let Some(key) = &self.bootstrap_key
+            && key.trim().len() < 20
+        {
+            return Err(ConfigError::Invalid(
+                "`bootstrap_key` (QA_AGENT_BOOTSTRAP_KEY) is shorter than 20 characters: use a long random key (e.g. `openssl rand -hex 32`)".into(),
+            ));
+        }
+        if !(2..=3600).contains(&self.job_lease_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "`job_lease_secs` (QA_AGENT_JOB_LEASE_SECS) is {}: between 2 and 3600",
+                self.job_lease_secs
+            )));
+        }
+        if self.workers > 64 {
+            return Err(ConfigError::Invalid(format!(
+                "`workers` (QA_AGENT_WORKERS) is {}: at most 64",
+                self.workers
+            )));
+        }
         if self.shutdown_grace_secs > 600 {
             return Err(ConfigError::Invalid(format!(
                 "`shutdown_grace_secs` is {}: at most 600",
@@ -320,6 +403,9 @@ impl ServerConfig {
         Ok(())
     }
 }
+
+/// Settings that hold a list: their environment variable is comma-separated.
+const LIST_SETTINGS: &[&str] = &["trusted_networks", "workspace_roots"];
 
 /// An environment value as TOML would read it (`8000` a number, `json` a string), so
 /// numbers and strings from the environment deserialise like the file's.

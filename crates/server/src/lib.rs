@@ -3,10 +3,14 @@
 //! in one process (`qa-agent serve`) or one each (`qa-agent serve orchestrator`, as
 //! Kubernetes runs them). Services reach each other over HTTP in both modes.
 
+mod api;
+pub mod auth;
 mod config;
+pub mod error;
 mod health;
 pub mod metrics;
 mod service;
+mod worker;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +41,11 @@ pub struct AppState {
     pub metrics: Arc<ServiceMetrics>,
     /// The system of record, shared by the services of this process.
     pub db: Storage,
+    /// Sources allowed to make the runbook's keyless operational calls.
+    pub trusted_networks: Arc<Vec<ipnet::IpNet>>,
+    pub config: Arc<ServerConfig>,
+    /// Wakes idle workers when a job was queued in this process.
+    pub work_available: Arc<tokio::sync::Notify>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -47,6 +56,30 @@ pub struct Storage {
     /// Local state (the embedded database among it); its free space is a metric.
     pub data_dir: std::path::PathBuf,
     migrated: Arc<std::sync::atomic::AtomicBool>,
+    bootstrap_key: Option<String>,
+    /// What the first start created, until start-up reports it.
+    bootstrapped: Arc<std::sync::Mutex<Option<qa_store::Bootstrap>>>,
+}
+
+/// How the first start announces the admin key it created.
+pub trait Announce {
+    fn announcement(&self) -> String;
+}
+
+impl Announce for qa_store::Bootstrap {
+    fn announcement(&self) -> String {
+        if self.generated {
+            format!(
+                "qa-agent: first start: created tenant `{}` and admin {}; its API key (shown once, store it now): {}",
+                self.tenant.name, self.user.email, self.key
+            )
+        } else {
+            format!(
+                "qa-agent: first start: created tenant `{}` and admin {} with the key from QA_AGENT_BOOTSTRAP_KEY",
+                self.tenant.name, self.user.email
+            )
+        }
+    }
 }
 
 impl Storage {
@@ -68,6 +101,8 @@ impl Storage {
             db,
             data_dir: config.data_dir.clone(),
             migrated: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            bootstrap_key: config.bootstrap_key.clone(),
+            bootstrapped: Arc::new(std::sync::Mutex::new(None)),
         };
         if let Err(e) = storage.try_migrate().await {
             tracing::error!(error = %e, "database not ready; migrations will be retried every 5 s");
@@ -77,6 +112,10 @@ impl Storage {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                     if retry.try_migrate().await.is_ok() {
                         tracing::info!("database reachable again; migrations applied");
+                        if let Some(b) = retry.take_bootstrap() {
+                            // Not through tracing: a secret does not belong in log files.
+                            eprintln!("{}", b.announcement());
+                        }
                         break;
                     }
                 }
@@ -90,9 +129,20 @@ impl Storage {
         if applied > 0 {
             tracing::info!(applied, backend = self.db.backend(), "migrations applied");
         }
+        if let Some(b) = self.db.bootstrap(self.bootstrap_key.as_deref()).await? {
+            tracing::info!(tenant = %b.tenant.name, "first start: bootstrap tenant and admin created");
+            *self.bootstrapped.lock().unwrap_or_else(|p| p.into_inner()) = Some(b);
+        }
         self.migrated
             .store(true, std::sync::atomic::Ordering::Release);
         Ok(())
+    }
+
+    fn take_bootstrap(&self) -> Option<qa_store::Bootstrap> {
+        self.bootstrapped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 }
 
@@ -134,6 +184,8 @@ pub enum ServeError {
     Client(#[from] reqwest::Error),
     #[error(transparent)]
     Store(#[from] qa_store::StoreError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// The running services.
@@ -141,6 +193,8 @@ pub struct Running {
     listeners: Vec<Listener>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<std::io::Result<()>>>,
+    /// What a first start created (tenant, admin and key), to announce once.
+    pub bootstrap: Option<qa_store::Bootstrap>,
 }
 
 impl Running {
@@ -244,7 +298,11 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
         .build()?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let started = Instant::now();
+    let trusted_networks = Arc::new(config.trusted_networks()?);
     let storage = Storage::open(config).await?;
+    let bootstrap = storage.take_bootstrap();
+    let shared_config = Arc::new(config.clone());
+    let work_available = Arc::new(tokio::sync::Notify::new());
 
     let mut states = std::collections::HashMap::new();
     let mut listeners = Vec::new();
@@ -260,6 +318,9 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
                 started,
                 metrics: Arc::new(ServiceMetrics::new(info.kind)),
                 db: storage.clone(),
+                trusted_networks: trusted_networks.clone(),
+                config: shared_config.clone(),
+                work_available: work_available.clone(),
                 shutdown: shutdown_rx.clone(),
             })
             .clone();
@@ -281,10 +342,18 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
         }));
         listeners.push(info);
     }
+    if let Some(specialists) = states.get(&ServiceKind::Specialists) {
+        worker::spawn(
+            specialists,
+            config.workers,
+            Duration::from_secs(config.job_lease_secs),
+        );
+    }
     Ok(Running {
         listeners,
         shutdown: shutdown_tx,
         tasks,
+        bootstrap,
     })
 }
 
@@ -299,8 +368,17 @@ pub fn router(state: AppState, with_metrics: bool) -> Router {
     if with_metrics {
         app = app.route("/metrics", get(metrics_handler));
     }
+    if info_is_api(&state, with_metrics) {
+        app = app.nest("/api/v1", api::router(state.kind, &state));
+    }
     app.layer(middleware::from_fn_with_state(state.clone(), track_http))
         .with_state(state)
+}
+
+/// The API is on each service's main port; the conversation manager's ops port (8081)
+/// has health and metrics only.
+fn info_is_api(state: &AppState, with_metrics: bool) -> bool {
+    state.kind != ServiceKind::Conversation || !with_metrics
 }
 
 async fn metrics_handler(State(state): State<AppState>) -> Response {

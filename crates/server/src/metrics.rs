@@ -32,6 +32,33 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthFailureLabels {
+    /// `missing`, `malformed`, `invalid`, `revoked` or `untrusted_network`.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuthErrorLabels {
+    /// `backend`: keys could not be checked at all.
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ToolLabels {
+    pub tool: String,
+    /// `success` or `failure`.
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ToolName {
+    pub tool: String,
+}
+
+/// Outcomes a tool's success rate is computed over.
+const SUCCESS_WINDOW: usize = 100;
+
 /// Labels of a metric that has none yet; its family prints a sample only once set.
 pub type NoLabels = Vec<(String, String)>;
 
@@ -49,6 +76,15 @@ pub struct ServiceMetrics {
     pub http_requests: Family<HttpLabels, Counter>,
     pub http_duration: HistogramFamily<RouteLabels>,
     memory_usage: Gauge,
+    pub auth_failures: Family<AuthFailureLabels, Counter>,
+    pub auth_errors: Family<AuthErrorLabels, Counter>,
+    pub tool_executions: Family<ToolLabels, Counter>,
+    pub tool_duration: HistogramFamily<ToolName>,
+    tool_success_rate: Family<ToolName, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    tool_outcomes:
+        std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<bool>>>,
+    /// Background analysis jobs, start to finish (seconds to many minutes).
+    pub job_duration: HistogramFamily<NoLabels>,
 }
 
 impl ServiceMetrics {
@@ -73,6 +109,49 @@ impl ServiceMetrics {
             "Resident memory of the process, read at each scrape",
             memory_usage.clone(),
         );
+        let auth_failures = Family::<AuthFailureLabels, Counter>::default();
+        registry.register(
+            "auth_failures",
+            "Requests refused for their credentials, by reason",
+            auth_failures.clone(),
+        );
+        let auth_errors = Family::<AuthErrorLabels, Counter>::default();
+        registry.register(
+            "auth_errors",
+            "Requests whose credentials could not be checked (an authentication outage), by kind",
+            auth_errors.clone(),
+        );
+        let tool_executions = Family::<ToolLabels, Counter>::default();
+        let tool_duration: HistogramFamily<ToolName> =
+            Family::new_with_constructor(latency_histogram);
+        let tool_success_rate =
+            Family::<ToolName, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        let job_duration: HistogramFamily<NoLabels> = Family::new_with_constructor(|| {
+            // 0.1 s .. ~55 min.
+            Histogram::new(exponential_buckets(0.1, 2.0, 16))
+        });
+        if kind == ServiceKind::Specialists {
+            registry.register(
+                "tool_execution",
+                "Tool executions, by tool and outcome",
+                tool_executions.clone(),
+            );
+            registry.register(
+                "tool_execution_duration_seconds",
+                "Tool execution time, by tool",
+                tool_duration.clone(),
+            );
+            registry.register(
+                "tool_success_rate",
+                "Share (0-1) of recent executions of a tool that succeeded",
+                tool_success_rate.clone(),
+            );
+            registry.register(
+                "analysis_job_duration_seconds",
+                "Time from claiming an analysis job to storing its results",
+                job_duration.clone(),
+            );
+        }
         // The process started (near enough) when its first service was set up.
         std::sync::LazyLock::force(&START_TIME);
         ServiceMetrics {
@@ -81,7 +160,38 @@ impl ServiceMetrics {
             http_requests,
             http_duration,
             memory_usage,
+            auth_failures,
+            auth_errors,
+            tool_executions,
+            tool_duration,
+            tool_success_rate,
+            tool_outcomes: Default::default(),
+            job_duration,
         }
+    }
+
+    /// Records one execution of `tool`: its count by outcome, its duration, and its
+    /// success rate over the last executions.
+    pub fn record_tool(&self, tool: &str, ok: bool, elapsed: std::time::Duration) {
+        let outcome = if ok { "success" } else { "failure" };
+        self.tool_executions
+            .get_or_create(&ToolLabels {
+                tool: tool.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+        let name = ToolName { tool: tool.into() };
+        self.tool_duration
+            .get_or_create(&name)
+            .observe(elapsed.as_secs_f64());
+        let mut outcomes = self.tool_outcomes.lock().unwrap_or_else(|p| p.into_inner());
+        let window = outcomes.entry(tool.to_string()).or_default();
+        if window.len() == SUCCESS_WINDOW {
+            window.pop_front();
+        }
+        window.push_back(ok);
+        let rate = window.iter().filter(|&&x| x).count() as f64 / window.len() as f64;
+        self.tool_success_rate.get_or_create(&name).set(rate);
     }
 
     /// The text exposition of every metric of this service.
@@ -219,11 +329,26 @@ const RUNBOOK: &[(ServiceKind, &str, &str, Kind)] = {
     ]
 };
 
+/// Families every service has, shown from the start for the alerts that watch them.
+const EVERY_SERVICE: &[(&str, &str, Kind)] = &[
+    (
+        "auth_failures",
+        "Requests refused for their credentials, by reason",
+        Kind::Counter,
+    ),
+    (
+        "auth_errors",
+        "Requests whose credentials could not be checked (an authentication outage), by kind",
+        Kind::Counter,
+    ),
+];
+
 /// prometheus-client leaves a family with no series out of its output entirely; the
 /// runbook wants every name visible from the start, so add the HELP/TYPE lines of the
 /// runbook families that have none.
 fn add_missing_descriptors(kind: ServiceKind, text: &mut String) {
-    for &(service, name, help, metric) in RUNBOOK {
+    let every = EVERY_SERVICE.iter().map(|&(n, h, m)| (kind, n, h, m));
+    for (service, name, help, metric) in RUNBOOK.iter().copied().chain(every) {
         if service != kind {
             continue;
         }

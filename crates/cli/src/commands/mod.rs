@@ -1,3 +1,4 @@
+pub mod admin;
 pub mod analyze;
 pub mod migrate;
 pub mod rules;

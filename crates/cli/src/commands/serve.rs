@@ -41,6 +41,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             };
             println!("qa-agent: {} listening on {}{what}", l.kind, l.url());
         }
+        if let Some(b) = &running.bootstrap {
+            use qa_server::Announce;
+            println!("{}", b.announcement());
+        }
         stop.await;
         tracing::info!(grace_secs = config.shutdown_grace_secs, "shutting down");
         running.shutdown();

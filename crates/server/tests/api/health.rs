@@ -3,42 +3,10 @@
 
 use std::time::Duration;
 
-use qa_server::{Running, ServerConfig, ServiceKind};
+use qa_server::ServiceKind;
 use serde_json::Value;
 
-/// Every port free, the embedded database in a temporary directory (kept alive by the
-/// returned guard).
-fn test_config() -> (ServerConfig, tempfile::TempDir) {
-    let data = tempfile::tempdir().unwrap();
-    let mut c = ServerConfig {
-        data_dir: data.path().to_path_buf(),
-        ..ServerConfig::default()
-    };
-    c.ports.orchestrator = 0;
-    c.ports.specialists = 0;
-    c.ports.conversation = 0;
-    c.ports.conversation_ops = 0;
-    c.ports.learning = 0;
-    c.peer_timeout_ms = 500;
-    (c, data)
-}
-
-async fn spawn(config: &ServerConfig, kinds: &[ServiceKind]) -> Running {
-    qa_server::start(config, kinds)
-        .await
-        .expect("services start")
-}
-
-async fn get(url: &str) -> (u16, String) {
-    let r = reqwest::get(url).await.expect("request");
-    let status = r.status().as_u16();
-    (status, r.text().await.unwrap())
-}
-
-async fn get_json(url: &str) -> (u16, Value) {
-    let (status, body) = get(url).await;
-    (status, serde_json::from_str(&body).expect("JSON body"))
-}
+use crate::helpers::{get, get_json, spawn, test_config};
 
 #[tokio::test]
 async fn all_in_one_answers_every_health_route_on_every_listener() {

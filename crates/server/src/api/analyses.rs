@@ -1,0 +1,326 @@
+//! The analysis API on the orchestrator: submit a repository, follow its job, read the
+//! results (summary, components, findings, SARIF). The work itself runs on the specialist
+//! service, which takes jobs from the durable queue ([`crate::worker`]).
+//!
+//! Another tenant's analysis answers 404, exactly like one that does not exist.
+
+use std::path::{Path, PathBuf};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use qa_store::{AnalysisRecord, FindingFilter};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Submit {
+    /// A directory (or file) on the server, under one of `workspace_roots`.
+    path: String,
+    /// The repository name to file it under (default: the directory's name).
+    repository: Option<String>,
+}
+
+/// `POST /api/v1/analyses`: queues the analysis of a server-side path; 202 with the
+/// analysis to poll.
+pub async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<Submit>,
+) -> Result<Response, ApiError> {
+    let root = allowed_path(&state.config.workspace_roots, &req.path)?;
+    let name = match req.repository {
+        Some(n) if n.trim().is_empty() || n.len() > 200 => {
+            return Err(ApiError::invalid(
+                "`repository` must be 1 to 200 characters",
+            ));
+        }
+        Some(n) => n,
+        None => root
+            .file_name()
+            .map_or_else(|| "root".to_string(), |n| n.to_string_lossy().into_owned()),
+    };
+    let db = &state.db.db;
+    let tenant = caller.0.tenant_id;
+    let location = root.display().to_string();
+    let repo = db
+        .upsert_repository(tenant, &name, "path", &location)
+        .await?;
+    let (id, _job) = db
+        .queue_analysis(tenant, repo, &json!({ "path": location }))
+        .await?;
+    state.work_available.notify_waiters();
+    let record = db
+        .analysis(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the queued analysis vanished"))?;
+    let mut response = (StatusCode::ACCEPTED, Json(analysis_json(&record))).into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/analyses/{id}")) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+/// The canonical form of `requested` if it lies under one of `roots` (also canonical,
+/// so `..` and symlinks cannot lead out of them).
+fn allowed_path(roots: &[PathBuf], requested: &str) -> Result<PathBuf, ApiError> {
+    if roots.is_empty() {
+        return Err(ApiError::forbidden(
+            "analysing server-side paths is off: an admin allows directories with QA_AGENT_WORKSPACE_ROOTS (or upload an archive instead)",
+        ));
+    }
+    if requested.is_empty() || requested.contains('\0') {
+        return Err(ApiError::invalid("`path` is empty or not a valid path"));
+    }
+    let path = Path::new(requested);
+    let canonical = path.canonicalize().map_err(|_| {
+        ApiError::invalid(format!(
+            "`{requested}` does not exist on the server (paths are the server's, not yours)"
+        ))
+    })?;
+    let inside = roots
+        .iter()
+        .filter_map(|r| r.canonicalize().ok())
+        .any(|root| canonical.starts_with(&root));
+    if !inside {
+        return Err(ApiError::forbidden(format!(
+            "`{requested}` is outside the directories this server may analyse (QA_AGENT_WORKSPACE_ROOTS)"
+        )));
+    }
+    Ok(canonical)
+}
+
+fn analysis_json(a: &AnalysisRecord) -> Value {
+    let base = format!("/api/v1/analyses/{}", a.id);
+    let mut v = json!({
+        "id": a.id,
+        "repository": a.repository,
+        "status": a.status,
+        "progress": a.progress,
+        "created_at_ms": a.created_at,
+        "started_at_ms": a.started_at,
+        "finished_at_ms": a.finished_at,
+        "links": {
+            "self": base,
+            "findings": format!("{base}/findings"),
+            "components": format!("{base}/components"),
+            "sarif": format!("{base}/sarif"),
+        },
+    });
+    if let Some(summary) = a
+        .summary
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+    {
+        v["summary"] = summary;
+    }
+    if let Some(e) = &a.error {
+        v["error"] = e.clone().into();
+    }
+    v
+}
+
+async fn owned(state: &AppState, caller: &Caller, id: i64) -> Result<AnalysisRecord, ApiError> {
+    state
+        .db
+        .db
+        .analysis(caller.0.tenant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("analysis {id}")))
+}
+
+/// `GET /api/v1/analyses/{id}`: status, progress and, when done, the summary.
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(analysis_json(&owned(&state, &caller, id).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    cursor: Option<i64>,
+    limit: Option<i64>,
+}
+
+fn limit(l: Option<i64>) -> Result<i64, ApiError> {
+    let l = l.unwrap_or(100);
+    if (1..=1000).contains(&l) {
+        Ok(l)
+    } else {
+        Err(ApiError::invalid("`limit` must be between 1 and 1000"))
+    }
+}
+
+/// `GET /api/v1/analyses`: the tenant's analyses, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = limit(q.limit)?;
+    let items = state
+        .db
+        .db
+        .analyses(caller.0.tenant_id, q.cursor, limit)
+        .await?;
+    let next = (items.len() as i64 == limit)
+        .then(|| items.last().map(|a| a.id))
+        .flatten();
+    Ok(Json(json!({
+        "items": items.iter().map(analysis_json).collect::<Vec<_>>(),
+        "next_cursor": next,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingsQuery {
+    severity: Option<String>,
+    rule: Option<String>,
+    file: Option<String>,
+    cursor: Option<i64>,
+    limit: Option<i64>,
+}
+
+const SEVERITIES: &[&str] = &["info", "low", "medium", "high", "critical"];
+
+/// `GET /api/v1/analyses/{id}/findings?severity=&rule=&file=&cursor=&limit=`.
+pub async fn findings(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<FindingsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let a = owned(&state, &caller, id).await?;
+    if let Some(s) = &q.severity
+        && !SEVERITIES.contains(&s.as_str())
+    {
+        return Err(ApiError::invalid(format!(
+            "unknown severity `{s}`: one of {}",
+            SEVERITIES.join(", ")
+        )));
+    }
+    let limit = limit(q.limit)?;
+    let filter = FindingFilter {
+        severity: q.severity,
+        rule: q.rule,
+        path: q.file,
+        after: q.cursor.unwrap_or(0),
+        limit,
+    };
+    let rows = state.db.db.findings(a.id, &filter).await?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let f = &r.finding;
+            json!({
+                "id": r.id,
+                "rule_id": f.rule_id,
+                "severity": f.severity,
+                "file": f.path,
+                "line": f.line,
+                "message": f.message,
+                "fingerprint": f.fingerprint,
+                "suppressed": f.suppressed,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "analysis_id": a.id, "status": a.status, "items": items, "next_cursor": next }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentsQuery {
+    kind: Option<String>,
+    file: Option<String>,
+    cursor: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/analyses/{id}/components?kind=file|class|function&file=&cursor=&limit=`.
+pub async fn components(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ComponentsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let a = owned(&state, &caller, id).await?;
+    if let Some(k) = &q.kind
+        && !["file", "class", "function"].contains(&k.as_str())
+    {
+        return Err(ApiError::invalid(format!(
+            "unknown kind `{k}`: file, class or function"
+        )));
+    }
+    let limit = limit(q.limit)?;
+    let rows = state
+        .db
+        .db
+        .components(
+            a.id,
+            q.kind.as_deref(),
+            q.file.as_deref(),
+            q.cursor.unwrap_or(0),
+            limit,
+        )
+        .await?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let c = &r.component;
+            json!({
+                "id": r.id,
+                "kind": c.kind,
+                "file": c.path,
+                "name": c.name,
+                "start_line": c.start_line,
+                "end_line": c.end_line,
+                "metrics": serde_json::from_str::<Value>(&c.metrics).unwrap_or(Value::Null),
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "analysis_id": a.id, "status": a.status, "items": items, "next_cursor": next }),
+    ))
+}
+
+/// `GET /api/v1/analyses/{id}/sarif`: SARIF 2.1.0 of a finished analysis.
+pub async fn sarif(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
+    let a = owned(&state, &caller, id).await?;
+    let Some(report) = state
+        .db
+        .db
+        .analysis_report(caller.0.tenant_id, a.id)
+        .await?
+    else {
+        return Err(ApiError::conflict(format!(
+            "analysis {id} is {}: SARIF is available once it is done",
+            a.status
+        )));
+    };
+    let report: qa_analysis::RepoAnalysis = serde_json::from_str(&report)
+        .map_err(|e| ApiError::internal(format!("the stored report cannot be read: {e}")))?;
+    let sarif = qa_report::render_sarif(&report);
+    Ok(([(header::CONTENT_TYPE, "application/sarif+json")], sarif).into_response())
+}

@@ -1,0 +1,38 @@
+//! `/api/v1`: every route needs an API key (see [`crate::auth`]) except the runbook's
+//! keyless operational calls, which also take a trusted source address. Errors are problem
+//! details; writes answer 503 in read-only mode.
+
+mod account;
+mod analyses;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::error::ApiError;
+use crate::{AppState, ServiceKind};
+
+/// The `/api/v1` routes `kind` serves (mounted under `/api/v1`).
+pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
+    let mut api = Router::new().route("/me", get(account::me));
+    if kind == ServiceKind::Orchestrator {
+        api = api
+            .route("/audit", get(account::audit))
+            .route("/analyses", post(analyses::submit).get(analyses::list))
+            .route("/analyses/{id}", get(analyses::get_one))
+            .route("/analyses/{id}/findings", get(analyses::findings))
+            .route("/analyses/{id}/components", get(analyses::components))
+            .route("/analyses/{id}/sarif", get(analyses::sarif));
+    }
+    api.fallback(unknown_route)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::read_only_guard,
+        ))
+}
+
+async fn unknown_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "route {} (the API is described at /api/v1/openapi.json on the orchestrator)",
+        uri.path()
+    ))
+}

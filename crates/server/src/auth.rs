@@ -1,0 +1,198 @@
+//! Who is calling: `Authorization: Bearer <API key>` on every `/api/v1` route, or, for
+//! the runbook's keyless operational calls, a source address in `trusted_networks`.
+//!
+//! Rejected credentials count in `auth_failures_total{reason}`; keys that cannot be
+//! checked at all (the database is down) in `auth_errors_total{kind="backend"}` and
+//! answer 503, since that is an outage, not a bad key.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use qa_store::{AuditEntry, KeyCheck, Principal, Role};
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::metrics::{AuthErrorLabels, AuthFailureLabels};
+
+/// A caller with a valid API key.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl Caller {
+    /// How audit entries name this caller.
+    pub fn actor(&self) -> String {
+        format!("user:{} key:{}", self.0.email, self.0.key_prefix)
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        match self.0.role {
+            Role::Admin => Ok(()),
+            Role::Member => Err(ApiError::forbidden(
+                "this needs an admin of your tenant; ask one, or have one create an admin key",
+            )),
+        }
+    }
+}
+
+/// A caller of a keyless operational call: a valid key, or a trusted source address.
+#[derive(Debug, Clone)]
+pub enum Operator {
+    Key(Caller),
+    Network(IpAddr),
+}
+
+impl Operator {
+    pub fn actor(&self) -> String {
+        match self {
+            Operator::Key(c) => c.actor(),
+            Operator::Network(ip) => format!("network:{ip}"),
+        }
+    }
+
+    pub fn tenant_id(&self) -> Option<i64> {
+        match self {
+            Operator::Key(c) => Some(c.0.tenant_id),
+            Operator::Network(_) => None,
+        }
+    }
+
+    /// Records `action` in the audit log; a failure to audit is logged, not fatal, for a
+    /// call that already did its work.
+    pub async fn audit(&self, state: &AppState, action: &str, detail: Option<String>) {
+        let entry = AuditEntry {
+            tenant_id: self.tenant_id(),
+            actor: self.actor(),
+            action: action.into(),
+            target: Some(state.kind.name().into()),
+            detail,
+        };
+        if let Err(e) = state.db.db.audit(&entry).await {
+            tracing::error!(error = %e, action, "cannot write the audit log");
+        }
+    }
+}
+
+/// The key of an `Authorization: Bearer` header; `Err(reason)` when the header is
+/// there but is not a bearer key.
+fn bearer(parts: &Parts) -> Option<Result<&str, &'static str>> {
+    let value = parts.headers.get(header::AUTHORIZATION)?;
+    let Ok(value) = value.to_str() else {
+        return Some(Err("malformed"));
+    };
+    let (scheme, key) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") || key.trim().is_empty() {
+        return Some(Err("malformed"));
+    }
+    Some(Ok(key.trim()))
+}
+
+fn fail(state: &AppState, reason: &'static str, detail: &str) -> ApiError {
+    state
+        .metrics
+        .auth_failures
+        .get_or_create(&AuthFailureLabels {
+            reason: reason.into(),
+        })
+        .inc();
+    ApiError::unauthorized(detail)
+}
+
+async fn check_key(state: &AppState, key: &str) -> Result<Caller, ApiError> {
+    match state.db.db.check_api_key(key).await {
+        Ok(KeyCheck::Valid(p)) => Ok(Caller(p)),
+        Ok(KeyCheck::Revoked) => Err(fail(
+            state,
+            "revoked",
+            "this API key was revoked; ask an admin for a new one",
+        )),
+        Ok(KeyCheck::Unknown) => Err(fail(
+            state,
+            "invalid",
+            "this API key is not valid; check for a copy/paste error or ask an admin for a key",
+        )),
+        Err(e) => {
+            state
+                .metrics
+                .auth_errors
+                .get_or_create(&AuthErrorLabels {
+                    kind: "backend".into(),
+                })
+                .inc();
+            tracing::error!(error = %e, "cannot check API keys");
+            Err(ApiError::unavailable(
+                "auth-unavailable",
+                "API keys cannot be checked right now (the database is unavailable); try again shortly",
+            ))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match bearer(parts) {
+            None => Err(fail(
+                state,
+                "missing",
+                "this call needs an API key: send `Authorization: Bearer <key>`",
+            )),
+            Some(Err(reason)) => Err(fail(
+                state,
+                reason,
+                "the Authorization header is not `Bearer <key>`",
+            )),
+            Some(Ok(key)) => check_key(state, key).await,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if bearer(parts).is_some() {
+            return Caller::from_request_parts(parts, state)
+                .await
+                .map(Operator::Key);
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        match peer {
+            Some(ip) if state.trusted_networks.iter().any(|n| n.contains(&ip)) => {
+                Ok(Operator::Network(ip))
+            }
+            _ => Err(fail(
+                state,
+                "untrusted_network",
+                "this operational call needs an API key, or a request from a network in QA_AGENT_TRUSTED_NETWORKS",
+            )),
+        }
+    }
+}
+
+/// Refuses writes (anything but GET/HEAD/OPTIONS) while read-only mode is on.
+pub async fn read_only_guard(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    use axum::response::IntoResponse;
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    match state.db.db.read_only().await {
+        Ok(false) => next.run(req).await,
+        Ok(true) => ApiError::unavailable(
+            "read-only",
+            "qa-agent is in read-only mode (an operator turned it on; `qa-agent admin read-only off` ends it); reads still work",
+        )
+        .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}

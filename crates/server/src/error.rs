@@ -1,0 +1,199 @@
+//! API errors as RFC 9457 problem details (`application/problem+json`): a status, a
+//! stable `type` (documented in docs/api.md), a short title and a detail that says what
+//! to do. Every `/api/v1` error goes through [`ApiError`], extractor rejections included.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// The last segment of the problem type, e.g. `unauthorized`.
+    pub kind: &'static str,
+    pub detail: String,
+    retry_after: Option<u32>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            kind,
+            detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", detail)
+    }
+
+    pub fn invalid(detail: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-request", detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    /// Also what another tenant's resource answers: its existence is not revealed.
+    pub fn not_found(what: impl std::fmt::Display) -> ApiError {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("{what} does not exist"),
+        )
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::CONFLICT, "conflict", detail)
+    }
+
+    pub fn too_large(detail: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", detail)
+    }
+
+    /// A dependency is down or the service refuses writes: try again later.
+    pub fn unavailable(kind: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            retry_after: Some(5),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, kind, detail)
+        }
+    }
+
+    pub fn internal(detail: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "type": format!("/problems/{}", self.kind),
+            "title": self.status.canonical_reason().unwrap_or("Error"),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"qa-agent\""),
+            );
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<qa_store::StoreError> for ApiError {
+    fn from(e: qa_store::StoreError) -> ApiError {
+        use qa_store::StoreError as E;
+        match e {
+            E::Conflict(what) => ApiError::conflict(format!("{what} already exists")),
+            ref e if e.is_unavailable() => ApiError::unavailable(
+                "database-unavailable",
+                format!("the database is unavailable ({e}); try again shortly"),
+            ),
+            other => {
+                tracing::error!(error = %other, "database error");
+                ApiError::internal("a database operation failed; the server log has the cause")
+            }
+        }
+    }
+}
+
+/// `axum::Json` whose rejections are problem details: malformed JSON is 400, a body
+/// of the wrong shape (wrong types, unknown or missing fields) 422, a missing JSON
+/// content type 415, a body over the limit 413.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    match r {
+        JsonRejection::JsonDataError(e) => ApiError::invalid(e.body_text()),
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::bad_request(format!("malformed JSON: {}", e.body_text()))
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::too_large(format!("the body is too large: {}", e.body_text()))
+        }
+        other => ApiError::bad_request(other.body_text()),
+    }
+}
+
+/// `axum::extract::Query` whose rejection is a 400 problem detail naming the parameter.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
+
+/// `axum::extract::Path` whose rejection is a 400 problem detail.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
