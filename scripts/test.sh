@@ -14,10 +14,12 @@ as_root() {
 }
 
 # Debian packages the test suite relies on: git for the .gitignore and repository tests,
-# promtool (package prometheus) to check the services' /metrics output.
+# promtool (package prometheus) to check the services' /metrics output, redis-server for
+# the test that stops and restarts a Redis of its own.
 need_debs=()
 command -v git >/dev/null || need_debs+=(git)
 command -v promtool >/dev/null || need_debs+=(prometheus)
+command -v redis-server >/dev/null || need_debs+=(redis-server)
 if [ ${#need_debs[@]} -gt 0 ]; then
   log "installing ${need_debs[*]}"
   as_root apt-get update -qq

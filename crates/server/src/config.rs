@@ -23,6 +23,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "PostgreSQL URL (postgres://USER@HOST:5432/DB); unset: the embedded SQLite file in `data_dir`",
     ),
     (
+        "redis_url",
+        "REDIS_URL",
+        "Redis URL (redis://HOST:6379) for session state, result caches and pub/sub between replicas; unset: an in-process store (one process only)",
+    ),
+    (
         "db_pool_size",
         "DB_POOL_SIZE",
         "database connections per process (10)",
@@ -108,6 +113,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "comma-separated directories whose contents the analysis API may read by path (none: only uploads)",
     ),
     (
+        "max_upload_bytes",
+        "QA_AGENT_MAX_UPLOAD_BYTES",
+        "largest repository archive (.tar.gz, .zip) the analysis API accepts, in bytes (67108864 = 64 MiB)",
+    ),
+    (
         "workers",
         "QA_AGENT_WORKERS",
         "analysis jobs a specialist-agents process runs at once (2; 0 runs none)",
@@ -133,6 +143,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub database_url: Option<String>,
+    pub redis_url: Option<String>,
     pub db_pool_size: u32,
     pub data_dir: PathBuf,
     pub bind: IpAddr,
@@ -145,6 +156,7 @@ pub struct ServerConfig {
     pub trusted_networks: Vec<String>,
     pub bootstrap_key: Option<String>,
     pub workspace_roots: Vec<PathBuf>,
+    pub max_upload_bytes: u64,
     pub workers: u32,
     pub job_lease_secs: u64,
 }
@@ -182,6 +194,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             database_url: None,
+            redis_url: None,
             db_pool_size: 10,
             data_dir: PathBuf::from("qa-agent-data"),
             bind: IpAddr::from([127, 0, 0, 1]),
@@ -194,6 +207,7 @@ impl Default for ServerConfig {
             trusted_networks: vec!["127.0.0.0/8".into(), "::1/128".into()],
             bootstrap_key: None,
             workspace_roots: Vec::new(),
+            max_upload_bytes: 64 << 20,
             workers: 2,
             job_lease_secs: 30,
         }

@@ -29,11 +29,16 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         )
             .into_response();
     }
-    let database = check_database(&state).await;
-    if database["status"] != "up" {
+    let (database, redis) = tokio::join!(check_database(&state), check_redis(&state));
+    let failing: Vec<&str> = [("database", &database), ("redis", &redis)]
+        .into_iter()
+        .filter(|(_, c)| is_failing(c))
+        .map(|(name, _)| name)
+        .collect();
+    if !failing.is_empty() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "not_ready", "failing": ["database"], "database": database })),
+            Json(json!({ "status": "not_ready", "failing": failing, "database": database, "redis": redis })),
         )
             .into_response();
     }
@@ -43,7 +48,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 pub async fn health(State(state): State<AppState>) -> Response {
     let (code, status) = if state.draining() {
         (StatusCode::SERVICE_UNAVAILABLE, "draining")
-    } else if check_database(&state).await["status"] != "up" {
+    } else if required_down(&state).await {
         (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
     } else {
         (StatusCode::OK, "ok")
@@ -89,6 +94,64 @@ async fn check_database(state: &AppState) -> Value {
     check
 }
 
+/// Whether the database or a configured Redis is down.
+async fn required_down(state: &AppState) -> bool {
+    let (database, redis) = tokio::join!(check_database(state), check_redis(state));
+    is_failing(&database) || is_failing(&redis)
+}
+
+/// A required dependency that is not up.
+fn is_failing(check: &Value) -> bool {
+    check["required"] == true && check["status"] != "up"
+}
+
+/// Redis, required when `REDIS_URL` is set; the in-process store is always up.
+async fn check_redis(state: &AppState) -> Value {
+    let cache = &state.cache;
+    let required = cache.backend() == "redis";
+    let start = Instant::now();
+    let ping = tokio::time::timeout(state.peer_timeout, cache.ping()).await;
+    let latency_ms = round3(start.elapsed().as_secs_f64() * 1000.0);
+    let mut check = json!({
+        "status": "up",
+        "required": required,
+        "backend": cache.backend(),
+        "latency_ms": latency_ms,
+    });
+    let error = match ping {
+        Err(_) => Some(format!(
+            "no answer within {} ms",
+            state.peer_timeout.as_millis()
+        )),
+        Ok(Err(e)) => Some(e.to_string()),
+        Ok(Ok(())) => None,
+    };
+    if let Some(error) = error {
+        check["status"] = "down".into();
+        check["error"] = error.into();
+    }
+    check
+}
+
+/// The learning engine's feedback pipeline, from the feedback table: how much waits,
+/// since when, and when feedback was last processed (null until it ever was).
+async fn check_feedback(state: &AppState) -> Value {
+    match state.db.db.feedback_backlog().await {
+        Ok(b) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            json!({
+                "status": "up",
+                "pending": b.pending,
+                "oldest_pending_age_seconds": b.oldest_pending_at.map(|t| round3((now - t) as f64 / 1000.0)),
+                "last_processed_at_ms": b.last_processed_at,
+            })
+        }
+        Err(e) => json!({ "status": "down", "error": e.to_string() }),
+    }
+}
+
 pub async fn detailed(State(state): State<AppState>) -> Response {
     let checks = state.kind.peers().iter().map(|&peer| {
         let url = state.peers.get(peer).map(str::to_string);
@@ -97,7 +160,11 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
         async move { (peer, check_peer(&client, url.as_deref(), timeout).await) }
     });
     // Peers and the database at once: the answer waits for the slowest, not the sum.
-    let (results, database) = tokio::join!(futures_join_all(checks), check_database(&state));
+    let (results, database, redis) = tokio::join!(
+        futures_join_all(checks),
+        check_database(&state),
+        check_redis(&state)
+    );
     let mut body = Map::new();
     body.insert("service".into(), state.kind.name().into());
     body.insert("version".into(), env!("CARGO_PKG_VERSION").into());
@@ -105,8 +172,12 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
         "uptime_seconds".into(),
         json!(round3(state.started.elapsed().as_secs_f64())),
     );
-    let database_up = database["status"] == "up";
+    let required_up = !is_failing(&database) && !is_failing(&redis);
     body.insert("database".into(), database);
+    body.insert("redis".into(), redis);
+    if state.kind == crate::ServiceKind::Learning {
+        body.insert("feedback_processing".into(), check_feedback(&state).await);
+    }
     let mut degraded = false;
     for (peer, check) in results {
         degraded |= check["status"] != "up";
@@ -115,7 +186,7 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
     let draining = state.draining();
     let status = if draining {
         "draining"
-    } else if !database_up {
+    } else if !required_up {
         "unavailable"
     } else if degraded {
         "degraded"
@@ -123,7 +194,7 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
         "ok"
     };
     body.insert("status".into(), status.into());
-    let code = if draining || !database_up {
+    let code = if draining || !required_up {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK

@@ -4,6 +4,7 @@
 //! Kubernetes runs them). Services reach each other over HTTP in both modes.
 
 mod api;
+pub mod archive;
 pub mod auth;
 mod config;
 pub mod error;
@@ -44,6 +45,8 @@ pub struct AppState {
     /// Sources allowed to make the runbook's keyless operational calls.
     pub trusted_networks: Arc<Vec<ipnet::IpNet>>,
     pub config: Arc<ServerConfig>,
+    /// Rebuildable state: Redis, or the in-process store.
+    pub cache: qa_store::Ephemeral,
     /// Wakes idle workers when a job was queued in this process.
     pub work_available: Arc<tokio::sync::Notify>,
     shutdown: watch::Receiver<bool>,
@@ -302,6 +305,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
     let storage = Storage::open(config).await?;
     let bootstrap = storage.take_bootstrap();
     let shared_config = Arc::new(config.clone());
+    let cache = qa_store::Ephemeral::open(config.redis_url.as_deref())?;
     let work_available = Arc::new(tokio::sync::Notify::new());
 
     let mut states = std::collections::HashMap::new();
@@ -320,6 +324,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
                 db: storage.clone(),
                 trusted_networks: trusted_networks.clone(),
                 config: shared_config.clone(),
+                cache: cache.clone(),
                 work_available: work_available.clone(),
                 shutdown: shutdown_rx.clone(),
             })
@@ -343,6 +348,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
         listeners.push(info);
     }
     if let Some(specialists) = states.get(&ServiceKind::Specialists) {
+        api::specialists::spawn_registration(specialists);
         worker::spawn(
             specialists,
             config.workers,

@@ -187,7 +187,17 @@ async fn execute(
                 );
                 false
             } else {
-                store(state, owner, &job, analysis_id, &report, reused, analysed).await
+                let upload_hash = payload["content_hash"].as_str();
+                store(
+                    state,
+                    owner,
+                    &job,
+                    analysis_id,
+                    &report,
+                    (reused, analysed),
+                    upload_hash,
+                )
+                .await
             }
         }
         Err(error) => {
@@ -223,8 +233,8 @@ async fn store(
     job: &Job,
     analysis_id: i64,
     report: &RepoAnalysis,
-    reused: u64,
-    analysed: u64,
+    (reused, analysed): (u64, u64),
+    upload_hash: Option<&str>,
 ) -> bool {
     let (components, findings) = rows(report);
     let mut summary = serde_json::to_value(&report.summary).unwrap_or_default();
@@ -237,7 +247,9 @@ async fn store(
             return false;
         }
     };
-    let hash = content_hash(report);
+    // An upload is known by its archive's hash (a re-upload is answered from these
+    // results); a path by the hash of what was analysed.
+    let hash = upload_hash.map_or_else(|| content_hash(report), str::to_string);
     let result = AnalysisResult {
         summary: &summary.to_string(),
         report: &report_json,

@@ -29,6 +29,12 @@ pub enum StoreError {
     Connect(#[source] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "unsupported Redis URL `{0}`: use redis://HOST:6379 (or rediss:// for TLS), or leave REDIS_URL unset for the in-process store"
+    )]
+    UnsupportedRedisUrl(String),
+    #[error("Redis error: {0}")]
+    Redis(#[from] redis::RedisError),
     #[error("{0} already exists")]
     Conflict(String),
     #[error("database error: {0}")]
@@ -48,6 +54,12 @@ impl StoreError {
                     | sqlx::Error::PoolClosed
                     | sqlx::Error::Tls(_)
             ),
+            StoreError::Redis(e) => {
+                e.is_io_error()
+                    || e.is_timeout()
+                    || e.is_connection_dropped()
+                    || e.is_connection_refusal()
+            }
             _ => false,
         }
     }
@@ -66,7 +78,9 @@ macro_rules! on_pool {
 
 mod accounts;
 mod analyses;
+mod ephemeral;
 mod jobs;
+mod operations;
 
 pub use accounts::{
     ApiKeyInfo, AuditEntry, AuditRecord, Bootstrap, KeyCheck, Principal, Role, Tenant, User,
@@ -76,7 +90,9 @@ pub use analyses::{
     ANALYSIS_JOB, AnalysisRecord, AnalysisResult, ComponentRecord, FindingFilter, FindingRecord,
     NewComponent, NewFinding,
 };
+pub use ephemeral::{Ephemeral, Event};
 pub use jobs::{Job, MAX_ATTEMPTS};
+pub use operations::{FeedbackBacklog, MaintenanceStep, Specialist};
 
 /// A connection pool to one of the two backends.
 #[derive(Debug, Clone)]
@@ -229,7 +245,7 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 /// The URL without its password, for error messages.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];

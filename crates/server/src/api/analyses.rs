@@ -67,6 +67,103 @@ pub async fn submit(
     Ok(response)
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// The repository name to file it under.
+    repository: String,
+}
+
+/// `POST /api/v1/analyses/upload?repository=NAME` with a `.tar.gz` or `.zip` body:
+/// unpacks it into a directory of its own and queues its analysis (202). The same
+/// archive uploaded again by the tenant is answered from the earlier results (200).
+pub async fn upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<UploadQuery>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(format!(
+                "the archive is larger than {} bytes (QA_AGENT_MAX_UPLOAD_BYTES)",
+                state.config.max_upload_bytes
+            ))
+        } else {
+            ApiError::bad_request(e.body_text())
+        }
+    })?;
+    let name = q.repository.trim().to_string();
+    if name.is_empty() || name.len() > 200 {
+        return Err(ApiError::invalid(
+            "`repository` must be 1 to 200 characters",
+        ));
+    }
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "the body is empty: send the archive's bytes (.tar.gz or .zip)",
+        ));
+    }
+    let hash = {
+        use sha2::{Digest, Sha256};
+        format!("{:x}", Sha256::digest(&body))
+    };
+    let db = &state.db.db;
+    let tenant = caller.0.tenant_id;
+    if let Some(id) = db.analysis_with_content(tenant, &hash).await?
+        && let Some(record) = db.analysis(tenant, id).await?
+    {
+        let mut v = analysis_json(&record);
+        v["cached"] = true.into();
+        return Ok((StatusCode::OK, Json(v)).into_response());
+    }
+    let uploads = state.db.data_dir.join("uploads").join(tenant.to_string());
+    let dest = uploads.join(&hash);
+    if !dest.is_dir() {
+        let staging = uploads.join(format!(".staging-{}", &qa_store::generate_api_key()[4..20]));
+        let unpacked = tokio::task::spawn_blocking({
+            let staging = staging.clone();
+            move || crate::archive::unpack(&body, &staging, crate::archive::Limits::default())
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("unpacking crashed: {e}")))?;
+        match unpacked {
+            Ok(_) => {
+                if let Err(e) = std::fs::rename(&staging, &dest) {
+                    // Another request unpacked the same archive first: use that one.
+                    let _ = std::fs::remove_dir_all(&staging);
+                    if !dest.is_dir() {
+                        return Err(ApiError::internal(format!("cannot keep the upload: {e}")));
+                    }
+                }
+            }
+            Err(e) if e.is_client_error() => return Err(ApiError::bad_request(e.to_string())),
+            Err(e) => return Err(ApiError::internal(e.to_string())),
+        }
+    }
+    let location = dest.display().to_string();
+    let repo = db
+        .upsert_repository(tenant, &name, "upload", &location)
+        .await?;
+    let (id, _job) = db
+        .queue_analysis(
+            tenant,
+            repo,
+            &json!({ "path": location, "content_hash": hash }),
+        )
+        .await?;
+    state.work_available.notify_waiters();
+    let record = db
+        .analysis(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("the queued analysis vanished"))?;
+    let mut response = (StatusCode::ACCEPTED, Json(analysis_json(&record))).into_response();
+    if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/analyses/{id}")) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
 /// The canonical form of `requested` if it lies under one of `roots` (also canonical,
 /// so `..` and symlinks cannot lead out of them).
 fn allowed_path(roots: &[PathBuf], requested: &str) -> Result<PathBuf, ApiError> {

@@ -4,6 +4,8 @@
 
 mod account;
 mod analyses;
+mod maintenance;
+pub mod specialists;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -18,10 +20,25 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
         api = api
             .route("/audit", get(account::audit))
             .route("/analyses", post(analyses::submit).get(analyses::list))
+            .route(
+                "/analyses/upload",
+                post(analyses::upload).layer(axum::extract::DefaultBodyLimit::max(
+                    usize::try_from(state.config.max_upload_bytes).unwrap_or(usize::MAX),
+                )),
+            )
             .route("/analyses/{id}", get(analyses::get_one))
             .route("/analyses/{id}/findings", get(analyses::findings))
             .route("/analyses/{id}/components", get(analyses::components))
-            .route("/analyses/{id}/sarif", get(analyses::sarif));
+            .route("/analyses/{id}/sarif", get(analyses::sarif))
+            .route("/agent/specialists", get(specialists::list));
+    }
+    if kind == ServiceKind::Learning {
+        api = api
+            .route("/maintenance/optimize", post(maintenance::optimize))
+            .route(
+                "/optimize/reasoning_cache",
+                post(maintenance::clear_reasoning_cache),
+            );
     }
     api.fallback(unknown_route)
         .layer(axum::middleware::from_fn_with_state(

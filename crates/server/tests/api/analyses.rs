@@ -378,3 +378,187 @@ async fn a_job_whose_worker_died_is_done_once_by_another() {
         api.wait(Duration::from_secs(5)).await;
     }
 }
+
+/// A `.tar.gz` of `(path, contents)`; names are written raw, so tests can build
+/// archives a well-behaved tool would refuse to make.
+fn tar_gz(entries: &[(&str, &[u8])], symlink: Option<(&str, &str)>) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut b = tar::Builder::new(gz);
+    for (name, data) in entries {
+        let mut h = tar::Header::new_old();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    if let Some((name, target)) = symlink {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        b.append_link(&mut h, name, target).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+async fn upload(base: &str, repo: &str, body: Vec<u8>) -> (u16, String, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/analyses/upload?repository={repo}"))
+        .bearer_auth(ADMIN_KEY)
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let ctype = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, ctype, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn uploads_are_unpacked_safely_analysed_and_served_from_cache() {
+    let mut b = backends("analyses_upload").await.remove(0);
+    b.config.max_upload_bytes = 512 * 1024;
+    let app = spawn(
+        &b.config,
+        &[ServiceKind::Orchestrator, ServiceKind::Specialists],
+    )
+    .await;
+    let base = app.url(ServiceKind::Orchestrator).unwrap();
+    let code: &[u8] = b"def calculate(request):\n    return eval(request.args['expr'])\n";
+
+    let archive = tar_gz(
+        &[
+            ("shop/pkg/pricing.py", code),
+            ("./shop/README.md", b"# shop\n"),
+        ],
+        None,
+    );
+    let (status, _, body) = upload(&base, "shop", archive.clone()).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let done = wait_done(&base, ADMIN_KEY, id).await;
+    assert_eq!(
+        (done["status"].as_str(), done["summary"]["files"].as_u64()),
+        (Some("done"), Some(1)),
+        "{done}"
+    );
+    let (_, _, findings) = call(
+        "GET",
+        &format!("{base}/api/v1/analyses/{id}/findings"),
+        Some(ADMIN_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(
+        findings["items"][0]["file"], "shop/pkg/pricing.py",
+        "{findings}"
+    );
+    // The same archive again: answered from the stored results at once.
+    let (status, _, again) = upload(&base, "shop", archive).await;
+    assert_eq!(
+        (status, again["id"].as_i64(), again["cached"].as_bool()),
+        (200, Some(id), Some(true)),
+        "{again}"
+    );
+
+    let (status, _, body) = upload(&base, "shop-zip", zip_of(&[("src/tools.py", code)])).await;
+    assert_eq!(status, 202, "{body}");
+    let done = wait_done(&base, ADMIN_KEY, body["id"].as_i64().unwrap()).await;
+    assert_eq!(done["status"], "done", "{done}");
+
+    // Hostile or broken archives: 400 with the reason, nothing written anywhere.
+    let zeros = vec![0u8; 8 << 20];
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "dotdot",
+            tar_gz(&[("../evil.py", b"x = 1\n")], None),
+            "outside the upload",
+        ),
+        (
+            "nested dotdot",
+            tar_gz(&[("a/../../evil.py", b"x = 1\n")], None),
+            "outside the upload",
+        ),
+        (
+            "absolute",
+            tar_gz(&[("/tmp/qa-agent-evil.py", b"x = 1\n")], None),
+            "outside the upload",
+        ),
+        (
+            "symlink",
+            tar_gz(&[("ok.py", b"x = 1\n")], Some(("link", "/etc"))),
+            "is a link",
+        ),
+        (
+            "zip dotdot",
+            zip_of(&[("../evil.py", b"x = 1\n")]),
+            "outside the upload",
+        ),
+        ("bomb", zip_of(&[("zeros.txt", &zeros)]), "times its size"),
+        ("not an archive", b"print('hi')\n".to_vec(), "neither"),
+        (
+            "truncated",
+            tar_gz(&[("a.py", code)], None)[..30].to_vec(),
+            "damaged",
+        ),
+    ];
+    for (what, body, says) in cases {
+        let (status, ctype, problem) = upload(&base, "bad", body).await;
+        assert_eq!(
+            (status, ctype.as_str()),
+            (400, "application/problem+json"),
+            "{what}: {problem}"
+        );
+        assert!(
+            problem["detail"].as_str().unwrap().contains(says),
+            "{what}: {problem}"
+        );
+    }
+    assert!(!std::path::Path::new("/tmp/qa-agent-evil.py").exists());
+    let uploads = b.config.data_dir.join("uploads/1");
+    let left: Vec<String> = std::fs::read_dir(&uploads)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left.len(),
+        2,
+        "only the two good uploads are kept: {left:?}"
+    );
+    assert!(
+        !b.config.data_dir.join("uploads/evil.py").exists()
+            && !b.config.data_dir.join("evil.py").exists()
+    );
+
+    // Over the size limit: 413; no repository name: 400.
+    let (status, ctype, _) = upload(&base, "big", vec![0x1f; 600 * 1024]).await;
+    assert_eq!((status, ctype.as_str()), (413, "application/problem+json"));
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/analyses/upload"))
+        .bearer_auth(ADMIN_KEY)
+        .body(zip_of(&[("a.py", code)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    app.shutdown();
+    app.wait(Duration::from_secs(5)).await;
+}

@@ -5,3 +5,4 @@ mod analyses;
 mod auth;
 mod health;
 mod helpers;
+mod operations;

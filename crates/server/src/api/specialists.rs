@@ -1,0 +1,114 @@
+//! Specialist registration and `GET /api/v1/agent/specialists` (runbook: "check agent
+//! availability"). Each specialist service registers the specialists it hosts in the
+//! database and refreshes them every 30 s, so every orchestrator replica lists the same
+//! set; the list shows only what is registered (nothing until real specialists exist).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::auth::Operator;
+use crate::error::ApiError;
+use crate::{AppState, ServiceKind};
+
+const HEARTBEAT: Duration = Duration::from_secs(30);
+/// A registration older than this (three missed heartbeats) is listed as unavailable.
+const STALE_MS: i64 = 90_000;
+
+/// The specialists this build hosts: (name, description, capabilities). The agents
+/// (a later issue) add them here; registration and listing already work.
+pub fn catalog() -> Vec<(String, String, Vec<String>)> {
+    Vec::new()
+}
+
+/// Registers this service's specialists now and every [`HEARTBEAT`] while it runs.
+pub fn spawn_registration(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let url = state
+            .peers
+            .get(ServiceKind::Specialists)
+            .unwrap_or_default()
+            .to_string();
+        loop {
+            let specialists = catalog();
+            if !specialists.is_empty()
+                && state.db.migrated()
+                && let Err(e) = state.db.db.register_specialists(&url, &specialists).await
+            {
+                tracing::warn!(error = %e, "cannot register the specialists; retrying");
+            }
+            if state.draining() {
+                return;
+            }
+            tokio::time::sleep(HEARTBEAT).await;
+        }
+    });
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    _operator: Operator,
+) -> Result<Json<Value>, ApiError> {
+    let specialists = state.db.db.specialists().await?;
+    // One readiness check per hosting service, all at once.
+    let mut urls: Vec<String> = specialists.iter().map(|s| s.url.clone()).collect();
+    urls.sort();
+    urls.dedup();
+    let checks = urls.into_iter().map(|url| {
+        let client = state.http.clone();
+        let timeout = state.peer_timeout;
+        tokio::spawn(async move {
+            let ready = client
+                .get(format!("{}/health/ready", url.trim_end_matches('/')))
+                .timeout(timeout)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            (url, ready)
+        })
+    });
+    let mut ready = HashMap::new();
+    for c in checks.collect::<Vec<_>>() {
+        if let Ok((url, ok)) = c.await {
+            ready.insert(url, ok);
+        }
+    }
+    let now = qa_now_ms();
+    let items: Vec<Value> = specialists
+        .iter()
+        .map(|s| {
+            let fresh = now - s.heartbeat_at <= STALE_MS;
+            let up = ready.get(&s.url).copied().unwrap_or(false);
+            let reason = match (fresh, up) {
+                (true, true) => None,
+                (false, _) => Some("no heartbeat for over 90 s"),
+                (true, false) => Some("its service is not ready"),
+            };
+            json!({
+                "name": s.name,
+                "description": s.description,
+                "capabilities": s.capabilities,
+                "service_url": s.url,
+                "available": reason.is_none(),
+                "unavailable_reason": reason,
+                "last_heartbeat_ms": s.heartbeat_at,
+            })
+        })
+        .collect();
+    let available = items.iter().filter(|i| i["available"] == true).count();
+    Ok(Json(json!({
+        "specialists": items,
+        "total": items.len(),
+        "available": available,
+    })))
+}
+
+fn qa_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
