@@ -20,6 +20,11 @@ need_debs=()
 command -v git >/dev/null || need_debs+=(git)
 command -v promtool >/dev/null || need_debs+=(prometheus)
 command -v redis-server >/dev/null || need_debs+=(redis-server)
+# The runbook test runs the runbook's own commands.
+command -v curl >/dev/null || need_debs+=(curl)
+command -v jq >/dev/null || need_debs+=(jq)
+command -v psql >/dev/null || need_debs+=(postgresql-client)
+command -v redis-cli >/dev/null || need_debs+=(redis-tools)
 if [ ${#need_debs[@]} -gt 0 ]; then
   log "installing ${need_debs[*]}"
   as_root apt-get update -qq

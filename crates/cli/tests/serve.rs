@@ -322,3 +322,150 @@ fn admin_commands_manage_keys_and_read_only_mode_of_a_running_service() {
     );
     assert_eq!(terminate(&mut child), 0);
 }
+
+/// A minimal OTLP/HTTP receiver: answers 200 to every POST and keeps the bodies.
+fn otlp_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let kept = kept.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut length = 0usize;
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    loop {
+                        line.clear();
+                        reader.read_line(&mut line).unwrap();
+                        if line == "\r\n" || line.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    kept.lock().unwrap().push(body);
+                    stream
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                        .unwrap();
+                }
+            });
+        }
+    });
+    (url, bodies)
+}
+
+#[test]
+fn one_trace_spans_the_orchestrator_request_and_the_specialists_job() {
+    let (otlp, bodies) = otlp_receiver();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws/app");
+    std::fs::create_dir_all(&ws).unwrap();
+    std::fs::write(ws.join("a.py"), "def f(x):\n    return eval(x)\n").unwrap();
+    let key = "qak_trace_test_key_0123456789abcdef";
+    let mut child = serve(&[], dir.path())
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &otlp)
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("QA_AGENT_BOOTSTRAP_KEY", key)
+        .env("QA_AGENT_WORKSPACE_ROOTS", dir.path().join("ws"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let urls: Vec<String> = stdout
+        .lines()
+        .map_while(Result::ok)
+        .take(5)
+        .filter_map(|l| {
+            l.split(" listening on ")
+                .nth(1)
+                .map(|u| u.split(' ').next().unwrap().to_string())
+        })
+        .collect();
+    let orchestrator = &urls[0];
+    // The caller's trace: 32 hex digits of trace id, 16 of parent span id.
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let host = orchestrator.trim_start_matches("http://");
+    let body = format!("{{\"path\": \"{}\"}}", ws.display());
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/analyses HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n\
+         traceparent: 00-{trace_id}-00f067aa0ba902b7-01\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 202"), "{response}");
+    // Wait for the job to finish, then stop (which flushes the exporter).
+    let id = response
+        .split("\"id\":")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http(
+        orchestrator,
+        "GET",
+        &format!("/api/v1/analyses/{id}"),
+        Some(key),
+    )
+    .contains("\"status\":\"done\"")
+    {
+        assert!(Instant::now() < deadline, "analysis not done");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(terminate(&mut child), 0);
+    let trace_bytes: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&trace_id[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    // Every exported span, decoded: (name, trace id, service attribute).
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
+    let mut spans = Vec::new();
+    for body in bodies.lock().unwrap().iter() {
+        let request = ExportTraceServiceRequest::decode(body.as_slice()).expect("OTLP protobuf");
+        for rs in request.resource_spans {
+            for ss in rs.scope_spans {
+                for span in ss.spans {
+                    let service = span
+                        .attributes
+                        .iter()
+                        .find(|a| a.key == "service")
+                        .and_then(|a| a.value.as_ref())
+                        .map(|v| format!("{:?}", v.value));
+                    spans.push((span.name, span.trace_id, service.unwrap_or_default()));
+                }
+            }
+        }
+    }
+    // The orchestrator's request, the wake-up call on the specialist service and the job
+    // it ran all carry the caller's trace id.
+    for (name, service) in [
+        ("POST /api/v1/analyses", "agent-orchestrator"),
+        ("POST /internal/v1/wake", "specialist-agents"),
+        ("analysis job", "specialist-agents"),
+    ] {
+        assert!(
+            spans
+                .iter()
+                .any(|(n, t, s)| n == name && *t == trace_bytes && s.contains(service)),
+            "no `{name}` span of {service} in the caller's trace: {spans:?}"
+        );
+    }
+}

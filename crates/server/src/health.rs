@@ -208,7 +208,12 @@ async fn check_peer(client: &reqwest::Client, base: Option<&str>, timeout: Durat
     };
     let url = format!("{}/health/live", base.trim_end_matches('/'));
     let start = Instant::now();
-    let outcome = client.get(&url).timeout(timeout).send().await;
+    let outcome = client
+        .get(&url)
+        .headers(crate::telemetry::trace_headers())
+        .timeout(timeout)
+        .send()
+        .await;
     let latency_ms = round3(start.elapsed().as_secs_f64() * 1000.0);
     match outcome {
         Ok(r) if r.status().is_success() => {

@@ -11,6 +11,7 @@ pub mod error;
 mod health;
 pub mod metrics;
 mod service;
+mod telemetry;
 mod worker;
 
 use std::net::SocketAddr;
@@ -30,6 +31,7 @@ use tokio::task::JoinHandle;
 pub use config::{ConfigError, LogFormat, Peers, Ports, SETTINGS, ServerConfig};
 pub use metrics::ServiceMetrics;
 pub use service::ServiceKind;
+pub use telemetry::{LogGuard, init_logging};
 
 /// What every handler of one service can reach.
 #[derive(Clone)]
@@ -377,6 +379,9 @@ pub fn router(state: AppState, with_metrics: bool) -> Router {
     if info_is_api(&state, with_metrics) {
         app = app.nest("/api/v1", api::router(state.kind, &state));
     }
+    if state.kind == ServiceKind::Specialists {
+        app = app.route("/internal/v1/wake", axum::routing::post(worker::wake));
+    }
     app.layer(middleware::from_fn_with_state(state.clone(), track_http))
         .with_state(state)
 }
@@ -407,7 +412,20 @@ async fn track_http(State(state): State<AppState>, req: Request, next: Next) -> 
         .to_string();
     let method = req.method().to_string();
     let start = Instant::now();
-    let response = next.run(req).await;
+    let span = tracing::info_span!(
+        "http request",
+        otel.name = %format!("{method} {route}"),
+        service = state.kind.name(),
+        http.method = %method,
+        http.route = %route,
+        http.status_code = tracing::field::Empty,
+    );
+    telemetry::continue_trace(&span, req.headers());
+    let response = {
+        use tracing::Instrument;
+        next.run(req).instrument(span.clone()).await
+    };
+    span.record("http.status_code", response.status().as_u16());
     let m = &state.metrics;
     m.http_duration
         .get_or_create(&metrics::RouteLabels {
@@ -471,47 +489,4 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     async {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-/// Keeps the log file writer flushing; drop it only when the process ends (dropping it
-/// flushes what is buffered).
-pub struct LogGuard {
-    _file: Option<tracing_appender::non_blocking::WorkerGuard>,
-}
-
-/// Log lines on stderr and, with `log_dir`, in daily files `qa-agent.YYYY-MM-DD.log`
-/// there (14 kept), as text or JSON; levels are written as `ERROR`, `WARN`, ... so
-/// `grep ERROR` finds them. `RUST_LOG` sets the levels (default `info`).
-pub fn init_logging(config: &ServerConfig) -> std::io::Result<LogGuard> {
-    use tracing_subscriber::EnvFilter;
-    use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let (file, guard) = match &config.log_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)?;
-            let appender = tracing_appender::rolling::Builder::new()
-                .rotation(tracing_appender::rolling::Rotation::DAILY)
-                .filename_prefix("qa-agent")
-                .filename_suffix("log")
-                .max_log_files(14)
-                .build(dir)
-                .map_err(std::io::Error::other)?;
-            let (writer, guard) = tracing_appender::non_blocking(appender);
-            (Some(writer), Some(guard))
-        }
-        None => (None, None),
-    };
-    let writer = match file {
-        Some(file) => BoxMakeWriter::new(std::io::stderr.and(file)),
-        None => BoxMakeWriter::new(std::io::stderr),
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(writer);
-    let _ = match config.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
-    Ok(LogGuard { _file: guard })
 }

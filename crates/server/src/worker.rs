@@ -47,7 +47,24 @@ async fn run(state: AppState, owner: String, lease: Duration, analyzers: Arc<Ana
             continue;
         }
         match db.claim_job(ANALYSIS_JOB, &owner, lease_ms).await {
-            Ok(Some(job)) => execute(&state, &owner, lease, job, &analyzers).await,
+            Ok(Some(job)) => {
+                use tracing::Instrument;
+                let span = tracing::info_span!(
+                    "analysis job",
+                    service = state.kind.name(),
+                    job = job.id,
+                    attempt = job.attempts
+                );
+                let trace: std::collections::HashMap<String, String> =
+                    serde_json::from_str::<serde_json::Value>(&job.payload)
+                        .ok()
+                        .and_then(|p| serde_json::from_value(p["trace"].clone()).ok())
+                        .unwrap_or_default();
+                crate::telemetry::continue_trace_from(&span, &trace);
+                execute(&state, &owner, lease, job, &analyzers)
+                    .instrument(span)
+                    .await
+            }
             Ok(None) => {
                 if let Ok(ids) = db.fail_abandoned_jobs(ANALYSIS_JOB).await {
                     for id in ids {
@@ -66,6 +83,34 @@ async fn run(state: AppState, owner: String, lease: Duration, analyzers: Arc<Ana
             }
         }
     }
+}
+
+/// Tells the specialist service a job was queued: at once in this process, and over
+/// HTTP (carrying the trace) when the specialists run elsewhere. Their workers poll too,
+/// so a lost wake-up only costs a little latency.
+pub fn wake_workers(state: &AppState) {
+    state.work_available.notify_waiters();
+    let Some(url) = state.peers.get(crate::ServiceKind::Specialists) else {
+        return;
+    };
+    let request = state
+        .http
+        .post(format!("{}/internal/v1/wake", url.trim_end_matches('/')))
+        .headers(crate::telemetry::trace_headers())
+        .timeout(state.peer_timeout);
+    tokio::spawn(async move {
+        if let Err(e) = request.send().await {
+            tracing::debug!(error = %e, "could not wake the specialist service; its workers poll");
+        }
+    });
+}
+
+/// `POST /internal/v1/wake` on the specialist service: look for work now.
+pub async fn wake(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::http::StatusCode {
+    state.work_available.notify_waiters();
+    axum::http::StatusCode::NO_CONTENT
 }
 
 /// Counts files as the analysis reads them, for the job's progress.

@@ -15,10 +15,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::api::views::{
+    Analysis, AnalysisLinks, AnalysisPage, Component, ComponentPage, Finding, FindingPage, Problem,
+};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Submit {
     /// A directory (or file) on the server, under one of `workspace_roots`.
@@ -27,8 +30,13 @@ pub struct Submit {
     repository: Option<String>,
 }
 
-/// `POST /api/v1/analyses`: queues the analysis of a server-side path; 202 with the
-/// analysis to poll.
+/// Queues the analysis of a directory on the server, under `QA_AGENT_WORKSPACE_ROOTS`.
+#[utoipa::path(post, path = "/api/v1/analyses", tag = "analyses", request_body = Submit,
+    responses(
+        (status = 202, body = Analysis, description = "Queued; poll the analysis"),
+        (status = 403, body = Problem, description = "Outside the workspace roots"),
+        (status = 422, body = Problem, description = "No such path, or a body of the wrong shape"),
+        (status = 503, body = Problem, description = "Read-only mode, or the database is down")))]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
@@ -53,30 +61,40 @@ pub async fn submit(
         .upsert_repository(tenant, &name, "path", &location)
         .await?;
     let (id, _job) = db
-        .queue_analysis(tenant, repo, &json!({ "path": location }))
+        .queue_analysis(
+            tenant,
+            repo,
+            &json!({ "path": location, "trace": crate::telemetry::trace_map() }),
+        )
         .await?;
-    state.work_available.notify_waiters();
+    crate::worker::wake_workers(&state);
     let record = db
         .analysis(tenant, id)
         .await?
         .ok_or_else(|| ApiError::internal("the queued analysis vanished"))?;
-    let mut response = (StatusCode::ACCEPTED, Json(analysis_json(&record))).into_response();
+    let mut response = (StatusCode::ACCEPTED, Json(view(record))).into_response();
     if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/analyses/{id}")) {
         response.headers_mut().insert(header::LOCATION, v);
     }
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// The repository name to file it under.
     repository: String,
 }
 
-/// `POST /api/v1/analyses/upload?repository=NAME` with a `.tar.gz` or `.zip` body:
-/// unpacks it into a directory of its own and queues its analysis (202). The same
-/// archive uploaded again by the tenant is answered from the earlier results (200).
+/// Uploads a repository as a `.tar.gz` or `.zip` and queues its analysis. The same
+/// archive uploaded again by the tenant is answered from the earlier results.
+#[utoipa::path(post, path = "/api/v1/analyses/upload", tag = "analyses", params(UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the archive's bytes"),
+    responses(
+        (status = 202, body = Analysis, description = "Unpacked and queued"),
+        (status = 200, body = Analysis, description = "The same archive was analysed before (`cached: true`)"),
+        (status = 400, body = Problem, description = "Not an archive, damaged, or unsafe (escapes, links, too many entries, too large, decompression ratio)"),
+        (status = 413, body = Problem, description = "Larger than QA_AGENT_MAX_UPLOAD_BYTES")))]
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -113,8 +131,8 @@ pub async fn upload(
     if let Some(id) = db.analysis_with_content(tenant, &hash).await?
         && let Some(record) = db.analysis(tenant, id).await?
     {
-        let mut v = analysis_json(&record);
-        v["cached"] = true.into();
+        let mut v = view(record);
+        v.cached = Some(true);
         return Ok((StatusCode::OK, Json(v)).into_response());
     }
     let uploads = state.db.data_dir.join("uploads").join(tenant.to_string());
@@ -149,15 +167,15 @@ pub async fn upload(
         .queue_analysis(
             tenant,
             repo,
-            &json!({ "path": location, "content_hash": hash }),
+            &json!({ "path": location, "content_hash": hash, "trace": crate::telemetry::trace_map() }),
         )
         .await?;
-    state.work_available.notify_waiters();
+    crate::worker::wake_workers(&state);
     let record = db
         .analysis(tenant, id)
         .await?
         .ok_or_else(|| ApiError::internal("the queued analysis vanished"))?;
-    let mut response = (StatusCode::ACCEPTED, Json(analysis_json(&record))).into_response();
+    let mut response = (StatusCode::ACCEPTED, Json(view(record))).into_response();
     if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/analyses/{id}")) {
         response.headers_mut().insert(header::LOCATION, v);
     }
@@ -193,34 +211,29 @@ fn allowed_path(roots: &[PathBuf], requested: &str) -> Result<PathBuf, ApiError>
     Ok(canonical)
 }
 
-fn analysis_json(a: &AnalysisRecord) -> Value {
+fn view(a: AnalysisRecord) -> Analysis {
     let base = format!("/api/v1/analyses/{}", a.id);
-    let mut v = json!({
-        "id": a.id,
-        "repository": a.repository,
-        "status": a.status,
-        "progress": a.progress,
-        "created_at_ms": a.created_at,
-        "started_at_ms": a.started_at,
-        "finished_at_ms": a.finished_at,
-        "links": {
-            "self": base,
-            "findings": format!("{base}/findings"),
-            "components": format!("{base}/components"),
-            "sarif": format!("{base}/sarif"),
+    Analysis {
+        id: a.id,
+        repository: a.repository,
+        status: a.status,
+        progress: a.progress,
+        created_at_ms: a.created_at,
+        started_at_ms: a.started_at,
+        finished_at_ms: a.finished_at,
+        links: AnalysisLinks {
+            findings: format!("{base}/findings"),
+            components: format!("{base}/components"),
+            sarif: format!("{base}/sarif"),
+            this: base,
         },
-    });
-    if let Some(summary) = a
-        .summary
-        .as_deref()
-        .and_then(|s| serde_json::from_str::<Value>(s).ok())
-    {
-        v["summary"] = summary;
+        summary: a
+            .summary
+            .as_deref()
+            .and_then(|s| serde_json::from_str::<Value>(s).ok()),
+        error: a.error,
+        cached: None,
     }
-    if let Some(e) = &a.error {
-        v["error"] = e.clone().into();
-    }
-    v
 }
 
 async fn owned(state: &AppState, caller: &Caller, id: i64) -> Result<AnalysisRecord, ApiError> {
@@ -232,19 +245,23 @@ async fn owned(state: &AppState, caller: &Caller, id: i64) -> Result<AnalysisRec
         .ok_or_else(|| ApiError::not_found(format!("analysis {id}")))
 }
 
-/// `GET /api/v1/analyses/{id}`: status, progress and, when done, the summary.
+/// Status, progress and, when done, the summary of an analysis.
+#[utoipa::path(get, path = "/api/v1/analyses/{id}", tag = "analyses", params(("id" = i64, Path)),
+    responses((status = 200, body = Analysis), (status = 404, body = Problem)))]
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(analysis_json(&owned(&state, &caller, id).await?)))
+) -> Result<Json<Analysis>, ApiError> {
+    Ok(Json(view(owned(&state, &caller, id).await?)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// `next_cursor` of the previous page.
     cursor: Option<i64>,
+    /// 1 to 1000 (100).
     limit: Option<i64>,
 }
 
@@ -257,12 +274,14 @@ fn limit(l: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
-/// `GET /api/v1/analyses`: the tenant's analyses, newest first.
+/// The tenant's analyses, newest first.
+#[utoipa::path(get, path = "/api/v1/analyses", tag = "analyses", params(ListQuery),
+    responses((status = 200, body = AnalysisPage)))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AnalysisPage>, ApiError> {
     let limit = limit(q.limit)?;
     let items = state
         .db
@@ -272,17 +291,20 @@ pub async fn list(
     let next = (items.len() as i64 == limit)
         .then(|| items.last().map(|a| a.id))
         .flatten();
-    Ok(Json(json!({
-        "items": items.iter().map(analysis_json).collect::<Vec<_>>(),
-        "next_cursor": next,
-    })))
+    Ok(Json(AnalysisPage {
+        items: items.into_iter().map(view).collect(),
+        next_cursor: next,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct FindingsQuery {
+    /// `info`, `low`, `medium`, `high` or `critical`.
     severity: Option<String>,
+    /// A rule id, e.g. `SEC001`.
     rule: Option<String>,
+    /// A path relative to the analysed root.
     file: Option<String>,
     cursor: Option<i64>,
     limit: Option<i64>,
@@ -290,13 +312,16 @@ pub struct FindingsQuery {
 
 const SEVERITIES: &[&str] = &["info", "low", "medium", "high", "critical"];
 
-/// `GET /api/v1/analyses/{id}/findings?severity=&rule=&file=&cursor=&limit=`.
+/// Findings of an analysis, filtered, in pages.
+#[utoipa::path(get, path = "/api/v1/analyses/{id}/findings", tag = "analyses",
+    params(("id" = i64, Path), FindingsQuery),
+    responses((status = 200, body = FindingPage), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn findings(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<FindingsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FindingPage>, ApiError> {
     let a = owned(&state, &caller, id).await?;
     if let Some(s) = &q.severity
         && !SEVERITIES.contains(&s.as_str())
@@ -318,43 +343,51 @@ pub async fn findings(
     let next = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
-    let items: Vec<Value> = rows
-        .iter()
+    let items = rows
+        .into_iter()
         .map(|r| {
-            let f = &r.finding;
-            json!({
-                "id": r.id,
-                "rule_id": f.rule_id,
-                "severity": f.severity,
-                "file": f.path,
-                "line": f.line,
-                "message": f.message,
-                "fingerprint": f.fingerprint,
-                "suppressed": f.suppressed,
-            })
+            let f = r.finding;
+            Finding {
+                id: r.id,
+                rule_id: f.rule_id,
+                severity: f.severity,
+                file: f.path,
+                line: f.line,
+                message: f.message,
+                fingerprint: f.fingerprint,
+                suppressed: f.suppressed,
+            }
         })
         .collect();
-    Ok(Json(
-        json!({ "analysis_id": a.id, "status": a.status, "items": items, "next_cursor": next }),
-    ))
+    Ok(Json(FindingPage {
+        analysis_id: a.id,
+        status: a.status,
+        items,
+        next_cursor: next,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentsQuery {
+    /// `file`, `class` or `function`.
     kind: Option<String>,
+    /// A path relative to the analysed root.
     file: Option<String>,
     cursor: Option<i64>,
     limit: Option<i64>,
 }
 
-/// `GET /api/v1/analyses/{id}/components?kind=file|class|function&file=&cursor=&limit=`.
+/// Files, classes and functions of an analysis with their metrics, in pages.
+#[utoipa::path(get, path = "/api/v1/analyses/{id}/components", tag = "analyses",
+    params(("id" = i64, Path), ComponentsQuery),
+    responses((status = 200, body = ComponentPage), (status = 404, body = Problem)))]
 pub async fn components(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ComponentsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ComponentPage>, ApiError> {
     let a = owned(&state, &caller, id).await?;
     if let Some(k) = &q.kind
         && !["file", "class", "function"].contains(&k.as_str())
@@ -378,46 +411,78 @@ pub async fn components(
     let next = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
-    let items: Vec<Value> = rows
-        .iter()
+    let items = rows
+        .into_iter()
         .map(|r| {
-            let c = &r.component;
-            json!({
-                "id": r.id,
-                "kind": c.kind,
-                "file": c.path,
-                "name": c.name,
-                "start_line": c.start_line,
-                "end_line": c.end_line,
-                "metrics": serde_json::from_str::<Value>(&c.metrics).unwrap_or(Value::Null),
-            })
+            let c = r.component;
+            Component {
+                id: r.id,
+                kind: c.kind,
+                file: c.path,
+                name: c.name,
+                start_line: c.start_line,
+                end_line: c.end_line,
+                metrics: serde_json::from_str::<Value>(&c.metrics).unwrap_or(Value::Null),
+            }
         })
         .collect();
-    Ok(Json(
-        json!({ "analysis_id": a.id, "status": a.status, "items": items, "next_cursor": next }),
-    ))
+    Ok(Json(ComponentPage {
+        analysis_id: a.id,
+        status: a.status,
+        items,
+        next_cursor: next,
+    }))
 }
 
-/// `GET /api/v1/analyses/{id}/sarif`: SARIF 2.1.0 of a finished analysis.
+/// SARIF 2.1.0 of a finished analysis.
+#[utoipa::path(get, path = "/api/v1/analyses/{id}/sarif", tag = "analyses", params(("id" = i64, Path)),
+    responses(
+        (status = 200, content_type = "application/sarif+json", body = Object),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "Not done yet")))]
 pub async fn sarif(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Response, ApiError> {
     let a = owned(&state, &caller, id).await?;
-    let Some(report) = state
-        .db
-        .db
-        .analysis_report(caller.0.tenant_id, a.id)
-        .await?
-    else {
-        return Err(ApiError::conflict(format!(
-            "analysis {id} is {}: SARIF is available once it is done",
-            a.status
-        )));
+    // Rendering SARIF from a large report takes a while: keep the result for an hour.
+    // A cache that is down costs a re-render, not the request.
+    let key = format!("sarif:{}:{}", caller.0.tenant_id, a.id);
+    let cached = match state.cache.get(&key).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, "result cache unavailable; rendering SARIF anew");
+            None
+        }
     };
-    let report: qa_analysis::RepoAnalysis = serde_json::from_str(&report)
-        .map_err(|e| ApiError::internal(format!("the stored report cannot be read: {e}")))?;
-    let sarif = qa_report::render_sarif(&report);
+    let sarif = match cached {
+        Some(bytes) => bytes,
+        None => {
+            let Some(report) = state
+                .db
+                .db
+                .analysis_report(caller.0.tenant_id, a.id)
+                .await?
+            else {
+                return Err(ApiError::conflict(format!(
+                    "analysis {id} is {}: SARIF is available once it is done",
+                    a.status
+                )));
+            };
+            let report: qa_analysis::RepoAnalysis = serde_json::from_str(&report).map_err(|e| {
+                ApiError::internal(format!("the stored report cannot be read: {e}"))
+            })?;
+            let sarif = qa_report::render_sarif(&report).into_bytes();
+            if let Err(e) = state
+                .cache
+                .set(&key, &sarif, std::time::Duration::from_secs(3600))
+                .await
+            {
+                tracing::warn!(error = %e, "cannot cache the SARIF rendering");
+            }
+            sarif
+        }
+    };
     Ok(([(header::CONTENT_TYPE, "application/sarif+json")], sarif).into_response())
 }

@@ -5,7 +5,9 @@
 mod account;
 mod analyses;
 mod maintenance;
+pub mod openapi;
 pub mod specialists;
+pub mod views;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -19,6 +21,8 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
     if kind == ServiceKind::Orchestrator {
         api = api
             .route("/audit", get(account::audit))
+            .route("/openapi.json", get(openapi::json))
+            .route("/docs", get(openapi::page))
             .route("/analyses", post(analyses::submit).get(analyses::list))
             .route(
                 "/analyses/upload",

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
 
+use crate::api::views::{Problem, Specialist, SpecialistList};
 use crate::auth::Operator;
 use crate::error::ApiError;
 use crate::{AppState, ServiceKind};
@@ -49,10 +49,14 @@ pub fn spawn_registration(state: &AppState) {
     });
 }
 
+/// The registered specialists and whether each is available.
+#[utoipa::path(get, path = "/api/v1/agent/specialists", tag = "agents",
+    security((), ("api_key" = [])),
+    responses((status = 200, body = SpecialistList), (status = 401, body = Problem)))]
 pub async fn list(
     State(state): State<AppState>,
     _operator: Operator,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SpecialistList>, ApiError> {
     let specialists = state.db.db.specialists().await?;
     // One readiness check per hosting service, all at once.
     let mut urls: Vec<String> = specialists.iter().map(|s| s.url.clone()).collect();
@@ -61,9 +65,11 @@ pub async fn list(
     let checks = urls.into_iter().map(|url| {
         let client = state.http.clone();
         let timeout = state.peer_timeout;
+        let trace = crate::telemetry::trace_headers();
         tokio::spawn(async move {
             let ready = client
                 .get(format!("{}/health/ready", url.trim_end_matches('/')))
+                .headers(trace)
                 .timeout(timeout)
                 .send()
                 .await
@@ -78,33 +84,33 @@ pub async fn list(
         }
     }
     let now = qa_now_ms();
-    let items: Vec<Value> = specialists
-        .iter()
+    let items: Vec<Specialist> = specialists
+        .into_iter()
         .map(|s| {
             let fresh = now - s.heartbeat_at <= STALE_MS;
             let up = ready.get(&s.url).copied().unwrap_or(false);
             let reason = match (fresh, up) {
                 (true, true) => None,
-                (false, _) => Some("no heartbeat for over 90 s"),
-                (true, false) => Some("its service is not ready"),
+                (false, _) => Some("no heartbeat for over 90 s".to_string()),
+                (true, false) => Some("its service is not ready".to_string()),
             };
-            json!({
-                "name": s.name,
-                "description": s.description,
-                "capabilities": s.capabilities,
-                "service_url": s.url,
-                "available": reason.is_none(),
-                "unavailable_reason": reason,
-                "last_heartbeat_ms": s.heartbeat_at,
-            })
+            Specialist {
+                name: s.name,
+                description: s.description,
+                capabilities: s.capabilities,
+                service_url: s.url,
+                available: reason.is_none(),
+                unavailable_reason: reason,
+                last_heartbeat_ms: s.heartbeat_at,
+            }
         })
         .collect();
-    let available = items.iter().filter(|i| i["available"] == true).count();
-    Ok(Json(json!({
-        "specialists": items,
-        "total": items.len(),
-        "available": available,
-    })))
+    let available = items.iter().filter(|i| i.available).count();
+    Ok(Json(SpecialistList {
+        total: items.len(),
+        available,
+        specialists: items,
+    }))
 }
 
 fn qa_now_ms() -> i64 {

@@ -5,4 +5,5 @@ mod analyses;
 mod auth;
 mod health;
 mod helpers;
+mod openapi;
 mod operations;
