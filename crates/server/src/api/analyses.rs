@@ -54,20 +54,36 @@ pub async fn submit(
             .file_name()
             .map_or_else(|| "root".to_string(), |n| n.to_string_lossy().into_owned()),
     };
-    let db = &state.db.db;
-    let tenant = caller.0.tenant_id;
     let location = root.display().to_string();
+    queue(
+        &state,
+        caller.0.tenant_id,
+        &name,
+        "path",
+        location,
+        json!({}),
+    )
+    .await
+}
+
+/// Files `location` under the tenant's repository `name`, queues its analysis (the job
+/// carries the caller's trace) and wakes the workers: 202 with the analysis to poll.
+async fn queue(
+    state: &AppState,
+    tenant: i64,
+    name: &str,
+    source: &str,
+    location: String,
+    mut payload: Value,
+) -> Result<Response, ApiError> {
+    let db = &state.db.db;
     let repo = db
-        .upsert_repository(tenant, &name, "path", &location)
+        .upsert_repository(tenant, name, source, &location)
         .await?;
-    let (id, _job) = db
-        .queue_analysis(
-            tenant,
-            repo,
-            &json!({ "path": location, "trace": crate::telemetry::trace_map() }),
-        )
-        .await?;
-    crate::worker::wake_workers(&state);
+    payload["path"] = location.into();
+    payload["trace"] = json!(crate::telemetry::trace_map());
+    let (id, _job) = db.queue_analysis(tenant, repo, &payload).await?;
+    crate::worker::wake_workers(state);
     let record = db
         .analysis(tenant, id)
         .await?
@@ -160,26 +176,15 @@ pub async fn upload(
         }
     }
     let location = dest.display().to_string();
-    let repo = db
-        .upsert_repository(tenant, &name, "upload", &location)
-        .await?;
-    let (id, _job) = db
-        .queue_analysis(
-            tenant,
-            repo,
-            &json!({ "path": location, "content_hash": hash, "trace": crate::telemetry::trace_map() }),
-        )
-        .await?;
-    crate::worker::wake_workers(&state);
-    let record = db
-        .analysis(tenant, id)
-        .await?
-        .ok_or_else(|| ApiError::internal("the queued analysis vanished"))?;
-    let mut response = (StatusCode::ACCEPTED, Json(view(record))).into_response();
-    if let Ok(v) = header::HeaderValue::from_str(&format!("/api/v1/analyses/{id}")) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(response)
+    queue(
+        &state,
+        tenant,
+        &name,
+        "upload",
+        location,
+        json!({ "content_hash": hash }),
+    )
+    .await
 }
 
 /// The canonical form of `requested` if it lies under one of `roots` (also canonical,
