@@ -116,9 +116,13 @@ fn write_file(
     let mut file = File::create(path)?;
     let mut buf = [0u8; 64 * 1024];
     loop {
-        let n = from
-            .read(&mut buf)
-            .map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
+        let n = from.read(&mut buf).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::FileTooLarge {
+                over_budget(limits, budget)
+            } else {
+                ArchiveError::Corrupt(e.to_string())
+            }
+        })?;
         if n == 0 {
             return Ok(());
         }
@@ -130,20 +134,54 @@ fn write_file(
     }
 }
 
+/// Decompressed bytes a tar may spend on headers beyond its files' budget.
+const HEADER_ALLOWANCE: u64 = 64 << 20;
+
+/// A reader that fails once more than `left` bytes came through.
+struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n as u64 > self.left {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                "the archive inflates past its size limit",
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 fn unpack_tar_gz(
     bytes: &[u8],
     dest: &Path,
     limits: Limits,
     budget: u64,
 ) -> Result<usize, ArchiveError> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    // Everything decompressed counts, headers and PAX records included, so no part of
+    // the stream can inflate past the budget (plus room for the headers).
+    let capped = Capped {
+        inner: flate2::read::GzDecoder::new(bytes),
+        left: budget.saturating_add(HEADER_ALLOWANCE),
+    };
+    let mut archive = tar::Archive::new(capped);
     let mut left = budget;
     let (mut entries_seen, mut files) = (0usize, 0usize);
-    let entries = archive
-        .entries()
-        .map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
+    let fail = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::FileTooLarge {
+            over_budget(limits, budget)
+        } else {
+            ArchiveError::Corrupt(e.to_string())
+        }
+    };
+    let entries = archive.entries().map_err(fail)?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| ArchiveError::Corrupt(e.to_string()))?;
+        let mut entry = entry.map_err(fail)?;
         entries_seen += 1;
         if entries_seen > limits.max_entries {
             return Err(ArchiveError::TooManyEntries(limits.max_entries));
@@ -207,6 +245,72 @@ fn unpack_zip(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gz(tar: Vec<u8>) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&tar).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// A gzipped tar with a PAX extended header of `size` zero bytes, then one small
+    /// file, compressed as it is written (the uncompressed form is never in memory).
+    fn pax_bomb(size: u64) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let mut b = tar::Builder::new(gz);
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(tar::EntryType::XHeader);
+        h.set_size(size);
+        h.set_cksum();
+        b.append(&h, std::io::repeat(0).take(size)).unwrap();
+        let mut h = tar::Header::new_ustar();
+        h.set_path("a.py").unwrap();
+        h.set_size(2);
+        h.set_cksum();
+        b.append(&h, &b"x\n"[..]).unwrap();
+        b.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn headers_cannot_inflate_past_the_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let bomb = pax_bomb(256 << 20);
+        // Small enough that its budget plus the header allowance is below what it inflates to.
+        assert!(
+            (bomb.len() as u64) * 200 + HEADER_ALLOWANCE < 256 << 20,
+            "{}",
+            bomb.len()
+        );
+        let e = unpack(&bomb, &dir.path().join("out"), Limits::default()).unwrap_err();
+        assert!(matches!(e, ArchiveError::Ratio(_)), "{e}");
+        assert!(
+            !dir.path().join("out").exists(),
+            "the partial directory is removed"
+        );
+    }
+
+    #[test]
+    fn entry_count_is_bounded() {
+        let mut b = tar::Builder::new(Vec::new());
+        for i in 0..11 {
+            let mut h = tar::Header::new_ustar();
+            h.set_path(format!("f{i}.py")).unwrap();
+            h.set_size(0);
+            h.set_cksum();
+            b.append(&h, std::io::empty()).unwrap();
+        }
+        let archive = gz(b.into_inner().unwrap());
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            max_entries: 10,
+            ..Limits::default()
+        };
+        let e = unpack(&archive, &dir.path().join("out"), limits).unwrap_err();
+        assert!(matches!(e, ArchiveError::TooManyEntries(10)), "{e}");
+        assert_eq!(
+            unpack(&archive, &dir.path().join("ok"), Limits::default()).unwrap(),
+            11
+        );
+    }
 
     #[test]
     fn only_plain_relative_paths_pass() {

@@ -46,6 +46,11 @@ async fn run(state: AppState, owner: String, lease: Duration, analyzers: Arc<Ana
             tokio::time::sleep(POLL).await;
             continue;
         }
+        // Listen before looking, so a job queued between the look and the wait still
+        // wakes this worker.
+        let wake = state.work_available.notified();
+        tokio::pin!(wake);
+        wake.as_mut().enable();
         match db.claim_job(ANALYSIS_JOB, &owner, lease_ms).await {
             Ok(Some(job)) => {
                 use tracing::Instrument;
@@ -74,7 +79,6 @@ async fn run(state: AppState, owner: String, lease: Duration, analyzers: Arc<Ana
                         );
                     }
                 }
-                let wake = state.work_available.notified();
                 let _ = tokio::time::timeout(POLL, wake).await;
             }
             Err(e) => {
