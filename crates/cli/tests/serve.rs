@@ -296,15 +296,21 @@ fn admin_commands_manage_keys_and_read_only_mode_of_a_running_service() {
 
     // Read-only mode: writes answer 503 with the way out named; reads keep working.
     assert_eq!(admin(d, &["read-only", "on"]).0, 0);
-    let r = http(&urls[0], "POST", "/api/v1/me", Some(&key));
+    let r = http(&urls[0], "POST", "/api/v1/analyses", Some(&key));
     assert!(r.starts_with("HTTP/1.1 503"), "{r}");
     assert!(r.contains("read-only mode"), "{r}");
     assert!(r.to_ascii_lowercase().contains("retry-after: 5"), "{r}");
     let r = http(&urls[0], "GET", "/api/v1/me", Some(&key));
     assert!(r.starts_with("HTTP/1.1 200"), "{r}");
     assert_eq!(admin(d, &["read-only", "off"]).0, 0);
-    let r = http(&urls[0], "POST", "/api/v1/me", Some(&key));
-    assert!(r.starts_with("HTTP/1.1 405"), "{r}");
+    // Writes are accepted again (this one then fails for its empty body).
+    let r = http(&urls[0], "POST", "/api/v1/analyses", Some(&key));
+    assert!(r.starts_with("HTTP/1.1 415"), "{r}");
+    // A stranger gets 401 in read-only mode too, not a hint about the mode.
+    assert_eq!(admin(d, &["read-only", "on"]).0, 0);
+    let r = http(&urls[0], "POST", "/api/v1/analyses", None);
+    assert!(r.starts_with("HTTP/1.1 401"), "{r}");
+    assert_eq!(admin(d, &["read-only", "off"]).0, 0);
 
     let (code, list, _) = admin(d, &["list-keys", "--tenant", "acme"]);
     assert_eq!(code, 0);
@@ -312,7 +318,10 @@ fn admin_commands_manage_keys_and_read_only_mode_of_a_running_service() {
         list.contains(&key[..12]) && list.contains("active"),
         "{list}"
     );
-    let (code, out, err) = admin(d, &["revoke-key", &key[..16]]);
+    let (code, _, err) = admin(d, &["revoke-key", "qak_"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("at least its first 12 characters"), "{err}");
+    let (code, out, err) = admin(d, &["revoke-key", &key[..12]]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("revoked"), "{out}");
     let r = http(&urls[0], "GET", "/api/v1/me", Some(&key));

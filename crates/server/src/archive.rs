@@ -4,7 +4,6 @@
 //! a decompression ratio past a bound. Sizes are counted as bytes are written, never
 //! taken from the archive's headers. On any refusal the partial directory is removed.
 
-use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
@@ -111,9 +110,14 @@ fn write_file(
     budget: u64,
 ) -> Result<(), ArchiveError> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
+        std::fs::create_dir_all(parent).map_err(|e| shape_error(e, parent))?;
     }
-    let mut file = File::create(path)?;
+    // A second entry for the same path is refused, not allowed to overwrite the first.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| shape_error(e, path))?;
     let mut buf = [0u8; 64 * 1024];
     loop {
         let n = from.read(&mut buf).map_err(|e| {
@@ -131,6 +135,20 @@ fn write_file(
         }
         *left -= n as u64;
         file.write_all(&buf[..n])?;
+    }
+}
+
+/// An archive whose entries clash (a file and a directory of the same name, the same
+/// file twice) is the upload's fault (400), not the server's.
+fn shape_error(e: std::io::Error, path: &Path) -> ArchiveError {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        AlreadyExists | NotADirectory | IsADirectory => ArchiveError::Corrupt(format!(
+            "entries clash at {}: {e}",
+            path.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        )),
+        _ => ArchiveError::Io(e),
     }
 }
 
@@ -195,7 +213,8 @@ fn unpack_tar_gz(
             return Err(ArchiveError::Link(name));
         }
         if kind.is_dir() {
-            std::fs::create_dir_all(dest.join(&rel))?;
+            let dir = dest.join(&rel);
+            std::fs::create_dir_all(&dir).map_err(|e| shape_error(e, &dir))?;
         } else if kind.is_file() {
             write_file(&mut entry, &dest.join(&rel), &mut left, limits, budget)?;
             files += 1;
@@ -233,7 +252,8 @@ fn unpack_zip(
             return Err(ArchiveError::Link(name));
         }
         if entry.is_dir() {
-            std::fs::create_dir_all(dest.join(&rel))?;
+            let dir = dest.join(&rel);
+            std::fs::create_dir_all(&dir).map_err(|e| shape_error(e, &dir))?;
         } else {
             write_file(&mut entry, &dest.join(&rel), &mut left, limits, budget)?;
             files += 1;
@@ -286,6 +306,26 @@ mod tests {
             !dir.path().join("out").exists(),
             "the partial directory is removed"
         );
+    }
+
+    #[test]
+    fn clashing_entries_are_the_uploads_fault() {
+        let mut b = tar::Builder::new(Vec::new());
+        for name in ["a", "a/b.py"] {
+            let mut h = tar::Header::new_ustar();
+            h.set_path(name).unwrap();
+            h.set_size(1);
+            h.set_cksum();
+            b.append(&h, &b"x"[..]).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let e = unpack(
+            &gz(b.into_inner().unwrap()),
+            &dir.path().join("o"),
+            Limits::default(),
+        )
+        .unwrap_err();
+        assert!(e.is_client_error(), "{e}");
     }
 
     #[test]

@@ -129,10 +129,34 @@ async fn check_key(state: &AppState, key: &str) -> Result<Caller, ApiError> {
     }
 }
 
+/// Read-only mode (the runbook's first step on data corruption) refuses every write,
+/// checked once the caller is known, so a stranger still gets 401 and costs no query.
+async fn refuse_writes_when_read_only(parts: &Parts, state: &AppState) -> Result<(), ApiError> {
+    use axum::http::Method;
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    if state.db.db.read_only().await? {
+        return Err(ApiError::unavailable(
+            "read-only",
+            "qa-agent is in read-only mode (an operator turned it on; `qa-agent admin read-only off` ends it); reads still work",
+        ));
+    }
+    Ok(())
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Self::authenticate(parts, state).await?;
+        refuse_writes_when_read_only(parts, state).await?;
+        Ok(caller)
+    }
+}
+
+impl Caller {
+    async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
         match bearer(parts) {
             None => Err(fail(
                 state,
@@ -152,47 +176,31 @@ impl FromRequestParts<AppState> for Caller {
 impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
 
+    /// A key must be an admin's: these calls act on every tenant's data.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if bearer(parts).is_some() {
-            return Caller::from_request_parts(parts, state)
-                .await
-                .map(Operator::Key);
-        }
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        match peer {
-            Some(ip) if state.trusted_networks.iter().any(|n| n.contains(&ip)) => {
-                Ok(Operator::Network(ip))
+        let operator = if bearer(parts).is_some() {
+            let caller = Caller::authenticate(parts, state).await?;
+            caller.require_admin()?;
+            Operator::Key(caller)
+        } else {
+            let peer = parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip());
+            match peer {
+                Some(ip) if state.trusted_networks.iter().any(|n| n.contains(&ip)) => {
+                    Operator::Network(ip)
+                }
+                _ => {
+                    return Err(fail(
+                        state,
+                        "untrusted_network",
+                        "this operational call needs an admin's API key, or a request from a network in QA_AGENT_TRUSTED_NETWORKS",
+                    ));
+                }
             }
-            _ => Err(fail(
-                state,
-                "untrusted_network",
-                "this operational call needs an API key, or a request from a network in QA_AGENT_TRUSTED_NETWORKS",
-            )),
-        }
-    }
-}
-
-/// Refuses writes (anything but GET/HEAD/OPTIONS) while read-only mode is on.
-pub async fn read_only_guard(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::http::Method;
-    use axum::response::IntoResponse;
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(req).await;
-    }
-    match state.db.db.read_only().await {
-        Ok(false) => next.run(req).await,
-        Ok(true) => ApiError::unavailable(
-            "read-only",
-            "qa-agent is in read-only mode (an operator turned it on; `qa-agent admin read-only off` ends it); reads still work",
-        )
-        .into_response(),
-        Err(e) => ApiError::from(e).into_response(),
+        };
+        refuse_writes_when_read_only(parts, state).await?;
+        Ok(operator)
     }
 }

@@ -104,6 +104,7 @@ impl From<qa_store::StoreError> for ApiError {
         use qa_store::StoreError as E;
         match e {
             E::Conflict(what) => ApiError::conflict(format!("{what} already exists")),
+            E::Invalid(why) => ApiError::invalid(why),
             ref e if e.is_unavailable() => ApiError::unavailable(
                 "database-unavailable",
                 format!("the database is unavailable ({e}); try again shortly"),

@@ -51,7 +51,7 @@ pub struct AppState {
     pub cache: qa_store::Ephemeral,
     /// Wakes idle workers when a job was queued in this process.
     pub work_available: Arc<tokio::sync::Notify>,
-    shutdown: watch::Receiver<bool>,
+    pub(crate) shutdown: watch::Receiver<bool>,
 }
 
 /// The database and whether this release's migrations are applied to it.

@@ -26,9 +26,12 @@ const ANALYZERS: usize = 16;
 /// service drains.
 pub fn spawn(state: &AppState, n: u32, lease: Duration) {
     let analyzers = Arc::new(AnalyzerCache::default());
+    // Host and pid name the worker in logs; the random part keeps two processes apart
+    // even when both are pid 1 on hosts of the same name, which lease fencing relies on.
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+    let nonce = &qa_store::generate_api_key()[4..16];
     for i in 0..n {
-        let owner = format!("{host}/{}/{i}", std::process::id());
+        let owner = format!("{host}/{}/{nonce}/{i}", std::process::id());
         let state = state.clone();
         let analyzers = analyzers.clone();
         tokio::spawn(async move { run(state, owner, lease, analyzers).await });
@@ -45,6 +48,17 @@ async fn run(state: AppState, owner: String, lease: Duration, analyzers: Arc<Ana
         if !state.db.migrated() {
             tokio::time::sleep(POLL).await;
             continue;
+        }
+        match db.fail_abandoned_jobs(ANALYSIS_JOB).await {
+            Ok(ids) => {
+                for id in ids {
+                    tracing::error!(
+                        job = id,
+                        "analysis job failed: its worker died on every attempt"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot check for abandoned jobs"),
         }
         // Listen before looking, so a job queued between the look and the wait still
         // wakes this worker.
@@ -71,14 +85,6 @@ async fn run(state: AppState, owner: String, lease: Duration, analyzers: Arc<Ana
                     .await
             }
             Ok(None) => {
-                if let Ok(ids) = db.fail_abandoned_jobs(ANALYSIS_JOB).await {
-                    for id in ids {
-                        tracing::error!(
-                            job = id,
-                            "analysis job failed: its worker died on every attempt"
-                        );
-                    }
-                }
                 let _ = tokio::time::timeout(POLL, wake).await;
             }
             Err(e) => {
@@ -109,9 +115,11 @@ pub fn wake_workers(state: &AppState) {
     });
 }
 
-/// `POST /internal/v1/wake` on the specialist service: look for work now.
+/// `POST /internal/v1/wake` on the specialist service: look for work now. Only from
+/// `trusted_networks` (or with an admin key), so strangers cannot make workers poll.
 pub async fn wake(
     axum::extract::State(state): axum::extract::State<AppState>,
+    _caller: crate::auth::Operator,
 ) -> axum::http::StatusCode {
     state.work_available.notify_waiters();
     axum::http::StatusCode::NO_CONTENT
@@ -205,7 +213,7 @@ async fn execute(
     };
 
     let analyzer = analyzers.get(&path);
-    let outcome = {
+    let analysis = {
         let progress = progress.clone();
         let path = path.clone();
         tokio::task::spawn_blocking(move || {
@@ -221,10 +229,26 @@ async fn execute(
                 after.misses - before.misses,
             ))
         })
-        .await
-        .unwrap_or_else(|e| Err(format!("the analysis crashed: {e}")))
     };
+    // SIGTERM: hand the job back without spending an attempt, rather than keep the
+    // lease until it expires (the analysis thread's result is dropped on exit).
+    let mut stop = state.shutdown.clone();
+    let outcome = tokio::select! {
+        r = analysis => r.unwrap_or_else(|e| Err(format!("the analysis crashed: {e}"))),
+        _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+            renewer.abort();
+            let _ = renewer.await;
+            match db.release_job(job.id, owner).await {
+                Ok(true) => tracing::info!(job = job.id, "shutting down: job handed back to the queue"),
+                _ => tracing::warn!(job = job.id, "shutting down: the job will be picked up when its lease expires"),
+            }
+            let _ = db.set_analysis_state(analysis_id, "queued", 0.0, None).await;
+            return;
+        }
+    };
+    // Stopped, not just told to stop: no progress update may land after the result.
     renewer.abort();
+    let _ = renewer.await;
     let elapsed = started.elapsed();
     let tool = "analyze_repository";
     let ok = match outcome {
@@ -251,20 +275,7 @@ async fn execute(
         }
         Err(error) => {
             tracing::error!(job = job.id, %error, "analysis failed");
-            match db.fail_job(job.id, owner, &error, 5_000).await {
-                Ok(Some(status)) => {
-                    let status = if status == "failed" {
-                        "failed"
-                    } else {
-                        "queued"
-                    };
-                    let _ = db
-                        .set_analysis_state(analysis_id, status, 0.0, Some(&error))
-                        .await;
-                }
-                Ok(None) => {}
-                Err(e) => tracing::error!(error = %e, "cannot record the job's failure"),
-            }
+            record_failure(db, &job, owner, analysis_id, &error).await;
             false
         }
     };
@@ -274,6 +285,34 @@ async fn execute(
         .job_duration
         .get_or_create(&Vec::new())
         .observe(elapsed.as_secs_f64());
+}
+
+/// Gives the job back to the queue (or fails it on its last attempt) and says so on the
+/// analysis, so pollers see `queued` with the error, or `failed`.
+async fn record_failure(
+    db: &qa_store::Database,
+    job: &Job,
+    owner: &str,
+    analysis_id: i64,
+    error: &str,
+) {
+    match db.fail_job(job.id, owner, error, 5_000).await {
+        Ok(Some(status)) => {
+            let status = if status == "failed" {
+                "failed"
+            } else {
+                "queued"
+            };
+            if let Err(e) = db
+                .set_analysis_state(analysis_id, status, 0.0, Some(error))
+                .await
+            {
+                tracing::error!(error = %e, "cannot record the analysis' failure");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "cannot record the job's failure"),
+    }
 }
 
 async fn store(
@@ -331,11 +370,7 @@ async fn store(
         }
         Err(e) => {
             tracing::error!(job = job.id, error = %e, "cannot store the analysis; the job will be retried");
-            let _ = state
-                .db
-                .db
-                .fail_job(job.id, owner, &e.to_string(), 5_000)
-                .await;
+            record_failure(&state.db.db, job, owner, analysis_id, &e.to_string()).await;
             false
         }
     }
@@ -411,17 +446,31 @@ fn content_hash(report: &RepoAnalysis) -> String {
     format!("{:x}", h.finalize())
 }
 
-/// Analyzers by repository root, so re-analysing a repository reuses the results of
-/// its unchanged files. Bounded; the least recently used root goes first.
+/// Analyzers by repository root (and its configuration file's stamp), so re-analysing a
+/// repository reuses the results of its unchanged files. Bounded; the least recently used root goes first.
 #[derive(Default)]
 struct AnalyzerCache {
-    inner: std::sync::Mutex<HashMap<PathBuf, (Instant, Arc<Analyzer>)>>,
+    inner: std::sync::Mutex<HashMap<AnalyzerKey, (Instant, Arc<Analyzer>)>>,
+}
+
+/// A repository root and the stamp of its configuration file.
+type AnalyzerKey = (PathBuf, Option<ConfigStamp>);
+
+/// When and how big the root's `qa-agent.toml` is: an edited configuration gets a new
+/// analyzer.
+type ConfigStamp = (std::time::SystemTime, u64);
+
+fn config_stamp(root: &Path) -> Option<ConfigStamp> {
+    let dir = if root.is_file() { root.parent()? } else { root };
+    let meta = std::fs::metadata(dir.join("qa-agent.toml")).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
 }
 
 impl AnalyzerCache {
     fn get(&self, root: &Path) -> Result<Arc<Analyzer>, String> {
+        let key = (root.to_path_buf(), config_stamp(root));
         let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((used, a)) = map.get_mut(root) {
+        if let Some((used, a)) = map.get_mut(&key) {
             *used = Instant::now();
             return Ok(a.clone());
         }
@@ -438,7 +487,7 @@ impl AnalyzerCache {
         {
             map.remove(&oldest);
         }
-        map.insert(root.to_path_buf(), (Instant::now(), analyzer.clone()));
+        map.insert(key, (Instant::now(), analyzer.clone()));
         Ok(analyzer)
     }
 }

@@ -268,26 +268,51 @@ impl Database {
         })
     }
 
-    /// Revokes the key whose prefix (as listed) or whole text is `key_or_prefix`; returns
-    /// the revoked key, or `None` when no active key matches. A prefix shared by several
-    /// active keys is refused rather than guessed.
+    /// Revokes the key given whole, or by its listed prefix (at least its first
+    /// [`KEY_PREFIX_LEN`] characters); returns the revoked key, or `None` when no active key
+    /// matches. A prefix shared by several active keys is refused rather than guessed.
     pub async fn revoke_api_key(
         &self,
         key_or_prefix: &str,
     ) -> Result<Option<ApiKeyInfo>, StoreError> {
-        let prefix = key_prefix(key_or_prefix);
-        let keys: Vec<ApiKeyInfo> = self
-            .api_keys(None)
-            .await?
-            .into_iter()
-            .filter(|k| k.revoked_at.is_none() && k.prefix.starts_with(&prefix))
-            .collect();
+        let given = key_or_prefix.trim().trim_end_matches('…');
+        if given.chars().count() < KEY_PREFIX_LEN {
+            return Err(StoreError::Invalid(format!(
+                "give the whole key or at least its first {KEY_PREFIX_LEN} characters, as `qa-agent admin list-keys` shows them"
+            )));
+        }
+        let whole = given.len() == generate_api_key().len();
+        let hash = hash_api_key(given);
+        let prefix = key_prefix(given);
+        let keys: Vec<ApiKeyInfo> = on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT id, tenant_id, user_id, prefix, created_at, revoked_at FROM api_keys \
+                 WHERE revoked_at IS NULL AND (($1 AND key_hash = $2) OR (NOT $1 AND prefix = $3))",
+            )
+            .bind(whole)
+            .bind(&hash)
+            .bind(&prefix)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| -> Result<ApiKeyInfo, StoreError> {
+                    Ok(ApiKeyInfo {
+                        id: r.try_get("id")?,
+                        tenant_id: r.try_get("tenant_id")?,
+                        user_id: r.try_get("user_id")?,
+                        prefix: r.try_get("prefix")?,
+                        created_at: r.try_get("created_at")?,
+                        revoked_at: r.try_get("revoked_at")?,
+                    })
+                })
+                .collect::<Result<_, _>>()?
+        });
         let key = match keys.as_slice() {
             [] => return Ok(None),
             [one] => one.clone(),
             _ => {
-                return Err(StoreError::Conflict(format!(
-                    "more than one key starting with `{prefix}` (give more characters)"
+                return Err(StoreError::Invalid(format!(
+                    "more than one active key starts with `{prefix}`: give the whole key"
                 )));
             }
         };
@@ -377,36 +402,76 @@ impl Database {
     }
 
     /// On an installation with no tenant: tenant `default`, its admin `admin@localhost`
-    /// and an API key for it (`key`, else a new one). `None` when tenants exist, including
-    /// when another replica bootstrapped first.
+    /// and an API key for it (`key`, else a new one), in one transaction, so a failure
+    /// leaves nothing half made. `None` when tenants exist, including when another
+    /// replica bootstrapped first.
     pub async fn bootstrap(&self, key: Option<&str>) -> Result<Option<Bootstrap>, StoreError> {
         if !self.is_empty().await? {
             return Ok(None);
         }
-        let tenant = match self.create_tenant("default").await {
-            Ok(t) => t,
-            Err(StoreError::Conflict(_)) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let user = self
-            .create_user(tenant.id, "admin@localhost", Role::Admin)
-            .await?;
         let (key, generated) = match key {
             Some(k) => (k.to_string(), false),
             None => (generate_api_key(), true),
         };
-        let info = self.add_api_key(&user, &key).await?;
-        self.audit(&AuditEntry {
-            tenant_id: Some(tenant.id),
-            actor: "system".into(),
-            action: "bootstrap".into(),
-            target: Some(format!("key:{}", info.prefix)),
-            detail: Some("first start: tenant `default`, admin admin@localhost".into()),
-        })
-        .await?;
-        Ok(Some(Bootstrap {
-            tenant,
-            user,
+        let now = now_ms();
+        let email = "admin@localhost";
+        let prefix = key_prefix(&key);
+        let ids: Option<(i64, i64)> = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let tenant: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO tenants (name, created_at) VALUES ('default', $1) \
+                 ON CONFLICT (name) DO NOTHING RETURNING id",
+            )
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match tenant {
+                None => None,
+                Some(tenant) => {
+                    let user: i64 = sqlx::query_scalar(
+                        "INSERT INTO users (tenant_id, email, role, created_at) VALUES ($1, $2, 'admin', $3) RETURNING id",
+                    )
+                    .bind(tenant)
+                    .bind(email)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO api_keys (tenant_id, user_id, key_hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(tenant)
+                    .bind(user)
+                    .bind(hash_api_key(&key))
+                    .bind(&prefix)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "INSERT INTO audit_log (tenant_id, actor, action, target, detail, created_at) \
+                         VALUES ($1, 'system', 'bootstrap', $2, 'first start: tenant `default`, admin admin@localhost', $3)",
+                    )
+                    .bind(tenant)
+                    .bind(format!("key:{prefix}"))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Some((tenant, user))
+                }
+            }
+        });
+        Ok(ids.map(|(tenant, user)| Bootstrap {
+            tenant: Tenant {
+                id: tenant,
+                name: "default".into(),
+                created_at: now,
+            },
+            user: User {
+                id: user,
+                tenant_id: tenant,
+                email: email.into(),
+                role: Role::Admin,
+            },
             key,
             generated,
         }))

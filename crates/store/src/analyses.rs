@@ -219,7 +219,9 @@ impl Database {
         .await?))
     }
 
-    /// Status and progress of an analysis, written by its worker.
+    /// Status and progress of an analysis, written by its worker. A finished analysis
+    /// (`done`, `failed`) is never changed again, so a late progress update cannot undo
+    /// its completion.
     pub async fn set_analysis_state(
         &self,
         id: i64,
@@ -232,7 +234,7 @@ impl Database {
             "UPDATE analyses SET status = $1, progress = $2, error = $3, \
                  started_at = CASE WHEN $1 = 'running' AND started_at IS NULL THEN $4 ELSE started_at END, \
                  finished_at = CASE WHEN $1 IN ('done', 'failed') THEN $4 ELSE finished_at END \
-             WHERE id = $5",
+             WHERE id = $5 AND status NOT IN ('done', 'failed')",
         )
         .bind(status)
         .bind(progress)

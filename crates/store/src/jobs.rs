@@ -65,7 +65,10 @@ impl Database {
     }
 
     /// Takes the oldest claimable job of `kind` for `lease_ms`: a queued one whose time
-    /// has come, or a running one whose lease expired (its worker died).
+    /// has come, or a running one whose lease expired (its worker died) while attempts
+    /// remain; one that died on its last attempt is left to
+    /// [`Database::fail_abandoned_jobs`], so a job that kills its worker cannot crash-loop
+    /// every replica.
     pub async fn claim_job(
         &self,
         kind: &str,
@@ -81,7 +84,8 @@ impl Database {
             "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
                  attempts = attempts + 1, updated_at = $3 \
              WHERE id = (SELECT id FROM jobs WHERE kind = $4 AND \
-                 ((status = 'queued' AND run_after <= $3) OR (status = 'running' AND lease_expires_at < $3)) \
+                 ((status = 'queued' AND run_after <= $3) \
+                  OR (status = 'running' AND lease_expires_at < $3 AND attempts < $5)) \
                  ORDER BY id LIMIT 1 {pick}) \
              RETURNING {JOB_COLUMNS}"
         );
@@ -91,6 +95,7 @@ impl Database {
                 .bind(now + lease_ms)
                 .bind(now)
                 .bind(kind)
+                .bind(MAX_ATTEMPTS)
                 .fetch_optional(pool)
                 .await?;
             row.map(|r| Ok(job_from!(r))).transpose()
@@ -150,20 +155,58 @@ impl Database {
     }
 
     /// Marks jobs that exhausted their attempts by dying (lease expired on the last
-    /// attempt) as failed; returns their ids. Otherwise they would be claimed forever.
+    /// attempt) as failed, and the analyses they ran with them; returns their ids.
+    /// [`Database::claim_job`] no longer takes such jobs, so they would otherwise stay
+    /// `running` forever.
     pub async fn fail_abandoned_jobs(&self, kind: &str) -> Result<Vec<i64>, StoreError> {
+        const WHY: &str = "the worker stopped answering on every attempt";
         let now = now_ms();
-        Ok(on_pool!(self, pool => sqlx::query_scalar(
-            "UPDATE jobs SET status = 'failed', lease_owner = NULL, lease_expires_at = NULL, \
-                 last_error = 'the worker stopped answering on every attempt', updated_at = $1 \
-             WHERE kind = $2 AND status = 'running' AND lease_expires_at < $1 AND attempts >= $3 \
-             RETURNING id",
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "UPDATE jobs SET status = 'failed', lease_owner = NULL, lease_expires_at = NULL, \
+                     last_error = $4, updated_at = $1 \
+                 WHERE kind = $2 AND status = 'running' AND lease_expires_at < $1 AND attempts >= $3 \
+                 RETURNING id",
+            )
+            .bind(now)
+            .bind(kind)
+            .bind(MAX_ATTEMPTS)
+            .bind(WHY)
+            .fetch_all(&mut *tx)
+            .await?;
+            for id in &ids {
+                sqlx::query(
+                    "UPDATE analyses SET status = 'failed', error = $1, finished_at = $2 \
+                     WHERE job_id = $3 AND status NOT IN ('done', 'failed')",
+                )
+                .bind(WHY)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(ids)
+        })
+    }
+
+    /// Hands a job `owner` holds back to the queue without counting the attempt (the
+    /// worker is shutting down, not failing). `false` if the lease was already lost.
+    pub async fn release_job(&self, id: i64, owner: &str) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let n = on_pool!(self, pool => sqlx::query(
+            "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, \
+                 lease_expires_at = NULL, run_after = $1, updated_at = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND status = 'running'",
         )
         .bind(now)
-        .bind(kind)
-        .bind(MAX_ATTEMPTS)
-        .fetch_all(pool)
-        .await?))
+        .bind(id)
+        .bind(owner)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(n == 1)
     }
 
     pub async fn job(&self, id: i64) -> Result<Option<Job>, StoreError> {

@@ -37,6 +37,8 @@ pub enum StoreError {
     Redis(#[from] redis::RedisError),
     #[error("{0} already exists")]
     Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
 }

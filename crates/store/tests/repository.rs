@@ -222,4 +222,23 @@ async fn jobs_are_claimed_once(db: &Database) {
         Some("failed")
     );
     assert!(db.claim_job("lease", "d", 60_000).await.unwrap().is_none());
+
+    // A job whose worker dies on every attempt is not claimed a fourth time (it would
+    // crash-loop every replica): it is failed.
+    let id = db.enqueue_job(None, "crash", "{}").await.unwrap();
+    for attempt in 1..=3 {
+        let job = db.claim_job("crash", "w", 1).await.unwrap().unwrap();
+        assert_eq!((job.id, job.attempts), (id, attempt));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(db.claim_job("crash", "w", 1).await.unwrap().is_none());
+    assert_eq!(db.fail_abandoned_jobs("crash").await.unwrap(), vec![id]);
+    assert_eq!(db.job(id).await.unwrap().unwrap().status, "failed");
+
+    // A worker shutting down hands its job back without spending an attempt.
+    let id = db.enqueue_job(None, "drain", "{}").await.unwrap();
+    db.claim_job("drain", "w", 60_000).await.unwrap().unwrap();
+    assert!(db.release_job(id, "w").await.unwrap());
+    let again = db.claim_job("drain", "v", 60_000).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (id, 1));
 }

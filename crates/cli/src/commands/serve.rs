@@ -28,7 +28,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         // Before the listeners are announced: see `shutdown_signal`.
         let stop = qa_server::shutdown_signal();
         let running = qa_server::start(&config, &kinds).await?;
@@ -39,11 +39,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             } else {
                 ""
             };
-            println!("qa-agent: {} listening on {}{what}", l.kind, l.url());
+            say(&format!(
+                "qa-agent: {} listening on {}{what}",
+                l.kind,
+                l.url()
+            ));
         }
         if let Some(b) = &running.bootstrap {
             use qa_server::Announce;
-            println!("{}", b.announcement());
+            say(&b.announcement());
         }
         stop.await;
         tracing::info!(grace_secs = config.shutdown_grace_secs, "shutting down");
@@ -54,5 +58,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!("requests still running after the grace period; exiting anyway");
             Ok(ExitCode::from(1))
         }
-    })
+    });
+    // An analysis still running on a blocking thread must not hold the exit: its job
+    // was handed back to the queue when the drain began.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
+}
+
+/// One line on stdout. A reader that went away (a closed pipe) must not take the
+/// services down with a panic, as `println!` would.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }

@@ -151,7 +151,11 @@ pub async fn upload(
         v.cached = Some(true);
         return Ok((StatusCode::OK, Json(v)).into_response());
     }
-    let uploads = state.db.data_dir.join("uploads").join(tenant.to_string());
+    // An absolute path goes into the job: the specialist service reads it, from a
+    // volume shared at the same path when it runs in a process of its own.
+    let data_dir = std::path::absolute(&state.db.data_dir)
+        .map_err(|e| ApiError::internal(format!("cannot resolve the data directory: {e}")))?;
+    let uploads = data_dir.join("uploads").join(tenant.to_string());
     let dest = uploads.join(&hash);
     if !dest.is_dir() {
         let staging = uploads.join(format!(".staging-{}", &qa_store::generate_api_key()[4..20]));
@@ -198,22 +202,61 @@ fn allowed_path(roots: &[PathBuf], requested: &str) -> Result<PathBuf, ApiError>
     if requested.is_empty() || requested.contains('\0') {
         return Err(ApiError::invalid("`path` is empty or not a valid path"));
     }
-    let path = Path::new(requested);
-    let canonical = path.canonicalize().map_err(|_| {
+    let outside = || {
+        ApiError::forbidden(format!(
+            "`{requested}` is outside the directories this server may analyse (QA_AGENT_WORKSPACE_ROOTS)"
+        ))
+    };
+    // Each root as configured and as resolved (it may itself sit behind a symlink).
+    let roots: Vec<PathBuf> = roots
+        .iter()
+        .flat_map(|r| {
+            [
+                lexically_normal(&std::path::absolute(r).unwrap_or_default()),
+                r.canonicalize().ok(),
+            ]
+        })
+        .flatten()
+        .collect();
+    // First by the path as written (`..` resolved lexically), so whether something
+    // outside the roots exists is never revealed; then by the real path, so a symlink
+    // inside cannot lead out.
+    let lexical = lexically_normal(Path::new(requested)).ok_or_else(outside)?;
+    if !roots.iter().any(|root| lexical.starts_with(root)) {
+        return Err(outside());
+    }
+    let canonical = lexical.canonicalize().map_err(|_| {
         ApiError::invalid(format!(
             "`{requested}` does not exist on the server (paths are the server's, not yours)"
         ))
     })?;
-    let inside = roots
-        .iter()
-        .filter_map(|r| r.canonicalize().ok())
-        .any(|root| canonical.starts_with(&root));
-    if !inside {
-        return Err(ApiError::forbidden(format!(
-            "`{requested}` is outside the directories this server may analyse (QA_AGENT_WORKSPACE_ROOTS)"
-        )));
+    if !roots.iter().any(|root| canonical.starts_with(root)) {
+        return Err(outside());
     }
     Ok(canonical)
+}
+
+/// An absolute path with `.` and `..` resolved without touching the file system;
+/// `None` for a relative path or one that climbs above `/`.
+fn lexically_normal(path: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    if !path.is_absolute() {
+        return None;
+    }
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::RootDir | Component::Prefix(_) => out.push(c),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::Normal(p) => out.push(p),
+        }
+    }
+    Some(out)
 }
 
 fn view(a: AnalysisRecord) -> Analysis {

@@ -1,6 +1,7 @@
 //! `/api/v1`: every route needs an API key (see [`crate::auth`]) except the runbook's
 //! keyless operational calls, which also take a trusted source address. Errors are problem
-//! details; writes answer 503 in read-only mode.
+//! details; writes answer 503 in read-only mode (checked by the auth extractors, after
+//! the caller is known).
 
 mod account;
 mod analyses;
@@ -45,10 +46,6 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
             );
     }
     api.fallback(unknown_route)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::auth::read_only_guard,
-        ))
 }
 
 async fn unknown_route(uri: axum::http::Uri) -> ApiError {

@@ -247,6 +247,9 @@ async fn bad_submissions_get_problem_details_and_queue_nothing() {
         (json!({ "path": outside.path() }), 403, "outside"),
         (json!({ "path": escape }), 403, "outside"),
         (json!({ "path": "/etc/passwd" }), 403, "outside"),
+        // Outside the roots, existing or not, the answer is the same.
+        (json!({ "path": "/etc/no-such-file" }), 403, "outside"),
+        (json!({ "path": "relative/path" }), 403, "outside"),
         (
             json!({ "path": format!("{}/nope", ws.path().display()) }),
             422,

@@ -158,9 +158,25 @@ async fn keyless_operational_calls_take_a_trusted_address_or_a_key() {
     // From an address outside the trusted networks, the same calls need a key.
     let (mut config, _data) = test_config();
     config.trusted_networks = vec!["10.0.0.0/8".into()];
-    let app = spawn(&config, &[ServiceKind::Orchestrator, ServiceKind::Learning]).await;
+    let app = spawn(
+        &config,
+        &[
+            ServiceKind::Orchestrator,
+            ServiceKind::Specialists,
+            ServiceKind::Learning,
+        ],
+    )
+    .await;
     let orch = app.url(ServiceKind::Orchestrator).unwrap();
     let learning = app.url(ServiceKind::Learning).unwrap();
+    let spec = app.url(ServiceKind::Specialists).unwrap();
+    // Strangers cannot make the workers poll the database.
+    assert_eq!(
+        call("POST", &format!("{spec}/internal/v1/wake"), None, None)
+            .await
+            .0,
+        401
+    );
     let (code, ctype, body) = call(
         "POST",
         &format!("{learning}/api/v1/maintenance/optimize"),
