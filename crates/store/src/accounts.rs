@@ -108,6 +108,21 @@ pub struct Bootstrap {
 
 const KEY_PREFIX_LEN: usize = 12;
 
+/// An [`ApiKeyInfo`] from a row of `id, tenant_id, user_id, prefix, created_at,
+/// revoked_at` (either backend).
+macro_rules! api_key_from {
+    ($r:expr) => {
+        ApiKeyInfo {
+            id: $r.try_get("id")?,
+            tenant_id: $r.try_get("tenant_id")?,
+            user_id: $r.try_get("user_id")?,
+            prefix: $r.try_get("prefix")?,
+            created_at: $r.try_get("created_at")?,
+            revoked_at: $r.try_get("revoked_at")?,
+        }
+    };
+}
+
 /// A new random API key (`qak_` and 64 hex digits).
 pub fn generate_api_key() -> String {
     let mut bytes = [0u8; 32];
@@ -296,14 +311,7 @@ impl Database {
             .await?;
             rows.iter()
                 .map(|r| -> Result<ApiKeyInfo, StoreError> {
-                    Ok(ApiKeyInfo {
-                        id: r.try_get("id")?,
-                        tenant_id: r.try_get("tenant_id")?,
-                        user_id: r.try_get("user_id")?,
-                        prefix: r.try_get("prefix")?,
-                        created_at: r.try_get("created_at")?,
-                        revoked_at: r.try_get("revoked_at")?,
-                    })
+                    Ok(api_key_from!(r))
                 })
                 .collect::<Result<_, _>>()?
         });
@@ -340,14 +348,7 @@ impl Database {
             .fetch_all(pool)
             .await?;
             rows.iter()
-                .map(|r| Ok(ApiKeyInfo {
-                    id: r.try_get("id")?,
-                    tenant_id: r.try_get("tenant_id")?,
-                    user_id: r.try_get("user_id")?,
-                    prefix: r.try_get("prefix")?,
-                    created_at: r.try_get("created_at")?,
-                    revoked_at: r.try_get("revoked_at")?,
-                }))
+                .map(|r| Ok(api_key_from!(r)))
                 .collect()
         })
     }
