@@ -70,6 +70,12 @@ impl ApiError {
         }
     }
 
+    /// How long the client should wait before trying again.
+    pub fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(u32::try_from(secs).unwrap_or(u32::MAX));
+        self
+    }
+
     pub fn internal(detail: impl Into<String>) -> ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
     }

@@ -152,6 +152,19 @@ async fn check_feedback(state: &AppState) -> Value {
     }
 }
 
+/// Each tool's circuit (`closed`, `open`, `half_open`) and whether an admin disabled it.
+async fn tool_states(state: &AppState) -> Value {
+    let mut tools = Map::new();
+    for name in state.tools.names() {
+        let disabled = crate::api::tools::is_disabled(state, name).await.ok();
+        tools.insert(
+            name.into(),
+            json!({ "circuit": state.tools.circuit(name).as_str(), "disabled": disabled }),
+        );
+    }
+    Value::Object(tools)
+}
+
 pub async fn detailed(State(state): State<AppState>) -> Response {
     let checks = state.kind.peers().iter().map(|&peer| {
         let url = state.peers.get(peer).map(str::to_string);
@@ -177,6 +190,9 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
     body.insert("redis".into(), redis);
     if state.kind == crate::ServiceKind::Learning {
         body.insert("feedback_processing".into(), check_feedback(&state).await);
+    }
+    if state.kind == crate::ServiceKind::Specialists {
+        body.insert("tools".into(), tool_states(&state).await);
     }
     let mut degraded = false;
     for (peer, check) in results {

@@ -49,6 +49,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Rebuildable state: Redis, or the in-process store.
     pub cache: qa_store::Ephemeral,
+    /// The tools the specialist service runs, each with its circuit breaker.
+    pub tools: Arc<qa_agents::Registry>,
     /// Wakes idle workers when a job was queued in this process.
     pub work_available: Arc<tokio::sync::Notify>,
     pub(crate) shutdown: watch::Receiver<bool>,
@@ -309,6 +311,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
     let shared_config = Arc::new(config.clone());
     let cache = qa_store::Ephemeral::open(config.redis_url.as_deref())?;
     let work_available = Arc::new(tokio::sync::Notify::new());
+    let tools = Arc::new(qa_agents::Registry::standard());
 
     let mut states = std::collections::HashMap::new();
     let mut listeners = Vec::new();
@@ -327,6 +330,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
                 trusted_networks: trusted_networks.clone(),
                 config: shared_config.clone(),
                 cache: cache.clone(),
+                tools: tools.clone(),
                 work_available: work_available.clone(),
                 shutdown: shutdown_rx.clone(),
             })

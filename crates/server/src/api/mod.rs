@@ -8,6 +8,7 @@ mod analyses;
 mod maintenance;
 pub mod openapi;
 pub mod specialists;
+pub mod tools;
 pub mod views;
 
 use axum::Router;
@@ -36,6 +37,13 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
             .route("/analyses/{id}/components", get(analyses::components))
             .route("/analyses/{id}/sarif", get(analyses::sarif))
             .route("/agent/specialists", get(specialists::list));
+    }
+    if kind == ServiceKind::Specialists {
+        api = api
+            .route("/tools", get(tools::list))
+            .route("/tools/{name}", post(tools::invoke))
+            .route("/tools/{name}/disable", post(tools::disable))
+            .route("/tools/{name}/enable", post(tools::enable));
     }
     if kind == ServiceKind::Learning {
         api = api

@@ -8,7 +8,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use super::{account, analyses, maintenance, specialists, views};
+use super::{account, analyses, maintenance, specialists, tools, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -29,6 +29,10 @@ use super::{account, analyses, maintenance, specialists, views};
         specialists::list,
         maintenance::optimize,
         maintenance::clear_reasoning_cache,
+        tools::list,
+        tools::invoke,
+        tools::disable,
+        tools::enable,
     ),
     components(schemas(views::Problem)),
     modifiers(&BearerKey),
@@ -37,6 +41,7 @@ use super::{account, analyses, maintenance, specialists, views};
         (name = "account", description = "The caller and the audit log"),
         (name = "analyses", description = "Repository analysis as background jobs (agent-orchestrator, :8000)"),
         (name = "agents", description = "Specialists (agent-orchestrator, :8000)"),
+        (name = "tools", description = "The specialists' tools (specialist-agents, :8001)"),
         (name = "operations", description = "The runbook's operational calls (learning-engine, :8002); keyless from QA_AGENT_TRUSTED_NETWORKS"),
     )
 )]

@@ -164,3 +164,46 @@ pub struct CacheCleared {
     /// `redis` or `memory`.
     pub backend: String,
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ToolView {
+    pub name: String,
+    pub description: String,
+    /// JSON schema the input must match.
+    #[schema(value_type = Object)]
+    pub input_schema: Value,
+    pub timeout_ms: u64,
+    /// `closed`, `open` (failing; calls refused until the cool-down ends) or `half_open`.
+    pub circuit: String,
+    /// Switched off by an administrator.
+    pub disabled: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ToolList {
+    pub tools: Vec<ToolView>,
+}
+
+/// Where a claim comes from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Evidence {
+    pub file: String,
+    pub line: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<String>,
+    /// `name=value`, e.g. `cyclomatic=12`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ToolResult {
+    pub tool: String,
+    pub duration_ms: f64,
+    /// One line for the reasoning trace.
+    pub summary: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub evidence: Vec<Evidence>,
+}

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::helpers::{ADMIN_KEY, backends, call, get, spawn};
 
 /// A workspace root holding one small Python project with two findings.
-fn workspace() -> tempfile::TempDir {
+pub fn workspace() -> tempfile::TempDir {
     let ws = tempfile::tempdir().unwrap();
     let proj = ws.path().join("shop");
     std::fs::create_dir_all(proj.join("pkg")).unwrap();
@@ -28,7 +28,7 @@ fn workspace() -> tempfile::TempDir {
     ws
 }
 
-async fn wait_done(base: &str, key: &str, id: i64) -> Value {
+pub async fn wait_done(base: &str, key: &str, id: i64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (code, _, body) = call(

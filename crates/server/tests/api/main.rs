@@ -7,3 +7,4 @@ mod health;
 mod helpers;
 mod openapi;
 mod operations;
+mod tools;

@@ -19,6 +19,10 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/agent/specialists"),
     ("post", "/api/v1/maintenance/optimize"),
     ("post", "/api/v1/optimize/reasoning_cache"),
+    ("get", "/api/v1/tools"),
+    ("post", "/api/v1/tools/{name}"),
+    ("post", "/api/v1/tools/{name}/disable"),
+    ("post", "/api/v1/tools/{name}/enable"),
 ];
 
 #[tokio::test]

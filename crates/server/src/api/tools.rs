@@ -1,0 +1,170 @@
+//! The specialist service's tools over HTTP: list them, run one, and (admins) disable or
+//! enable one at runtime (the runbook's "disable problematic tools temporarily"; stored
+//! in the database so every replica obeys).
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use qa_agents::{ToolContext, ToolError};
+use serde_json::Value;
+
+use crate::AppState;
+use crate::api::views::{Evidence, Problem, ToolList, ToolResult, ToolView};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiJson, ApiPath};
+
+fn disabled_key(tool: &str) -> String {
+    format!("tool_disabled:{tool}")
+}
+
+/// Whether an administrator disabled `tool`.
+pub async fn is_disabled(state: &AppState, tool: &str) -> Result<bool, qa_store::StoreError> {
+    Ok(state.db.db.setting(&disabled_key(tool)).await?.as_deref() == Some("on"))
+}
+
+/// Every tool of the specialist service with its input schema, timeout, circuit and switch.
+#[utoipa::path(get, path = "/api/v1/tools", tag = "tools",
+    responses((status = 200, body = ToolList)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<ToolList>, ApiError> {
+    let mut tools = Vec::new();
+    for info in state.tools.list() {
+        let disabled = is_disabled(&state, &info.name).await?;
+        tools.push(ToolView {
+            name: info.name,
+            description: info.description,
+            input_schema: info.input_schema,
+            timeout_ms: info.timeout_ms,
+            circuit: info.circuit,
+            disabled,
+        });
+    }
+    Ok(Json(ToolList { tools }))
+}
+
+/// Runs a tool with its input as the body; the result has a summary, data and evidence.
+#[utoipa::path(post, path = "/api/v1/tools/{name}", tag = "tools", params(("name" = String, Path)),
+    request_body(content = Object, description = "the tool's input, matching its input_schema"),
+    responses(
+        (status = 200, body = ToolResult),
+        (status = 404, body = Problem, description = "No such tool, or what the input names does not exist"),
+        (status = 422, body = Problem, description = "The input does not match the tool's schema"),
+        (status = 502, body = Problem, description = "The tool failed"),
+        (status = 503, body = Problem, description = "Disabled by an admin, or its circuit is open (Retry-After)"),
+        (status = 504, body = Problem, description = "The tool timed out")))]
+pub async fn invoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(input): ApiJson<Value>,
+) -> Result<Json<ToolResult>, ApiError> {
+    let disabled = is_disabled(&state, &name).await?;
+    let cx = ToolContext {
+        db: state.db.db.clone(),
+        tenant_id: caller.0.tenant_id,
+    };
+    let start = Instant::now();
+    let result = state.tools.invoke(&name, &cx, input, disabled).await;
+    let elapsed = start.elapsed();
+    // Only calls that ran count as executions: a refused input is not the tool's doing.
+    match &result {
+        Ok(_) => state.metrics.record_tool(&name, true, elapsed),
+        Err(e) if e.is_fault() => state.metrics.record_tool(&name, false, elapsed),
+        Err(_) => {}
+    }
+    let output = result.map_err(|e| tool_error(&name, e))?;
+    Ok(Json(ToolResult {
+        tool: name,
+        duration_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
+        summary: output.summary,
+        data: output.data,
+        evidence: output
+            .evidence
+            .into_iter()
+            .map(|e| Evidence {
+                file: e.file,
+                line: e.line,
+                rule_id: e.rule_id,
+                metric: e.metric,
+                detail: e.detail,
+            })
+            .collect(),
+    }))
+}
+
+fn tool_error(name: &str, e: ToolError) -> ApiError {
+    let detail = e.to_string();
+    match e {
+        ToolError::Invalid(_) => ApiError::invalid(detail),
+        ToolError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not-found", detail),
+        ToolError::UnknownTool(_) => {
+            ApiError::not_found(format!("tool `{name}` (GET /api/v1/tools lists them)"))
+        }
+        ToolError::Disabled(_) => ApiError::unavailable("tool-disabled", detail),
+        ToolError::CircuitOpen { retry_after, .. } => {
+            ApiError::unavailable("tool-circuit-open", detail)
+                .retry_after(retry_after.as_secs().max(1))
+        }
+        ToolError::Timeout(_) => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "tool-timeout", detail),
+        ToolError::Fault(_) => {
+            tracing::error!(tool = name, error = %detail, "tool failed");
+            ApiError::new(StatusCode::BAD_GATEWAY, "tool-failed", detail)
+        }
+    }
+}
+
+/// Switches a tool off on every replica (admins; audited).
+#[utoipa::path(post, path = "/api/v1/tools/{name}/disable", tag = "tools", params(("name" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn disable(
+    state: State<AppState>,
+    caller: Caller,
+    name: ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    switch(state, caller, name, true).await
+}
+
+/// Switches a tool back on (admins; audited).
+#[utoipa::path(post, path = "/api/v1/tools/{name}/enable", tag = "tools", params(("name" = String, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn enable(
+    state: State<AppState>,
+    caller: Caller,
+    name: ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    switch(state, caller, name, false).await
+}
+
+async fn switch(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(name): ApiPath<String>,
+    off: bool,
+) -> Result<StatusCode, ApiError> {
+    caller.require_admin()?;
+    if !state.tools.names().any(|n| n == name) {
+        return Err(ApiError::not_found(format!("tool `{name}`")));
+    }
+    state
+        .db
+        .db
+        .set_setting(&disabled_key(&name), if off { "on" } else { "off" })
+        .await?;
+    let action = if off { "tool.disable" } else { "tool.enable" };
+    state
+        .db
+        .db
+        .audit(&qa_store::AuditEntry {
+            tenant_id: Some(caller.0.tenant_id),
+            actor: caller.actor(),
+            action: action.into(),
+            target: Some(format!("tool:{name}")),
+            detail: None,
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,328 @@
+//! The specialist service's tools over HTTP: schemas, evidence that checks out against
+//! the files, tenant isolation, the admin switch, metrics.
+
+use std::time::Duration;
+
+use qa_server::ServiceKind;
+use qa_store::{Database, Role};
+use serde_json::{Value, json};
+
+use crate::analyses::{wait_done, workspace};
+use crate::helpers::{ADMIN_KEY, call, get, get_json, spawn, test_config};
+
+/// Every evidence entry names a line that exists and holds what it claims.
+fn check_evidence(root: &std::path::Path, evidence: &Value, needle: impl Fn(&Value) -> String) {
+    let items = evidence.as_array().unwrap();
+    assert!(!items.is_empty());
+    for e in items {
+        let text = std::fs::read_to_string(root.join(e["file"].as_str().unwrap())).unwrap();
+        let line = e["line"].as_u64().unwrap() as usize;
+        let at = text
+            .lines()
+            .nth(line - 1)
+            .unwrap_or_else(|| panic!("no line {line}: {e}"));
+        assert!(at.contains(&needle(e)), "{e} but line {line} is `{at}`");
+    }
+}
+
+#[tokio::test]
+async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
+    let ws = workspace();
+    let (mut config, _data) = test_config();
+    config.workspace_roots = vec![ws.path().to_path_buf()];
+    let app = spawn(
+        &config,
+        &[ServiceKind::Orchestrator, ServiceKind::Specialists],
+    )
+    .await;
+    let orch = app.url(ServiceKind::Orchestrator).unwrap();
+    let spec = app.url(ServiceKind::Specialists).unwrap();
+    let root = ws.path().join("shop");
+    let (_, _, a) = call(
+        "POST",
+        &format!("{orch}/api/v1/analyses"),
+        Some(ADMIN_KEY),
+        Some(json!({ "path": root })),
+    )
+    .await;
+    let id = a["id"].as_i64().unwrap();
+    assert_eq!(wait_done(&orch, ADMIN_KEY, id).await["status"], "done");
+    let tool = |name: &str| format!("{spec}/api/v1/tools/{name}");
+
+    let (code, _, list) = call(
+        "GET",
+        &format!("{spec}/api/v1/tools"),
+        Some(ADMIN_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{list}");
+    let names: Vec<&str> = list["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "explain_rule",
+            "find_violations",
+            "function_metrics",
+            "list_untested"
+        ]
+    );
+    for t in list["tools"].as_array().unwrap() {
+        assert_eq!(
+            (t["circuit"].as_str(), t["disabled"].as_bool()),
+            (Some("closed"), Some(false))
+        );
+        assert_eq!(t["input_schema"]["type"], "object", "{t}");
+    }
+
+    let (code, _, r) = call(
+        "POST",
+        &tool("explain_rule"),
+        Some(ADMIN_KEY),
+        Some(json!({ "rule": "SEC001" })),
+    )
+    .await;
+    assert_eq!(code, 200, "{r}");
+    assert!(r["summary"].as_str().unwrap().starts_with("SEC001"), "{r}");
+    assert!(
+        r["data"]["docs"]
+            .as_str()
+            .unwrap()
+            .contains("## How to fix")
+    );
+
+    let (code, _, r) = call(
+        "POST",
+        &tool("find_violations"),
+        Some(ADMIN_KEY),
+        Some(json!({ "analysis_id": id, "family": "security" })),
+    )
+    .await;
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(r["data"]["findings"].as_array().unwrap().len(), 2, "{r}");
+    check_evidence(&root, &r["evidence"], |_| "e".into());
+    let lines: Vec<String> = r["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{}:{}", e["file"].as_str().unwrap(), e["line"]))
+        .collect();
+    assert_eq!(lines, ["pkg/pricing.py:3", "pkg/tools.py:2"]);
+    let (_, _, r) = call(
+        "POST",
+        &tool("find_violations"),
+        Some(ADMIN_KEY),
+        Some(json!({ "analysis_id": id, "family": "performance" })),
+    )
+    .await;
+    assert_eq!(r["data"]["findings"], json!([]), "{r}");
+
+    let (code, _, r) = call(
+        "POST",
+        &tool("list_untested"),
+        Some(ADMIN_KEY),
+        Some(json!({ "analysis_id": id, "limit": 2 })),
+    )
+    .await;
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(r["data"]["untested_total"], 3, "{r}");
+    assert_eq!(r["data"]["untested"].as_array().unwrap().len(), 2);
+    check_evidence(&root, &r["evidence"], |e| {
+        e["detail"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap()
+            .rsplit('.')
+            .next()
+            .unwrap()
+            .to_string()
+    });
+
+    let (code, _, r) = call(
+        "POST",
+        &tool("function_metrics"),
+        Some(ADMIN_KEY),
+        Some(json!({ "analysis_id": id, "name": "total" })),
+    )
+    .await;
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(r["data"]["functions"][0]["name"], "Cart.total");
+    assert_eq!(r["data"]["functions"][0]["metrics"]["cyclomatic"], 3);
+    check_evidence(&root, &r["evidence"], |_| "def total".into());
+
+    // Inputs are checked against the schema; the problem says what is wrong.
+    for (name, input, says) in [
+        (
+            "find_violations",
+            json!({ "analysis_id": "x" }),
+            "input does not match",
+        ),
+        (
+            "find_violations",
+            json!({ "analysis_id": id, "colour": 1 }),
+            "input does not match",
+        ),
+        (
+            "find_violations",
+            json!({ "analysis_id": id, "limit": 0 }),
+            "input does not match",
+        ),
+        (
+            "find_violations",
+            json!({ "analysis_id": id, "family": "style" }),
+            "unknown family",
+        ),
+        ("explain_rule", json!({}), "input does not match"),
+    ] {
+        let (code, ctype, p) =
+            call("POST", &tool(name), Some(ADMIN_KEY), Some(input.clone())).await;
+        assert_eq!(
+            (code, ctype.as_str()),
+            (422, "application/problem+json"),
+            "{input}: {p}"
+        );
+        assert!(p["detail"].as_str().unwrap().contains(says), "{input}: {p}");
+    }
+    assert_eq!(
+        call("POST", &tool("nope"), Some(ADMIN_KEY), Some(json!({})))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &tool("explain_rule"),
+            Some(ADMIN_KEY),
+            Some(json!({ "rule": "XYZ999" }))
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &tool("explain_rule"),
+            None,
+            Some(json!({ "rule": "SEC001" }))
+        )
+        .await
+        .0,
+        401
+    );
+
+    // Another tenant cannot reach this analysis through a tool.
+    let db = Database::open(None, &config.data_dir, 1).await.unwrap();
+    let other = db.create_tenant("other").await.unwrap();
+    let eve = db
+        .create_user(other.id, "eve@other.test", Role::Member)
+        .await
+        .unwrap();
+    let eve_key = qa_store::generate_api_key();
+    db.add_api_key(&eve, &eve_key).await.unwrap();
+    let (code, _, p) = call(
+        "POST",
+        &tool("find_violations"),
+        Some(&eve_key),
+        Some(json!({ "analysis_id": id })),
+    )
+    .await;
+    assert_eq!(code, 404, "{p}");
+
+    // An admin switches a tool off for every replica, and back on; a member cannot.
+    assert_eq!(
+        call(
+            "POST",
+            &format!("{}/disable", tool("find_violations")),
+            Some(&eve_key),
+            None
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &format!("{}/disable", tool("find_violations")),
+            Some(ADMIN_KEY),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    let (code, _, p) = call(
+        "POST",
+        &tool("find_violations"),
+        Some(ADMIN_KEY),
+        Some(json!({ "analysis_id": id })),
+    )
+    .await;
+    assert_eq!(
+        (code, p["type"].as_str()),
+        (503, Some("/problems/tool-disabled")),
+        "{p}"
+    );
+    let (_, health) = get_json(&format!("{spec}/health/detailed")).await;
+    assert_eq!(
+        health["tools"]["find_violations"]["disabled"], true,
+        "{health}"
+    );
+    assert_eq!(health["tools"]["find_violations"]["circuit"], "closed");
+    assert_eq!(
+        call(
+            "POST",
+            &format!("{}/enable", tool("find_violations")),
+            Some(ADMIN_KEY),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        call(
+            "POST",
+            &tool("find_violations"),
+            Some(ADMIN_KEY),
+            Some(json!({ "analysis_id": id }))
+        )
+        .await
+        .0,
+        200
+    );
+    let audit: Vec<String> = db
+        .audit_log(None, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.entry.action)
+        .collect();
+    assert!(
+        audit.contains(&"tool.disable".to_string()) && audit.contains(&"tool.enable".to_string()),
+        "{audit:?}"
+    );
+
+    // Executions are counted per tool and outcome; refused inputs are not executions.
+    let text = get(&format!("{spec}/metrics")).await.1;
+    assert!(
+        text.contains("tool_execution_total{tool=\"find_violations\",outcome=\"success\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tool_success_rate{tool=\"explain_rule\"} 1"),
+        "{text}"
+    );
+    db.close().await;
+    app.shutdown();
+    app.wait(Duration::from_secs(5)).await;
+}
