@@ -140,12 +140,13 @@ impl Database {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let analysis: i64 = sqlx::query_scalar(
-                "INSERT INTO analyses (tenant_id, repository_id, status, created_at) \
-                 VALUES ($1, $2, 'queued', $3) RETURNING id",
+                "INSERT INTO analyses (tenant_id, repository_id, status, created_at, location) \
+                 VALUES ($1, $2, 'queued', $3, $4) RETURNING id",
             )
             .bind(tenant_id)
             .bind(repository_id)
             .bind(now)
+            .bind(payload["path"].as_str())
             .fetch_one(&mut *tx)
             .await?;
             let mut payload = payload.clone();
@@ -415,5 +416,25 @@ impl Database {
                 }))
                 .collect()
         })
+    }
+}
+
+impl Database {
+    /// Where the tenant's analysis `id` read its files (the repository's directory).
+    pub async fn analysis_location(
+        &self,
+        tenant_id: i64,
+        id: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let location: Option<Option<String>> = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT COALESCE(a.location, r.location) FROM analyses a \
+             LEFT JOIN repositories r ON r.id = a.repository_id \
+             WHERE a.id = $1 AND a.tenant_id = $2",
+        )
+        .bind(id)
+        .bind(tenant_id)
+        .fetch_optional(pool)
+        .await?);
+        Ok(location.flatten())
     }
 }

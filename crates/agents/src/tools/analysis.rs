@@ -8,7 +8,10 @@ use serde_json::{Value, json};
 use super::{Evidence, Tool, ToolContext, ToolError, ToolFuture, ToolOutput, input, schema};
 
 /// The analysis, if it is the tenant's and done.
-async fn done_analysis(cx: &ToolContext, id: i64) -> Result<qa_store::AnalysisRecord, ToolError> {
+pub(super) async fn done_analysis(
+    cx: &ToolContext,
+    id: i64,
+) -> Result<qa_store::AnalysisRecord, ToolError> {
     let a = cx
         .db
         .analysis(cx.tenant_id, id)
@@ -233,30 +236,7 @@ impl Tool for FunctionMetrics {
             let i: FunctionInput = input(v)?;
             let a = done_analysis(cx, i.analysis_id).await?;
             let wanted = i.name.trim();
-            let suffix = format!(".{wanted}");
-            let mut matches = Vec::new();
-            let mut after = 0;
-            loop {
-                let page = cx
-                    .db
-                    .components(a.id, Some("function"), i.file.as_deref(), after, 1000)
-                    .await?;
-                let Some(last) = page.last().map(|c| c.id) else {
-                    break;
-                };
-                matches.extend(
-                    page.into_iter().filter(|c| {
-                        c.component.name == wanted || c.component.name.ends_with(&suffix)
-                    }),
-                );
-                after = last;
-            }
-            if matches.is_empty() {
-                return Err(ToolError::NotFound(format!(
-                    "no function `{wanted}` in analysis {}",
-                    a.id
-                )));
-            }
+            let matches = functions_named(cx, a.id, wanted, i.file.as_deref()).await?;
             let evidence = matches
                 .iter()
                 .map(|c| {
@@ -296,4 +276,37 @@ impl Tool for FunctionMetrics {
             })
         })
     }
+}
+
+/// The analysis' functions named `wanted` (exactly, or as the last part of a qualified
+/// name), optionally in one file; not found when there is none.
+pub(super) async fn functions_named(
+    cx: &ToolContext,
+    analysis_id: i64,
+    wanted: &str,
+    file: Option<&str>,
+) -> Result<Vec<qa_store::ComponentRecord>, ToolError> {
+    let suffix = format!(".{wanted}");
+    let mut matches = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = cx
+            .db
+            .components(analysis_id, Some("function"), file, after, 1000)
+            .await?;
+        let Some(last) = page.last().map(|c| c.id) else {
+            break;
+        };
+        matches.extend(
+            page.into_iter()
+                .filter(|c| c.component.name == wanted || c.component.name.ends_with(&suffix)),
+        );
+        after = last;
+    }
+    if matches.is_empty() {
+        return Err(ToolError::NotFound(format!(
+            "no function `{wanted}` in analysis {analysis_id}"
+        )));
+    }
+    Ok(matches)
 }

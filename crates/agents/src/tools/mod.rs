@@ -4,7 +4,9 @@
 //! it must cite. Each tool has its own circuit breaker.
 
 mod analysis;
+mod compare;
 mod rules;
+mod source;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -146,6 +148,9 @@ impl Registry {
             Arc::new(analysis::FindViolations),
             Arc::new(analysis::ListUntested),
             Arc::new(analysis::FunctionMetrics),
+            Arc::new(source::FunctionSource),
+            Arc::new(source::SearchCode),
+            Arc::new(compare::CompareAnalyses),
         ])
     }
 

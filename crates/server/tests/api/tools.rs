@@ -66,10 +66,13 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
     assert_eq!(
         names,
         [
+            "compare_analyses",
             "explain_rule",
             "find_violations",
             "function_metrics",
-            "list_untested"
+            "function_source",
+            "list_untested",
+            "search_code"
         ]
     );
     for t in list["tools"].as_array().unwrap() {
@@ -157,6 +160,53 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
     assert_eq!(r["data"]["functions"][0]["metrics"]["cyclomatic"], 3);
     check_evidence(&root, &r["evidence"], |_| "def total".into());
 
+    // Source and search read the analysed tree.
+    let (code, _, r) = call(
+        "POST",
+        &tool("function_source"),
+        Some(ADMIN_KEY),
+        Some(json!({ "analysis_id": id, "name": "Cart.total" })),
+    )
+    .await;
+    assert_eq!(code, 200, "{r}");
+    let src = r["data"]["functions"][0]["source"].as_str().unwrap();
+    assert!(
+        src.starts_with("    def total(self, items):") && src.ends_with("return s"),
+        "{src}"
+    );
+    check_evidence(&root, &r["evidence"], |_| "def total".into());
+    let (_, _, r) = call(
+        "POST",
+        &tool("search_code"),
+        Some(ADMIN_KEY),
+        Some(json!({ "analysis_id": id, "query": "cart", "kind": "symbol" })),
+    )
+    .await;
+    let found: Vec<&str> = r["data"]["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, ["Cart", "Cart.total"], "{r}");
+    let (_, _, r) = call(
+        "POST",
+        &tool("search_code"),
+        Some(ADMIN_KEY),
+        Some(json!({ "analysis_id": id, "query": "eval(", "kind": "text" })),
+    )
+    .await;
+    assert_eq!(r["data"]["matches"].as_array().unwrap().len(), 1, "{r}");
+    check_evidence(&root, &r["evidence"], |_| "eval(".into());
+    let (_, _, r) = call(
+        "POST",
+        &tool("search_code"),
+        Some(ADMIN_KEY),
+        Some(json!({ "analysis_id": id, "query": "^def \\w+\\(", "kind": "text", "regex": true })),
+    )
+    .await;
+    assert_eq!(r["data"]["matches"].as_array().unwrap().len(), 2, "{r}");
+
     // Inputs are checked against the schema; the problem says what is wrong.
     for (name, input, says) in [
         (
@@ -180,6 +230,21 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
             "unknown family",
         ),
         ("explain_rule", json!({}), "input does not match"),
+        (
+            "search_code",
+            json!({ "analysis_id": id, "query": "x", "kind": "everything" }),
+            "input does not match",
+        ),
+        (
+            "search_code",
+            json!({ "analysis_id": id, "query": "(", "kind": "text", "regex": true }),
+            "not a valid regular expression",
+        ),
+        (
+            "compare_analyses",
+            json!({ "base": id, "head": id }),
+            "same analysis",
+        ),
     ] {
         let (code, ctype, p) =
             call("POST", &tool(name), Some(ADMIN_KEY), Some(input.clone())).await;
@@ -218,6 +283,39 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
         .0,
         401
     );
+
+    // The repository changes: a second analysis, compared with the first by fingerprint.
+    std::fs::write(
+        root.join("pkg/tools.py"),
+        "def make_getter(name):\n    return name\n",
+    )
+    .unwrap();
+    let (_, _, a2) = call(
+        "POST",
+        &format!("{orch}/api/v1/analyses"),
+        Some(ADMIN_KEY),
+        Some(json!({ "path": root })),
+    )
+    .await;
+    let id2 = a2["id"].as_i64().unwrap();
+    assert_eq!(wait_done(&orch, ADMIN_KEY, id2).await["status"], "done");
+    let (code, _, r) = call(
+        "POST",
+        &tool("compare_analyses"),
+        Some(ADMIN_KEY),
+        Some(json!({ "base": id, "head": id2 })),
+    )
+    .await;
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(
+        (
+            r["data"]["new"].as_array().unwrap().len(),
+            r["data"]["unchanged"].as_u64()
+        ),
+        (0, Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["data"]["fixed"][0]["file"], "pkg/tools.py", "{r}");
 
     // Another tenant cannot reach this analysis through a tool.
     let db = Database::open(None, &config.data_dir, 1).await.unwrap();
