@@ -27,7 +27,7 @@ pub struct ToolContext {
 }
 
 /// Where a claim comes from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Evidence {
     pub file: String,
     pub line: Option<i64>,

@@ -11,7 +11,7 @@ use qa_agents::{ToolContext, ToolError};
 use serde_json::Value;
 
 use crate::AppState;
-use crate::api::views::{Evidence, Problem, ToolList, ToolResult, ToolView};
+use crate::api::views::{Problem, ToolList, ToolResult, ToolView};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath};
 
@@ -82,17 +82,7 @@ pub async fn invoke(
         duration_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
         summary: output.summary,
         data: output.data,
-        evidence: output
-            .evidence
-            .into_iter()
-            .map(|e| Evidence {
-                file: e.file,
-                line: e.line,
-                rule_id: e.rule_id,
-                metric: e.metric,
-                detail: e.detail,
-            })
-            .collect(),
+        evidence: output.evidence,
     }))
 }
 

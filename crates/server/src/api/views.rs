@@ -184,19 +184,6 @@ pub struct ToolList {
     pub tools: Vec<ToolView>,
 }
 
-/// Where a claim comes from.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Evidence {
-    pub file: String,
-    pub line: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule_id: Option<String>,
-    /// `name=value`, e.g. `cyclomatic=12`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metric: Option<String>,
-    pub detail: String,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ToolResult {
     pub tool: String,
@@ -205,5 +192,5 @@ pub struct ToolResult {
     pub summary: String,
     #[schema(value_type = Object)]
     pub data: Value,
-    pub evidence: Vec<Evidence>,
+    pub evidence: Vec<qa_agents::Evidence>,
 }

@@ -65,6 +65,11 @@ async fn the_openapi_document_covers_every_route_and_is_served_without_a_key() {
         "#/components/schemas/FindingPage"
     );
     assert!(doc["components"]["schemas"]["Problem"]["properties"]["detail"].is_object());
+    assert!(
+        doc["components"]["schemas"]["Evidence"]["properties"]["file"].is_object(),
+        "{}",
+        doc["components"]
+    );
     // The keyless operational calls say so.
     let spec = &doc["paths"]["/api/v1/agent/specialists"]["get"]["security"];
     assert!(
