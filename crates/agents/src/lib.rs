@@ -5,6 +5,7 @@
 
 pub mod breaker;
 pub mod tools;
+pub mod workspace;
 
 pub use breaker::{Breaker, BreakerState};
 pub use tools::{Evidence, Registry, Tool, ToolContext, ToolError, ToolInfo, ToolOutput};

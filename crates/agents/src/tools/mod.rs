@@ -4,6 +4,7 @@
 //! it must cite. Each tool has its own circuit breaker.
 
 mod analysis;
+mod analyze;
 mod compare;
 mod rules;
 mod source;
@@ -19,11 +20,13 @@ use serde_json::Value;
 
 use crate::breaker::{Breaker, BreakerState};
 
-/// What a tool may reach: the database, as one tenant.
+/// What a tool may reach: the database, as one tenant, and the directories the server
+/// may analyse.
 #[derive(Clone)]
 pub struct ToolContext {
     pub db: qa_store::Database,
     pub tenant_id: i64,
+    pub workspace_roots: std::sync::Arc<Vec<std::path::PathBuf>>,
 }
 
 /// Where a claim comes from.
@@ -151,6 +154,7 @@ impl Registry {
             Arc::new(source::FunctionSource),
             Arc::new(source::SearchCode),
             Arc::new(compare::CompareAnalyses),
+            Arc::new(analyze::AnalyzeRepository),
         ])
     }
 

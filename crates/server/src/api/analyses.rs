@@ -4,7 +4,7 @@
 //!
 //! Another tenant's analysis answers 404, exactly like one that does not exist.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use axum::Json;
 use axum::extract::State;
@@ -191,72 +191,14 @@ pub async fn upload(
     .await
 }
 
-/// The canonical form of `requested` if it lies under one of `roots` (also canonical,
-/// so `..` and symlinks cannot lead out of them).
+/// The canonical form of `requested` if it lies under one of `roots` (see
+/// [`qa_agents::workspace`]): outside answers 403 whether it exists or not.
 fn allowed_path(roots: &[PathBuf], requested: &str) -> Result<PathBuf, ApiError> {
-    if roots.is_empty() {
-        return Err(ApiError::forbidden(
-            "analysing server-side paths is off: an admin allows directories with QA_AGENT_WORKSPACE_ROOTS (or upload an archive instead)",
-        ));
-    }
-    if requested.is_empty() || requested.contains('\0') {
-        return Err(ApiError::invalid("`path` is empty or not a valid path"));
-    }
-    let outside = || {
-        ApiError::forbidden(format!(
-            "`{requested}` is outside the directories this server may analyse (QA_AGENT_WORKSPACE_ROOTS)"
-        ))
-    };
-    // Each root as configured and as resolved (it may itself sit behind a symlink).
-    let roots: Vec<PathBuf> = roots
-        .iter()
-        .flat_map(|r| {
-            [
-                lexically_normal(&std::path::absolute(r).unwrap_or_default()),
-                r.canonicalize().ok(),
-            ]
-        })
-        .flatten()
-        .collect();
-    // First by the path as written (`..` resolved lexically), so whether something
-    // outside the roots exists is never revealed; then by the real path, so a symlink
-    // inside cannot lead out.
-    let lexical = lexically_normal(Path::new(requested)).ok_or_else(outside)?;
-    if !roots.iter().any(|root| lexical.starts_with(root)) {
-        return Err(outside());
-    }
-    let canonical = lexical.canonicalize().map_err(|_| {
-        ApiError::invalid(format!(
-            "`{requested}` does not exist on the server (paths are the server's, not yours)"
-        ))
-    })?;
-    if !roots.iter().any(|root| canonical.starts_with(root)) {
-        return Err(outside());
-    }
-    Ok(canonical)
-}
-
-/// An absolute path with `.` and `..` resolved without touching the file system;
-/// `None` for a relative path or one that climbs above `/`.
-fn lexically_normal(path: &Path) -> Option<PathBuf> {
-    use std::path::Component;
-    if !path.is_absolute() {
-        return None;
-    }
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::RootDir | Component::Prefix(_) => out.push(c),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
-            Component::Normal(p) => out.push(p),
-        }
-    }
-    Some(out)
+    use qa_agents::workspace::PathError;
+    qa_agents::workspace::allowed_path(roots, requested).map_err(|e| match e {
+        PathError::Off | PathError::Outside(_) => ApiError::forbidden(e.to_string()),
+        PathError::Invalid | PathError::Missing(_) => ApiError::invalid(e.to_string()),
+    })
 }
 
 fn view(a: AnalysisRecord) -> Analysis {

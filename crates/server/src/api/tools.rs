@@ -66,6 +66,7 @@ pub async fn invoke(
     let cx = ToolContext {
         db: state.db.db.clone(),
         tenant_id: caller.0.tenant_id,
+        workspace_roots: std::sync::Arc::new(state.config.workspace_roots.clone()),
     };
     let start = Instant::now();
     let result = state.tools.invoke(&name, &cx, input, disabled).await;

@@ -66,6 +66,7 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
     assert_eq!(
         names,
         [
+            "analyze_repository",
             "compare_analyses",
             "explain_rule",
             "find_violations",
@@ -316,6 +317,42 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
         "{r}"
     );
     assert_eq!(r["data"]["fixed"][0]["file"], "pkg/tools.py", "{r}");
+
+    // A tool that analyses: queued on the job queue, run by the worker, waited for.
+    let (code, _, r) = call(
+        "POST",
+        &tool("analyze_repository"),
+        Some(ADMIN_KEY),
+        Some(json!({ "path": root, "wait_seconds": 30 })),
+    )
+    .await;
+    assert_eq!(code, 200, "{r}");
+    assert_eq!(
+        (
+            r["data"]["status"].as_str(),
+            r["data"]["summary"]["files"].as_u64()
+        ),
+        (Some("done"), Some(2)),
+        "{r}"
+    );
+    assert!(r["data"]["analysis_id"].as_i64().unwrap() > id2);
+    let (code, _, p) = call(
+        "POST",
+        &tool("analyze_repository"),
+        Some(ADMIN_KEY),
+        Some(json!({ "path": "/etc" })),
+    )
+    .await;
+    assert_eq!(code, 422, "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("outside"), "{p}");
+    let (code, _, _) = call(
+        "POST",
+        &tool("analyze_repository"),
+        Some(ADMIN_KEY),
+        Some(json!({ "path": root.join("nope") })),
+    )
+    .await;
+    assert_eq!(code, 404);
 
     // Another tenant cannot reach this analysis through a tool.
     let db = Database::open(None, &config.data_dir, 1).await.unwrap();
