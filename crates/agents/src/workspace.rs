@@ -52,6 +52,12 @@ pub fn allowed_path(roots: &[PathBuf], requested: &str) -> Result<PathBuf, PathE
     Ok(canonical)
 }
 
+/// The repository name a path is filed under when none is given: its last component.
+pub fn repository_name(root: &Path) -> String {
+    root.file_name()
+        .map_or_else(|| "root".into(), |n| n.to_string_lossy().into_owned())
+}
+
 /// An absolute path with `.` and `..` resolved without touching the file system;
 /// `None` for a relative path or one that climbs above `/`.
 fn lexically_normal(path: &Path) -> Option<PathBuf> {

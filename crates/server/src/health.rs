@@ -66,9 +66,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
 async fn check_database(state: &AppState) -> Value {
     let db = &state.db.db;
     let pool = db.pool_status();
-    let start = Instant::now();
-    let ping = tokio::time::timeout(state.peer_timeout, db.ping()).await;
-    let latency_ms = round3(start.elapsed().as_secs_f64() * 1000.0);
+    let (latency_ms, error) = timed(state.peer_timeout, db.ping()).await;
     let mut check = json!({
         "status": "up",
         "required": true,
@@ -76,22 +74,31 @@ async fn check_database(state: &AppState) -> Value {
         "latency_ms": latency_ms,
         "pool": { "size": pool.size, "idle": pool.idle, "max": pool.max },
     });
-    let error = match ping {
-        Err(_) => Some(format!(
-            "no answer within {} ms",
-            state.peer_timeout.as_millis()
-        )),
-        Ok(Err(e)) => Some(e.to_string()),
-        Ok(Ok(_)) if !state.db.migrated() => {
-            Some("schema not migrated yet (retrying; or run `qa-agent migrate`)".into())
-        }
-        Ok(Ok(_)) => None,
-    };
+    let error = error.or_else(|| {
+        (!state.db.migrated())
+            .then(|| "schema not migrated yet (retrying; or run `qa-agent migrate`)".to_string())
+    });
     if let Some(error) = error {
         check["status"] = "down".into();
         check["error"] = error.into();
     }
     check
+}
+
+/// Runs a ping within `timeout`: its latency (ms) and, if it failed, why.
+async fn timed(
+    timeout: Duration,
+    ping: impl std::future::Future<Output = Result<(), qa_store::StoreError>>,
+) -> (f64, Option<String>) {
+    let start = Instant::now();
+    let outcome = tokio::time::timeout(timeout, ping).await;
+    let latency_ms = round3(start.elapsed().as_secs_f64() * 1000.0);
+    let error = match outcome {
+        Err(_) => Some(format!("no answer within {} ms", timeout.as_millis())),
+        Ok(Err(e)) => Some(e.to_string()),
+        Ok(Ok(())) => None,
+    };
+    (latency_ms, error)
 }
 
 /// Whether the database or a configured Redis is down.
@@ -109,23 +116,13 @@ fn is_failing(check: &Value) -> bool {
 async fn check_redis(state: &AppState) -> Value {
     let cache = &state.cache;
     let required = cache.backend() == "redis";
-    let start = Instant::now();
-    let ping = tokio::time::timeout(state.peer_timeout, cache.ping()).await;
-    let latency_ms = round3(start.elapsed().as_secs_f64() * 1000.0);
+    let (latency_ms, error) = timed(state.peer_timeout, cache.ping()).await;
     let mut check = json!({
         "status": "up",
         "required": required,
         "backend": cache.backend(),
         "latency_ms": latency_ms,
     });
-    let error = match ping {
-        Err(_) => Some(format!(
-            "no answer within {} ms",
-            state.peer_timeout.as_millis()
-        )),
-        Ok(Err(e)) => Some(e.to_string()),
-        Ok(Ok(())) => None,
-    };
     if let Some(error) = error {
         check["status"] = "down".into();
         check["error"] = error.into();
@@ -138,9 +135,7 @@ async fn check_redis(state: &AppState) -> Value {
 async fn check_feedback(state: &AppState) -> Value {
     match state.db.db.feedback_backlog().await {
         Ok(b) => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
+            let now = qa_store::now_ms();
             json!({
                 "status": "up",
                 "pending": b.pending,
@@ -154,9 +149,10 @@ async fn check_feedback(state: &AppState) -> Value {
 
 /// Each tool's circuit (`closed`, `open`, `half_open`) and whether an admin disabled it.
 async fn tool_states(state: &AppState) -> Value {
+    let off = crate::api::tools::disabled_tools(state).await.ok();
     let mut tools = Map::new();
     for name in state.tools.names() {
-        let disabled = crate::api::tools::is_disabled(state, name).await.ok();
+        let disabled = off.as_ref().map(|off| off.contains(name));
         tools.insert(
             name.into(),
             json!({ "circuit": state.tools.circuit(name).as_str(), "disabled": disabled }),
@@ -166,15 +162,14 @@ async fn tool_states(state: &AppState) -> Value {
 }
 
 pub async fn detailed(State(state): State<AppState>) -> Response {
-    let checks = state.kind.peers().iter().map(|&peer| {
-        let url = state.peers.get(peer).map(str::to_string);
-        let client = state.http.clone();
-        let timeout = state.peer_timeout;
-        async move { (peer, check_peer(&client, url.as_deref(), timeout).await) }
-    });
+    let mut checks = tokio::task::JoinSet::new();
+    for &peer in state.kind.peers() {
+        let check = check_peer(&state, state.peers.get(peer), "/health/live");
+        checks.spawn(async move { (peer, check.await) });
+    }
     // Peers and the database at once: the answer waits for the slowest, not the sum.
     let (results, database, redis) = tokio::join!(
-        futures_join_all(checks),
+        checks.join_all(),
         check_database(&state),
         check_redis(&state)
     );
@@ -218,35 +213,48 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
     (code, Json(Value::Object(body))).into_response()
 }
 
-async fn check_peer(client: &reqwest::Client, base: Option<&str>, timeout: Duration) -> Value {
-    let Some(base) = base else {
-        return json!({ "status": "unknown", "required": false, "error": "no address configured" });
-    };
-    let url = format!("{}/health/live", base.trim_end_matches('/'));
-    let start = Instant::now();
-    let outcome = client
-        .get(&url)
-        .headers(crate::telemetry::trace_headers())
-        .timeout(timeout)
-        .send()
-        .await;
-    let latency_ms = round3(start.elapsed().as_secs_f64() * 1000.0);
-    match outcome {
-        Ok(r) if r.status().is_success() => {
-            json!({ "status": "up", "latency_ms": latency_ms, "required": false, "url": base })
+/// `GET <base><path>` on another service within the peer timeout, carrying the current
+/// trace (taken now, before the caller spawns the returned future).
+pub(crate) fn check_peer(
+    state: &AppState,
+    base: Option<&str>,
+    path: &str,
+) -> impl std::future::Future<Output = Value> + Send + 'static {
+    let (client, timeout) = (state.http.clone(), state.peer_timeout);
+    let base = base.map(str::to_string);
+    let url = base
+        .as_deref()
+        .map(|b| format!("{}{path}", b.trim_end_matches('/')));
+    let trace = crate::telemetry::trace_headers();
+    async move {
+        let (Some(base), Some(url)) = (base, url) else {
+            return json!({ "status": "unknown", "required": false, "error": "no address configured" });
+        };
+        let start = Instant::now();
+        let outcome = client
+            .get(&url)
+            .headers(trace)
+            .timeout(timeout)
+            .send()
+            .await;
+        let latency_ms = round3(start.elapsed().as_secs_f64() * 1000.0);
+        match outcome {
+            Ok(r) if r.status().is_success() => {
+                json!({ "status": "up", "latency_ms": latency_ms, "required": false, "url": base })
+            }
+            Ok(r) => json!({
+                "status": "down", "latency_ms": latency_ms, "required": false, "url": base,
+                "error": format!("answered {}", r.status()),
+            }),
+            Err(e) => json!({
+                "status": "down", "latency_ms": latency_ms, "required": false, "url": base,
+                "error": if e.is_timeout() {
+                    format!("no answer within {} ms", timeout.as_millis())
+                } else {
+                    format!("cannot connect: {}", root_cause(&e))
+                },
+            }),
         }
-        Ok(r) => json!({
-            "status": "down", "latency_ms": latency_ms, "required": false, "url": base,
-            "error": format!("answered {}", r.status()),
-        }),
-        Err(e) => json!({
-            "status": "down", "latency_ms": latency_ms, "required": false, "url": base,
-            "error": if e.is_timeout() {
-                format!("no answer within {} ms", timeout.as_millis())
-            } else {
-                format!("cannot connect: {}", root_cause(&e))
-            },
-        }),
     }
 }
 
@@ -260,20 +268,4 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
-}
-
-/// Runs the checks concurrently (a handful of futures: no need for the futures crate).
-async fn futures_join_all<F, T>(futures: impl Iterator<Item = F>) -> Vec<T>
-where
-    F: std::future::Future<Output = T> + Send + 'static,
-    T: Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    for h in handles {
-        if let Ok(v) = h.await {
-            out.push(v);
-        }
-    }
-    out
 }

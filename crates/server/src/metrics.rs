@@ -110,17 +110,9 @@ impl ServiceMetrics {
             memory_usage.clone(),
         );
         let auth_failures = Family::<AuthFailureLabels, Counter>::default();
-        registry.register(
-            "auth_failures",
-            "Requests refused for their credentials, by reason",
-            auth_failures.clone(),
-        );
+        registry.register(AUTH_FAILURES.0, AUTH_FAILURES.1, auth_failures.clone());
         let auth_errors = Family::<AuthErrorLabels, Counter>::default();
-        registry.register(
-            "auth_errors",
-            "Requests whose credentials could not be checked (an authentication outage), by kind",
-            auth_errors.clone(),
-        );
+        registry.register(AUTH_ERRORS.0, AUTH_ERRORS.1, auth_errors.clone());
         let tool_executions = Family::<ToolLabels, Counter>::default();
         let tool_duration: HistogramFamily<ToolName> =
             Family::new_with_constructor(latency_histogram);
@@ -331,17 +323,18 @@ const RUNBOOK: &[(ServiceKind, &str, &str, Kind)] = {
 
 /// Families every service has, shown from the start for the alerts that watch them.
 const EVERY_SERVICE: &[(&str, &str, Kind)] = &[
-    (
-        "auth_failures",
-        "Requests refused for their credentials, by reason",
-        Kind::Counter,
-    ),
-    (
-        "auth_errors",
-        "Requests whose credentials could not be checked (an authentication outage), by kind",
-        Kind::Counter,
-    ),
+    (AUTH_FAILURES.0, AUTH_FAILURES.1, Kind::Counter),
+    (AUTH_ERRORS.0, AUTH_ERRORS.1, Kind::Counter),
 ];
+
+const AUTH_FAILURES: (&str, &str) = (
+    "auth_failures",
+    "Requests refused for their credentials, by reason",
+);
+const AUTH_ERRORS: (&str, &str) = (
+    "auth_errors",
+    "Requests whose credentials could not be checked (an authentication outage), by kind",
+);
 
 /// prometheus-client leaves a family with no series out of its output entirely; the
 /// runbook wants every name visible from the start, so add the HELP/TYPE lines of the

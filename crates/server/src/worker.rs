@@ -41,6 +41,7 @@ pub fn spawn(state: &AppState, n: u32, lease: Duration) {
 async fn run(state: AppState, owner: String, lease: Duration, analyzers: Arc<AnalyzerCache>) {
     let lease_ms = lease.as_millis() as i64;
     let db = state.db.db.clone();
+    let mut last_sweep: Option<Instant> = None;
     loop {
         if state.draining() {
             return;
@@ -49,16 +50,21 @@ async fn run(state: AppState, owner: String, lease: Duration, analyzers: Arc<Ana
             tokio::time::sleep(POLL).await;
             continue;
         }
-        match db.fail_abandoned_jobs(ANALYSIS_JOB).await {
-            Ok(ids) => {
-                for id in ids {
-                    tracing::error!(
-                        job = id,
-                        "analysis job failed: its worker died on every attempt"
-                    );
+        // Jobs that died on their last attempt are never claimed again; fail them (and
+        // their analyses) once per lease period, not before every claim.
+        if last_sweep.is_none_or(|t| t.elapsed() >= lease) {
+            last_sweep = Some(Instant::now());
+            match db.fail_abandoned_jobs(ANALYSIS_JOB).await {
+                Ok(ids) => {
+                    for id in ids {
+                        tracing::error!(
+                            job = id,
+                            "analysis job failed: its worker died on every attempt"
+                        );
+                    }
                 }
+                Err(e) => tracing::warn!(error = %e, "cannot check for abandoned jobs"),
             }
-            Err(e) => tracing::warn!(error = %e, "cannot check for abandoned jobs"),
         }
         // Listen before looking, so a job queued between the look and the wait still
         // wakes this worker.

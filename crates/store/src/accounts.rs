@@ -488,6 +488,21 @@ impl Database {
         )
     }
 
+    /// Every setting whose key starts with `prefix`, in one query.
+    pub async fn settings_with_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let like = format!("{}%", prefix.replace('%', "\\%").replace('_', "\\_"));
+        let rows: Vec<(String, String)> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT key, value FROM settings WHERE key LIKE $1 ESCAPE '\\'",
+        )
+        .bind(like)
+        .fetch_all(pool)
+        .await?);
+        Ok(rows.into_iter().collect())
+    }
+
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
         on_pool!(self, pool => sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3) \

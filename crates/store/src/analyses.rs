@@ -128,9 +128,27 @@ impl Database {
         .await?))
     }
 
+    /// Files `location` under the tenant's repository `name` (`source`: `path` or
+    /// `upload`) and queues its analysis; the job's payload is `payload` with `path` set
+    /// to `location`. Returns (analysis id, job id).
+    pub async fn queue_repository_analysis(
+        &self,
+        tenant_id: i64,
+        name: &str,
+        source: &str,
+        location: &str,
+        mut payload: serde_json::Value,
+    ) -> Result<(i64, i64), StoreError> {
+        let repository = self
+            .upsert_repository(tenant_id, name, source, location)
+            .await?;
+        payload["path"] = location.into();
+        self.queue_analysis(tenant_id, repository, &payload).await
+    }
+
     /// A queued analysis and its job (payload `payload`), in one transaction.
     /// Returns (analysis id, job id).
-    pub async fn queue_analysis(
+    async fn queue_analysis(
         &self,
         tenant_id: i64,
         repository_id: i64,

@@ -240,7 +240,8 @@ pub(crate) fn conflict(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreEr
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
+/// Milliseconds since the Unix epoch, the unit of every stored time.
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

@@ -49,18 +49,13 @@ impl Tool for AnalyzeRepository {
                 PathError::Missing(_) => ToolError::NotFound(e.to_string()),
                 _ => ToolError::Invalid(e.to_string()),
             })?;
-            let name = i.repository.unwrap_or_else(|| {
-                root.file_name()
-                    .map_or_else(|| "root".into(), |n| n.to_string_lossy().into_owned())
-            });
+            let name = i
+                .repository
+                .unwrap_or_else(|| crate::workspace::repository_name(&root));
             let location = root.display().to_string();
-            let repo = cx
-                .db
-                .upsert_repository(cx.tenant_id, &name, "path", &location)
-                .await?;
             let (id, _job) = cx
                 .db
-                .queue_analysis(cx.tenant_id, repo, &json!({ "path": location }))
+                .queue_repository_analysis(cx.tenant_id, &name, "path", &location, json!({}))
                 .await?;
             let deadline =
                 Instant::now() + Duration::from_secs(u64::from(i.wait_seconds.unwrap_or(60)));

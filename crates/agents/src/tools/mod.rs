@@ -42,10 +42,11 @@ pub struct Evidence {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ToolOutput {
     /// One line for the reasoning trace.
     pub summary: String,
+    #[schema(value_type = Object)]
     pub data: Value,
     pub evidence: Vec<Evidence>,
 }
@@ -99,13 +100,15 @@ pub trait Tool: Send + Sync {
 }
 
 /// A tool as listings show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ToolInfo {
     pub name: String,
     pub description: String,
+    /// JSON schema the input must match.
+    #[schema(value_type = Object)]
     pub input_schema: Value,
     pub timeout_ms: u64,
-    /// `closed`, `open` or `half_open`.
+    /// `closed`, `open` (failing; calls refused until the cool-down ends) or `half_open`.
     pub circuit: String,
 }
 

@@ -50,9 +50,7 @@ pub async fn submit(
             ));
         }
         Some(n) => n,
-        None => root
-            .file_name()
-            .map_or_else(|| "root".to_string(), |n| n.to_string_lossy().into_owned()),
+        None => qa_agents::workspace::repository_name(&root),
     };
     let location = root.display().to_string();
     queue(
@@ -77,12 +75,10 @@ async fn queue(
     mut payload: Value,
 ) -> Result<Response, ApiError> {
     let db = &state.db.db;
-    let repo = db
-        .upsert_repository(tenant, name, source, &location)
-        .await?;
-    payload["path"] = location.into();
     payload["trace"] = json!(crate::telemetry::trace_map());
-    let (id, _job) = db.queue_analysis(tenant, repo, &payload).await?;
+    let (id, _job) = db
+        .queue_repository_analysis(tenant, name, source, &location, payload)
+        .await?;
     crate::worker::wake_workers(state);
     let record = db
         .analysis(tenant, id)

@@ -62,28 +62,13 @@ pub async fn list(
     let mut urls: Vec<String> = specialists.iter().map(|s| s.url.clone()).collect();
     urls.sort();
     urls.dedup();
-    let checks = urls.into_iter().map(|url| {
-        let client = state.http.clone();
-        let timeout = state.peer_timeout;
-        let trace = crate::telemetry::trace_headers();
-        tokio::spawn(async move {
-            let ready = client
-                .get(format!("{}/health/ready", url.trim_end_matches('/')))
-                .headers(trace)
-                .timeout(timeout)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            (url, ready)
-        })
-    });
-    let mut ready = HashMap::new();
-    for c in checks.collect::<Vec<_>>() {
-        if let Ok((url, ok)) = c.await {
-            ready.insert(url, ok);
-        }
+    let mut checks = tokio::task::JoinSet::new();
+    for url in urls {
+        let check = crate::health::check_peer(&state, Some(&url), "/health/ready");
+        checks.spawn(async move { (url, check.await["status"] == "up") });
     }
-    let now = qa_now_ms();
+    let ready: HashMap<String, bool> = checks.join_all().await.into_iter().collect();
+    let now = qa_store::now_ms();
     let items: Vec<Specialist> = specialists
         .into_iter()
         .map(|s| {
@@ -111,10 +96,4 @@ pub async fn list(
         available,
         specialists: items,
     }))
-}
-
-fn qa_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

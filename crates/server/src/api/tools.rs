@@ -20,8 +20,24 @@ fn disabled_key(tool: &str) -> String {
 }
 
 /// Whether an administrator disabled `tool`.
-pub async fn is_disabled(state: &AppState, tool: &str) -> Result<bool, qa_store::StoreError> {
+async fn is_disabled(state: &AppState, tool: &str) -> Result<bool, qa_store::StoreError> {
     Ok(state.db.db.setting(&disabled_key(tool)).await?.as_deref() == Some("on"))
+}
+
+/// The tools an administrator disabled, in one query.
+pub async fn disabled_tools(
+    state: &AppState,
+) -> Result<std::collections::HashSet<String>, qa_store::StoreError> {
+    let prefix = disabled_key("");
+    Ok(state
+        .db
+        .db
+        .settings_with_prefix(&prefix)
+        .await?
+        .into_iter()
+        .filter(|(_, v)| v == "on")
+        .filter_map(|(k, _)| k.strip_prefix(&prefix).map(str::to_string))
+        .collect())
 }
 
 /// Every tool of the specialist service with its input schema, timeout, circuit and switch.
@@ -31,17 +47,11 @@ pub async fn list(
     State(state): State<AppState>,
     _caller: Caller,
 ) -> Result<Json<ToolList>, ApiError> {
+    let off = disabled_tools(&state).await?;
     let mut tools = Vec::new();
     for info in state.tools.list() {
-        let disabled = is_disabled(&state, &info.name).await?;
-        tools.push(ToolView {
-            name: info.name,
-            description: info.description,
-            input_schema: info.input_schema,
-            timeout_ms: info.timeout_ms,
-            circuit: info.circuit,
-            disabled,
-        });
+        let disabled = off.contains(&info.name);
+        tools.push(ToolView { info, disabled });
     }
     Ok(Json(ToolList { tools }))
 }
@@ -81,9 +91,7 @@ pub async fn invoke(
     Ok(Json(ToolResult {
         tool: name,
         duration_ms: (elapsed.as_secs_f64() * 1e6).round() / 1e3,
-        summary: output.summary,
-        data: output.data,
-        evidence: output.evidence,
+        output,
     }))
 }
 

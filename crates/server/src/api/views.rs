@@ -167,14 +167,8 @@ pub struct CacheCleared {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ToolView {
-    pub name: String,
-    pub description: String,
-    /// JSON schema the input must match.
-    #[schema(value_type = Object)]
-    pub input_schema: Value,
-    pub timeout_ms: u64,
-    /// `closed`, `open` (failing; calls refused until the cool-down ends) or `half_open`.
-    pub circuit: String,
+    #[serde(flatten)]
+    pub info: qa_agents::ToolInfo,
     /// Switched off by an administrator.
     pub disabled: bool,
 }
@@ -188,9 +182,6 @@ pub struct ToolList {
 pub struct ToolResult {
     pub tool: String,
     pub duration_ms: f64,
-    /// One line for the reasoning trace.
-    pub summary: String,
-    #[schema(value_type = Object)]
-    pub data: Value,
-    pub evidence: Vec<qa_agents::Evidence>,
+    #[serde(flatten)]
+    pub output: qa_agents::ToolOutput,
 }
