@@ -1,11 +1,21 @@
-//! qa-agent's agents. This crate holds the tool registry that the specialist service
-//! (:8001) serves: tools with JSON-schema'd inputs, timeouts, evidence for every result,
-//! and a circuit breaker per tool. The ReAct engine, specialists and providers come next
-//! (docs/dev/agents-plan.md).
+//! qa-agent's agents: the tool registry the specialist service (:8001) serves (tools
+//! with JSON-schema'd inputs, timeouts, evidence with every result, a circuit breaker
+//! per tool), the four specialists (strategies over the tools), the offline planner
+//! (intent model, entities, routing), and the ReAct engine the orchestrator (:8000) runs.
+//! docs/agents.md describes how they fit together.
 
 pub mod breaker;
+pub mod client;
+pub mod engine;
+pub mod planner;
+pub mod quality;
+pub mod specialists;
 pub mod tools;
 pub mod workspace;
 
 pub use breaker::{Breaker, BreakerState};
+pub use client::{CallError, LocalTools, ToolClient};
+pub use engine::{Answer, Budget, Engine, EngineError, Step, Task};
+pub use planner::{Intent, LearnedState, Mode, Planner};
+pub use specialists::SpecialistId;
 pub use tools::{Evidence, Registry, Tool, ToolContext, ToolError, ToolInfo, ToolOutput};

@@ -128,6 +128,26 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "how long a worker holds a job without renewing it; a job whose worker died is picked up again after this (30)",
     ),
     (
+        "reasoning_concurrency",
+        "QA_AGENT_REASONING_CONCURRENCY",
+        "agent reasonings an orchestrator process runs at once (8); more wait in a queue",
+    ),
+    (
+        "reasoning_queue",
+        "QA_AGENT_REASONING_QUEUE",
+        "reasonings that may wait for a slot (64); past it, new ones are shed with 503 and Retry-After",
+    ),
+    (
+        "reasoning_max_steps",
+        "QA_AGENT_REASONING_MAX_STEPS",
+        "steps (thoughts and tool calls) one reasoning may take (24)",
+    ),
+    (
+        "reasoning_timeout_secs",
+        "QA_AGENT_REASONING_TIMEOUT_SECS",
+        "time one reasoning may take, analysis of the repository included (120)",
+    ),
+    (
         "log_format",
         "QA_AGENT_LOG_FORMAT",
         "`text` or `json` log lines (RUST_LOG sets the levels)",
@@ -159,6 +179,10 @@ pub struct ServerConfig {
     pub max_upload_bytes: u64,
     pub workers: u32,
     pub job_lease_secs: u64,
+    pub reasoning_concurrency: u32,
+    pub reasoning_queue: u32,
+    pub reasoning_max_steps: u32,
+    pub reasoning_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,6 +234,10 @@ impl Default for ServerConfig {
             max_upload_bytes: 64 << 20,
             workers: 2,
             job_lease_secs: 30,
+            reasoning_concurrency: 8,
+            reasoning_queue: 64,
+            reasoning_max_steps: 24,
+            reasoning_timeout_secs: 120,
         }
     }
 }
@@ -400,6 +428,24 @@ impl ServerConfig {
             return Err(ConfigError::Invalid(format!(
                 "`job_lease_secs` (QA_AGENT_JOB_LEASE_SECS) is {}: between 2 and 3600",
                 self.job_lease_secs
+            )));
+        }
+        if !(1..=256).contains(&self.reasoning_concurrency) {
+            return Err(ConfigError::Invalid(format!(
+                "`reasoning_concurrency` (QA_AGENT_REASONING_CONCURRENCY) is {}: between 1 and 256",
+                self.reasoning_concurrency
+            )));
+        }
+        if !(4..=200).contains(&self.reasoning_max_steps) {
+            return Err(ConfigError::Invalid(format!(
+                "`reasoning_max_steps` (QA_AGENT_REASONING_MAX_STEPS) is {}: between 4 and 200",
+                self.reasoning_max_steps
+            )));
+        }
+        if !(1..=3600).contains(&self.reasoning_timeout_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "`reasoning_timeout_secs` (QA_AGENT_REASONING_TIMEOUT_SECS) is {}: between 1 and 3600",
+                self.reasoning_timeout_secs
             )));
         }
         if self.workers > 64 {

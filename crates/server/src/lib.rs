@@ -10,6 +10,7 @@ mod config;
 pub mod error;
 mod health;
 pub mod metrics;
+mod reasoning;
 mod service;
 mod telemetry;
 mod worker;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub cache: qa_store::Ephemeral,
     /// The tools the specialist service runs, each with its circuit breaker.
     pub tools: Arc<qa_agents::Registry>,
+    /// The orchestrator's reasoning engine and its admission control.
+    pub reasoning: Arc<reasoning::Reasoning>,
     /// Wakes idle workers when a job was queued in this process.
     pub work_available: Arc<tokio::sync::Notify>,
     pub(crate) shutdown: watch::Receiver<bool>,
@@ -312,6 +315,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
     let cache = qa_store::Ephemeral::open(config.redis_url.as_deref())?;
     let work_available = Arc::new(tokio::sync::Notify::new());
     let tools = Arc::new(qa_agents::Registry::standard());
+    let reasoning = Arc::new(reasoning::Reasoning::new(config));
 
     let mut states = std::collections::HashMap::new();
     let mut listeners = Vec::new();
@@ -331,6 +335,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
                 config: shared_config.clone(),
                 cache: cache.clone(),
                 tools: tools.clone(),
+                reasoning: reasoning.clone(),
                 work_available: work_available.clone(),
                 shutdown: shutdown_rx.clone(),
             })

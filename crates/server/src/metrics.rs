@@ -56,6 +56,59 @@ pub struct ToolName {
     pub tool: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QualityLabels {
+    pub specialist: String,
+    pub task_type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StepKindLabels {
+    /// `steps` or `tool_calls`.
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModeLabels {
+    pub mode: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabels {
+    /// `hit` or `miss`.
+    pub result: String,
+}
+
+/// The orchestrator's reasoning metrics.
+pub struct ReasoningMetrics {
+    /// `agent_reasoning_quality_score{specialist,task_type}`, one observation per reasoning.
+    pub quality: HistogramFamily<QualityLabels>,
+    /// `agent_reasoning_steps{kind}`: steps and tool calls per reasoning.
+    pub steps: HistogramFamily<StepKindLabels>,
+    pub response_time: HistogramFamily<NoLabels>,
+    pub queue_length: Gauge,
+    pub load_shed: Counter,
+    pub collaboration_effectiveness: Family<ModeLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    collaborations: std::sync::Mutex<std::collections::HashMap<String, (u64, u64)>>,
+    pub cache: Family<CacheLabels, Counter>,
+}
+
+impl ReasoningMetrics {
+    /// Counts one collaboration and updates the share of effective ones for its mode.
+    pub fn record_collaboration(&self, mode: &str, effective: bool) {
+        let mut all = self
+            .collaborations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let (n, ok) = all.entry(mode.to_string()).or_default();
+        *n += 1;
+        *ok += u64::from(effective);
+        self.collaboration_effectiveness
+            .get_or_create(&ModeLabels { mode: mode.into() })
+            .set(*ok as f64 / *n as f64);
+    }
+}
+
 /// Outcomes a tool's success rate is computed over.
 const SUCCESS_WINDOW: usize = 100;
 
@@ -85,6 +138,7 @@ pub struct ServiceMetrics {
         std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<bool>>>,
     /// Background analysis jobs, start to finish (seconds to many minutes).
     pub job_duration: HistogramFamily<NoLabels>,
+    pub reasoning: ReasoningMetrics,
 }
 
 impl ServiceMetrics {
@@ -144,6 +198,61 @@ impl ServiceMetrics {
                 job_duration.clone(),
             );
         }
+        let reasoning = ReasoningMetrics {
+            quality: Family::new_with_constructor(|| {
+                Histogram::new([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+            }),
+            steps: Family::new_with_constructor(|| {
+                Histogram::new([1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 64.0])
+            }),
+            response_time: Family::new_with_constructor(|| {
+                // 10 ms .. ~5 min.
+                Histogram::new(exponential_buckets(0.01, 2.0, 15))
+            }),
+            queue_length: Gauge::default(),
+            load_shed: Counter::default(),
+            collaboration_effectiveness: Family::default(),
+            collaborations: Default::default(),
+            cache: Family::default(),
+        };
+        if kind == ServiceKind::Orchestrator {
+            let r = &reasoning;
+            registry.register(
+                "agent_reasoning_quality_score",
+                "Quality score (0-1) of each reasoning, by specialist and task type",
+                r.quality.clone(),
+            );
+            registry.register(
+                "agent_reasoning_steps",
+                "Steps and tool calls per reasoning, by kind",
+                r.steps.clone(),
+            );
+            registry.register(
+                "agent_response_time_seconds",
+                "Time to answer an interactive request",
+                r.response_time.clone(),
+            );
+            registry.register(
+                "reasoning_queue_length",
+                "Reasoning requests waiting for a worker",
+                r.queue_length.clone(),
+            );
+            registry.register(
+                "load_shed",
+                "Reasoning requests refused with 503 because the queue was full",
+                r.load_shed.clone(),
+            );
+            registry.register(
+                "collaboration_effectiveness",
+                "Share (0-1) of multi-specialist collaborations with no unresolved conflict and all evidence verified, by mode",
+                r.collaboration_effectiveness.clone(),
+            );
+            registry.register(
+                "reasoning_cache",
+                "Reasoning cache lookups, by result",
+                r.cache.clone(),
+            );
+        }
         // The process started (near enough) when its first service was set up.
         std::sync::LazyLock::force(&START_TIME);
         ServiceMetrics {
@@ -159,6 +268,7 @@ impl ServiceMetrics {
             tool_success_rate,
             tool_outcomes: Default::default(),
             job_duration,
+            reasoning,
         }
     }
 
@@ -219,8 +329,8 @@ const RUNBOOK: &[(ServiceKind, &str, &str, Kind)] = {
         (
             Orchestrator,
             "agent_reasoning_quality_score",
-            "Quality score (0-1) of the latest reasoning traces, by agent",
-            Gauge,
+            "Quality score (0-1) of each reasoning, by specialist and task type",
+            Histogram,
         ),
         (
             Orchestrator,
@@ -230,15 +340,27 @@ const RUNBOOK: &[(ServiceKind, &str, &str, Kind)] = {
         ),
         (
             Orchestrator,
-            "collaboration_effectiveness",
-            "Effectiveness (0-1) of multi-agent collaboration, by mode",
-            Gauge,
-        ),
-        (
-            Orchestrator,
             "agent_response_time_seconds",
             "Time to answer an interactive request",
             Histogram,
+        ),
+        (
+            Orchestrator,
+            "agent_reasoning_steps",
+            "Steps and tool calls per reasoning, by kind",
+            Histogram,
+        ),
+        (
+            Orchestrator,
+            "load_shed",
+            "Reasoning requests refused with 503 because the queue was full",
+            Counter,
+        ),
+        (
+            Orchestrator,
+            "collaboration_effectiveness",
+            "Share (0-1) of multi-specialist collaborations with no unresolved conflict and all evidence verified, by mode",
+            Gauge,
         ),
         (
             Specialists,

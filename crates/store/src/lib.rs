@@ -83,6 +83,7 @@ mod analyses;
 mod ephemeral;
 mod jobs;
 mod operations;
+mod traces;
 
 pub use accounts::{
     ApiKeyInfo, AuditEntry, AuditRecord, Bootstrap, KeyCheck, Principal, Role, Tenant, User,
@@ -95,6 +96,7 @@ pub use analyses::{
 pub use ephemeral::{Ephemeral, Event};
 pub use jobs::{Job, MAX_ATTEMPTS};
 pub use operations::{FeedbackBacklog, MaintenanceStep, Specialist};
+pub use traces::{FinishedTrace, TraceRecord};
 
 /// A connection pool to one of the two backends.
 #[derive(Debug, Clone)]

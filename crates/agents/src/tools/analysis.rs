@@ -49,7 +49,7 @@ struct ViolationsInput {
     severity: Option<String>,
     /// A rule id, e.g. `SEC001`.
     rule: Option<String>,
-    /// A path relative to the analysed root.
+    /// A file relative to the analysed root, or a directory ending in `/`.
     file: Option<String>,
     /// At most this many findings (50; 1 to 500).
     #[schemars(range(min = 1, max = 500))]
@@ -72,6 +72,11 @@ impl Tool for FindViolations {
             let prefix = i.family.as_deref().map(family_prefix).transpose()?;
             let a = done_analysis(cx, i.analysis_id).await?;
             let limit = i64::from(i.limit.unwrap_or(50));
+            // A directory is matched here by prefix; the store matches files exactly.
+            let (file, under) = match i.file.as_deref() {
+                Some(d) if d.ends_with('/') => (None, Some(d.trim_start_matches("./"))),
+                other => (other.map(str::to_string), None),
+            };
             let mut found = Vec::new();
             let mut after = 0;
             // Pages of the stored findings, filtered by family here (the store filters
@@ -84,7 +89,7 @@ impl Tool for FindViolations {
                         &qa_store::FindingFilter {
                             severity: i.severity.clone(),
                             rule: i.rule.clone(),
-                            path: i.file.clone(),
+                            path: file.clone(),
                             after,
                             limit: 500,
                         },
@@ -92,7 +97,9 @@ impl Tool for FindViolations {
                     .await?;
                 let last = page.last().map(|f| f.id);
                 found.extend(page.into_iter().filter(|f| {
-                    !f.finding.suppressed && prefix.is_none_or(|p| f.finding.rule_id.starts_with(p))
+                    !f.finding.suppressed
+                        && prefix.is_none_or(|p| f.finding.rule_id.starts_with(p))
+                        && under.is_none_or(|d| f.finding.path.starts_with(d))
                 }));
                 match last {
                     Some(id) if (found.len() as i64) < limit => after = id,
@@ -107,6 +114,8 @@ impl Tool for FindViolations {
                     line: Some(f.finding.line),
                     rule_id: Some(f.finding.rule_id.clone()),
                     metric: None,
+                    symbol: None,
+                    excerpt: None,
                     detail: f.finding.message.clone(),
                 })
                 .collect();
@@ -138,6 +147,8 @@ pub struct ListUntested;
 #[serde(deny_unknown_fields)]
 struct UntestedInput {
     analysis_id: i64,
+    /// Only functions in this file, or under this directory (ending in `/`).
+    under: Option<String>,
     /// At most this many functions, riskiest first (20; 1 to 500).
     #[schemars(range(min = 1, max = 500))]
     limit: Option<u32>,
@@ -168,7 +179,15 @@ impl Tool for ListUntested {
                 .map_err(|e| ToolError::Fault(format!("the stored report cannot be read: {e}")))?;
             let gaps = &report.test_gaps;
             let limit = i.limit.unwrap_or(20) as usize;
-            let shown = &gaps.untested[..gaps.untested.len().min(limit)];
+            let under = i.under.as_deref().map(|u| u.trim_start_matches("./"));
+            let in_scope: Vec<&qa_analysis::UntestedFunction> = gaps
+                .untested
+                .iter()
+                .filter(|f| {
+                    under.is_none_or(|u| f.path == u || (u.ends_with('/') && f.path.starts_with(u)))
+                })
+                .collect();
+            let shown = &in_scope[..in_scope.len().min(limit)];
             let evidence = shown
                 .iter()
                 .map(|f| Evidence {
@@ -176,6 +195,8 @@ impl Tool for ListUntested {
                     line: Some(i64::from(f.start_line)),
                     rule_id: None,
                     metric: Some(format!("risk={:.2}", f.risk)),
+                    symbol: Some(f.qualified_name.clone()),
+                    excerpt: None,
                     detail: format!(
                         "{} is untested (cyclomatic {}, {} lines, {} callers)",
                         f.qualified_name, f.cyclomatic, f.nloc, f.fan_in
@@ -199,6 +220,7 @@ impl Tool for ListUntested {
                     "source_functions": gaps.source_functions,
                     "tested_functions": gaps.tested_functions,
                     "untested_total": gaps.untested.len(),
+                    "untested_in_scope": in_scope.len(),
                     "untested": shown,
                 }),
                 evidence,
@@ -246,6 +268,8 @@ impl Tool for FunctionMetrics {
                         line: c.component.start_line,
                         rule_id: None,
                         metric: Some(format!("cyclomatic={}", m["cyclomatic"])),
+                        symbol: Some(c.component.name.clone()),
+                        excerpt: None,
                         detail: format!(
                             "{}: cyclomatic {}, cognitive {}, {} lines",
                             c.component.name, m["cyclomatic"], m["cognitive"], m["nloc"]
@@ -309,4 +333,69 @@ pub(super) async fn functions_named(
         )));
     }
     Ok(matches)
+}
+
+pub struct AnalysisSummary;
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct SummaryInput {
+    analysis_id: i64,
+}
+
+impl Tool for AnalysisSummary {
+    fn name(&self) -> &'static str {
+        "analysis_summary"
+    }
+    fn description(&self) -> &'static str {
+        "An analysis' summary: files, test files, functions, languages, findings by severity, and its complexity hotspots"
+    }
+    fn input_schema(&self) -> Value {
+        schema::<SummaryInput>()
+    }
+    fn run<'a>(&'a self, cx: &'a ToolContext, v: Value) -> ToolFuture<'a> {
+        Box::pin(async move {
+            let i: SummaryInput = input(v)?;
+            let a = done_analysis(cx, i.analysis_id).await?;
+            let summary: Value = a
+                .summary
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .ok_or_else(|| {
+                    ToolError::Fault(format!("analysis {} has no stored summary", a.id))
+                })?;
+            let evidence = summary["hotspots"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|h| Evidence {
+                    file: h["path"].as_str().unwrap_or_default().into(),
+                    line: h["start_line"].as_i64(),
+                    rule_id: None,
+                    metric: Some(format!("cyclomatic={}", h["cyclomatic"])),
+                    symbol: h["qualified_name"].as_str().map(str::to_string),
+                    excerpt: None,
+                    detail: format!(
+                        "hotspot {}: cyclomatic {}, cognitive {}, {} lines",
+                        h["qualified_name"].as_str().unwrap_or_default(),
+                        h["cyclomatic"],
+                        h["cognitive"],
+                        h["nloc"]
+                    ),
+                })
+                .collect();
+            Ok(ToolOutput {
+                summary: format!(
+                    "analysis {}: {} files ({} test files), {} functions, findings by severity {}",
+                    a.id,
+                    summary["files"],
+                    summary["test_files"],
+                    summary["functions"],
+                    summary["findings_by_severity"]
+                ),
+                data: json!({ "analysis_id": a.id, "summary": summary }),
+                evidence,
+            })
+        })
+    }
 }

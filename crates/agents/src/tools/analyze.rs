@@ -90,6 +90,8 @@ impl Tool for AnalyzeRepository {
                     line: h["start_line"].as_i64(),
                     rule_id: None,
                     metric: Some(format!("cyclomatic={}", h["cyclomatic"])),
+                    symbol: h["qualified_name"].as_str().map(str::to_string),
+                    excerpt: None,
                     detail: format!(
                         "hotspot {}",
                         h["qualified_name"].as_str().unwrap_or_default()

@@ -101,6 +101,8 @@ impl Tool for CompareAnalyses {
                     line: Some(f.line),
                     rule_id: Some(f.rule_id.clone()),
                     metric: None,
+                    symbol: None,
+                    excerpt: None,
                     detail: format!("new: {}", f.message),
                 })
                 .collect();

@@ -6,6 +6,7 @@
 mod analysis;
 mod analyze;
 mod compare;
+mod evidence;
 mod rules;
 mod source;
 
@@ -15,10 +16,12 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::breaker::{Breaker, BreakerState};
+
+pub use evidence::symbol_stem;
 
 /// What a tool may reach: the database, as one tenant, and the directories the server
 /// may analyse.
@@ -30,19 +33,25 @@ pub struct ToolContext {
 }
 
 /// Where a claim comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Evidence {
     pub file: String,
     pub line: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule_id: Option<String>,
     /// `name=value` of a metric, e.g. `cyclomatic=12`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<String>,
+    /// The function or class the line starts, when the claim is about one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    /// Text the line contains, when the claim quotes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ToolOutput {
     /// One line for the reasoning trace.
     pub summary: String,
@@ -158,6 +167,8 @@ impl Registry {
             Arc::new(source::SearchCode),
             Arc::new(compare::CompareAnalyses),
             Arc::new(analyze::AnalyzeRepository),
+            Arc::new(analysis::AnalysisSummary),
+            Arc::new(evidence::VerifyEvidence),
         ])
     }
 

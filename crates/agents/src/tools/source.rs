@@ -13,7 +13,7 @@ use super::{Evidence, Tool, ToolContext, ToolError, ToolFuture, ToolOutput, inpu
 /// Files larger than this are not searched (the analysis skips them too).
 const MAX_FILE: u64 = 2 << 20;
 
-async fn root_of(cx: &ToolContext, id: i64) -> Result<PathBuf, ToolError> {
+pub(super) async fn root_of(cx: &ToolContext, id: i64) -> Result<PathBuf, ToolError> {
     let location = cx
         .db
         .analysis_location(cx.tenant_id, id)
@@ -24,7 +24,7 @@ async fn root_of(cx: &ToolContext, id: i64) -> Result<PathBuf, ToolError> {
 }
 
 /// `rel` under `root`, refusing anything that resolves outside it.
-fn inside(root: &Path, rel: &str) -> Result<PathBuf, ToolError> {
+pub(super) fn inside(root: &Path, rel: &str) -> Result<PathBuf, ToolError> {
     let base = if root.is_file() {
         root.parent().unwrap_or(root)
     } else {
@@ -49,7 +49,7 @@ fn inside(root: &Path, rel: &str) -> Result<PathBuf, ToolError> {
     Ok(canonical)
 }
 
-async fn read(path: PathBuf) -> Result<String, ToolError> {
+pub(super) async fn read(path: PathBuf) -> Result<String, ToolError> {
     tokio::task::spawn_blocking(move || {
         let meta = std::fs::metadata(&path).map_err(|e| ToolError::Fault(e.to_string()))?;
         if meta.len() > MAX_FILE {
@@ -112,6 +112,8 @@ impl Tool for FunctionSource {
                     line: Some(start),
                     rule_id: None,
                     metric: None,
+                    symbol: Some(c.name.clone()),
+                    excerpt: None,
                     detail: source
                         .first()
                         .map_or_else(String::new, |l| l.trim().to_string()),
@@ -148,6 +150,10 @@ struct SearchInput {
     kind: SearchKind,
     #[serde(default)]
     regex: bool,
+    /// Symbols only: the name is exactly `query`, or its last part is (`Cart.total`
+    /// for `total`), case-sensitively.
+    #[serde(default)]
+    exact: bool,
     /// At most this many matches (50; 1 to 500).
     #[schemars(range(min = 1, max = 500))]
     limit: Option<u32>,
@@ -179,6 +185,14 @@ impl Tool for SearchCode {
             let mut items = Vec::new();
             if i.kind == SearchKind::Symbol {
                 let needle = i.query.to_lowercase();
+                let suffix = format!(".{}", i.query);
+                let wanted = |name: &str| {
+                    if i.exact {
+                        name == i.query || name.ends_with(&suffix)
+                    } else {
+                        name.to_lowercase().contains(&needle)
+                    }
+                };
                 let mut after = 0;
                 'pages: loop {
                     let page = cx.db.components(a.id, None, None, after, 1000).await?;
@@ -187,12 +201,14 @@ impl Tool for SearchCode {
                     };
                     for c in page {
                         let c = c.component;
-                        if c.kind != "file" && c.name.to_lowercase().contains(&needle) {
+                        if c.kind != "file" && wanted(&c.name) {
                             evidence.push(Evidence {
                                 file: c.path.clone(),
                                 line: c.start_line,
                                 rule_id: None,
                                 metric: None,
+                                symbol: Some(c.name.clone()),
+                                excerpt: None,
                                 detail: format!("{} {}", c.kind, c.name),
                             });
                             items.push(json!({ "kind": c.kind, "name": c.name, "file": c.path, "line": c.start_line }));
@@ -234,6 +250,8 @@ impl Tool for SearchCode {
                                 line: Some(line_no),
                                 rule_id: None,
                                 metric: None,
+                                symbol: None,
+                                excerpt: Some(line.trim().chars().take(200).collect()),
                                 detail: line.trim().chars().take(200).collect(),
                             });
                             items.push(

@@ -4,6 +4,7 @@
 //! the caller is known).
 
 mod account;
+pub mod agent;
 mod analyses;
 mod maintenance;
 pub mod openapi;
@@ -36,7 +37,9 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
             .route("/analyses/{id}/findings", get(analyses::findings))
             .route("/analyses/{id}/components", get(analyses::components))
             .route("/analyses/{id}/sarif", get(analyses::sarif))
-            .route("/agent/specialists", get(specialists::list));
+            .route("/agent/specialists", get(specialists::list))
+            .route("/agent/tasks", post(agent::ask).get(agent::list))
+            .route("/agent/tasks/{id}", get(agent::get_one));
     }
     if kind == ServiceKind::Specialists {
         api = api

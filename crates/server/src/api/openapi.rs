@@ -8,7 +8,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use super::{account, analyses, maintenance, specialists, tools, views};
+use super::{account, agent, analyses, maintenance, specialists, tools, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,9 @@ use super::{account, analyses, maintenance, specialists, tools, views};
         analyses::components,
         analyses::sarif,
         specialists::list,
+        agent::ask,
+        agent::list,
+        agent::get_one,
         maintenance::optimize,
         maintenance::clear_reasoning_cache,
         tools::list,
@@ -40,7 +43,7 @@ use super::{account, analyses, maintenance, specialists, tools, views};
     tags(
         (name = "account", description = "The caller and the audit log"),
         (name = "analyses", description = "Repository analysis as background jobs (agent-orchestrator, :8000)"),
-        (name = "agents", description = "Specialists (agent-orchestrator, :8000)"),
+        (name = "agents", description = "Questions answered by the specialists, and their reasoning traces (agent-orchestrator, :8000)"),
         (name = "tools", description = "The specialists' tools (specialist-agents, :8001)"),
         (name = "operations", description = "The runbook's operational calls (learning-engine, :8002); keyless from QA_AGENT_TRUSTED_NETWORKS"),
     )

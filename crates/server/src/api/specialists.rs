@@ -1,7 +1,7 @@
 //! Specialist registration and `GET /api/v1/agent/specialists` (runbook: "check agent
 //! availability"). Each specialist service registers the specialists it hosts in the
 //! database and refreshes them every 30 s, so every orchestrator replica lists the same
-//! set; the list shows only what is registered (nothing until real specialists exist).
+//! set.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -18,10 +18,18 @@ const HEARTBEAT: Duration = Duration::from_secs(30);
 /// A registration older than this (three missed heartbeats) is listed as unavailable.
 const STALE_MS: i64 = 90_000;
 
-/// The specialists this build hosts: (name, description, capabilities). The agents
-/// (a later issue) add them here; registration and listing already work.
+/// The specialists this build hosts: (name, description, capabilities).
 pub fn catalog() -> Vec<(String, String, Vec<String>)> {
-    Vec::new()
+    qa_agents::SpecialistId::ALL
+        .into_iter()
+        .map(|s| {
+            (
+                s.name().to_string(),
+                s.description().to_string(),
+                s.capabilities(),
+            )
+        })
+        .collect()
 }
 
 /// Registers this service's specialists now and every [`HEARTBEAT`] while it runs.

@@ -185,3 +185,82 @@ pub struct ToolResult {
     #[serde(flatten)]
     pub output: qa_agents::ToolOutput,
 }
+
+/// An agent task: the question, its status and, once done, the answer with its steps.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskView {
+    pub id: i64,
+    /// `running`, `done`, `failed`, or `interrupted` (its process died mid-answer).
+    pub status: String,
+    pub question: Option<String>,
+    pub answer: Option<qa_agents::Answer>,
+    /// Why a failed task failed.
+    pub error: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub created_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+impl TaskView {
+    pub fn from_answer(id: i64, status: &str, answer: qa_agents::Answer) -> TaskView {
+        TaskView {
+            id,
+            status: status.into(),
+            question: None,
+            answer: Some(answer),
+            error: None,
+            duration_ms: None,
+            created_at: None,
+            finished_at: None,
+        }
+    }
+
+    pub fn from_record(
+        t: qa_store::TraceRecord,
+        interrupted_after: std::time::Duration,
+    ) -> TaskView {
+        let stale = qa_store::now_ms() - t.created_at > interrupted_after.as_millis() as i64;
+        let status = if t.status == "running" && stale {
+            "interrupted".to_string()
+        } else {
+            t.status
+        };
+        let stored: Option<Value> = t
+            .answer
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok());
+        let error = stored
+            .as_ref()
+            .and_then(|v| v["error"].as_str().map(str::to_string));
+        let answer = stored.filter(|_| error.is_none()).and_then(|mut v| {
+            v["steps"] = serde_json::from_str(&t.steps).unwrap_or(Value::Array(Vec::new()));
+            serde_json::from_value(v).ok()
+        });
+        TaskView {
+            id: t.id,
+            status,
+            question: Some(t.question),
+            answer,
+            error,
+            duration_ms: t.duration_ms,
+            created_at: Some(t.created_at),
+            finished_at: t.finished_at,
+        }
+    }
+
+    /// Without the steps and evidence, for listings.
+    pub fn summary(mut self) -> TaskView {
+        if let Some(a) = &mut self.answer {
+            a.steps.clear();
+            a.evidence.clear();
+        }
+        self
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskList {
+    pub tasks: Vec<TaskView>,
+    /// Pass as `before` for the next page.
+    pub next: Option<i64>,
+}

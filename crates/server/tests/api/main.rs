@@ -1,6 +1,7 @@
 //! The services on random ports, talked to over HTTP, on the embedded database and (when
 //! `QA_AGENT_TEST_DATABASE_URL` is set, as `.ci/run` does) on PostgreSQL.
 
+mod agent;
 mod analyses;
 mod auth;
 mod health;

@@ -17,22 +17,40 @@ async fn keyless_operational_calls_take_a_trusted_address_or_a_key() {
     let orch = app.url(ServiceKind::Orchestrator).unwrap();
     let learning = app.url(ServiceKind::Learning).unwrap();
 
-    // Nothing registered yet: an empty list, not placeholders.
-    let (code, _, body) = call(
-        "GET",
-        &format!("{orch}/api/v1/agent/specialists"),
-        None,
-        None,
-    )
-    .await;
-    assert_eq!(code, 200, "{body}");
+    // The specialist service registers its four specialists when it starts.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let body = loop {
+        let (code, _, body) = call(
+            "GET",
+            &format!("{orch}/api/v1/agent/specialists"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+        if body["total"] == 4 || std::time::Instant::now() > deadline {
+            break body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let mut names: Vec<&str> = body["specialists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    names.sort();
     assert_eq!(
-        (
-            body["total"].as_u64(),
-            body["specialists"].as_array().map(Vec::len)
-        ),
-        (Some(0), Some(0))
+        names,
+        [
+            "code-reviewer",
+            "performance-analyst",
+            "security-specialist",
+            "test-architect"
+        ],
+        "{body}"
     );
+    assert_eq!(body["available"], 4, "{body}");
 
     // A registration is listed with its availability, from its service's readiness
     // and its heartbeat.
@@ -64,8 +82,8 @@ async fn keyless_operational_calls_take_a_trusted_address_or_a_key() {
         None,
     )
     .await;
-    assert_eq!(body["total"], 2, "{body}");
-    assert_eq!(body["available"], 1, "{body}");
+    assert_eq!(body["total"], 5, "{body}");
+    assert_eq!(body["available"], 4, "{body}");
     let by_name = |n: &str| {
         body["specialists"]
             .as_array()

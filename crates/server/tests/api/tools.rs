@@ -66,6 +66,7 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
     assert_eq!(
         names,
         [
+            "analysis_summary",
             "analyze_repository",
             "compare_analyses",
             "explain_rule",
@@ -73,7 +74,8 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
             "function_metrics",
             "function_source",
             "list_untested",
-            "search_code"
+            "search_code",
+            "verify_evidence"
         ]
     );
     for t in list["tools"].as_array().unwrap() {
@@ -125,6 +127,47 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
     )
     .await;
     assert_eq!(r["data"]["findings"], json!([]), "{r}");
+
+    // A directory scope matches by prefix.
+    let (_, _, r) = call(
+        "POST",
+        &tool("find_violations"),
+        Some(ADMIN_KEY),
+        Some(json!({ "analysis_id": id, "file": "pkg/", "family": "security" })),
+    )
+    .await;
+    assert_eq!(r["data"]["findings"].as_array().unwrap().len(), 2, "{r}");
+
+    // Citations are checked against the files: what holds, what does not, and what is
+    // outside the analysed tree.
+    let (code, _, r) = call(
+        "POST",
+        &tool("verify_evidence"),
+        Some(ADMIN_KEY),
+        Some(json!({ "analysis_id": id, "items": [
+            { "file": "pkg/pricing.py", "line": 3, "rule_id": "SEC001" },
+            { "file": "pkg/pricing.py", "line": 6, "symbol": "Cart.total" },
+            { "file": "pkg/pricing.py", "line": 2, "excerpt": "request.args" },
+            { "file": "pkg/pricing.py", "line": 1, "rule_id": "SEC001" },
+            { "file": "pkg/pricing.py", "line": 99 },
+            { "file": "pkg/pricing.py", "line": 1, "symbol": "Cart.total" },
+            { "file": "../../etc/passwd", "line": 1 },
+        ] })),
+    )
+    .await;
+    assert_eq!(code, 200, "{r}");
+    let verdicts: Vec<bool> = r["data"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["verified"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        [true, true, true, false, false, false, false],
+        "{r}"
+    );
+    assert_eq!(r["data"]["items"][0]["text"], "return eval(expr)");
 
     let (code, _, r) = call(
         "POST",
@@ -450,7 +493,7 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
     // Executions are counted per tool and outcome; refused inputs are not executions.
     let text = get(&format!("{spec}/metrics")).await.1;
     assert!(
-        text.contains("tool_execution_total{tool=\"find_violations\",outcome=\"success\"} 3"),
+        text.contains("tool_execution_total{tool=\"find_violations\",outcome=\"success\"} 4"),
         "{text}"
     );
     assert!(

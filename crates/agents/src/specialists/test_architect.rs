@@ -1,0 +1,259 @@
+//! Test Architect: the test strategy of a repository (frameworks found, the shape of the
+//! test pyramid, the untested code to cover first and why, CI advice), and, until test
+//! generation lands, an honest answer to "write tests for X": what the tests must cover,
+//! from the function's own branches and exceptions, never unvalidated test code.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::{Value, json};
+
+use super::{
+    Action, Claim, Draft, Section, SpecialistId, Strategy, aid, function_actions,
+    function_evidence, function_facts, source_of,
+};
+use crate::engine::Scratch;
+use crate::planner::Intent;
+use crate::tools::Evidence;
+
+pub struct TestArchitect;
+
+static RAISE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*(raise|throw)\s+\w|panic!\(").unwrap());
+static BRANCH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(if|elif|else if|case|match|except|catch|switch)\b").unwrap()
+});
+
+fn untested(s: &Scratch) -> Option<&Value> {
+    s.ok("list_untested").next().map(|o| &o.data)
+}
+
+fn untested_evidence(f: &Value) -> Evidence {
+    Evidence {
+        file: f["path"].as_str().unwrap_or_default().into(),
+        line: f["start_line"].as_i64(),
+        rule_id: None,
+        metric: Some(format!("risk={:.2}", f["risk"].as_f64().unwrap_or(0.0))),
+        symbol: f["qualified_name"].as_str().map(str::to_string),
+        excerpt: None,
+        detail: String::new(),
+    }
+}
+
+fn why_first(f: &Value) -> String {
+    let mut why = Vec::new();
+    let cc = f["cyclomatic"].as_i64().unwrap_or(0);
+    if cc > 5 {
+        why.push(format!("{cc} decision paths"));
+    }
+    let fan_in = f["fan_in"].as_i64().unwrap_or(0);
+    if fan_in > 0 {
+        why.push(format!("called from {fan_in} place(s)"));
+    }
+    if f["is_public"] == true {
+        why.push("public".into());
+    }
+    why.push(format!("{} lines", f["nloc"]));
+    // A function defined inside another one is reached through its parent.
+    let name = f["qualified_name"].as_str().unwrap_or_default();
+    if let Some((parent, _)) = name.rsplit_once('.')
+        && parent
+            .rsplit('.')
+            .next()
+            .is_some_and(|p| p.starts_with(|c: char| c.is_lowercase() || c == '_'))
+    {
+        why.push(format!("nested in `{parent}`: test it through `{parent}`"));
+    }
+    why.join(", ")
+}
+
+fn write_tests_answer(s: &Scratch, d: &mut Draft) {
+    d.summary = "This build cannot yet generate tests and run them before showing them, and I do not hand out test code that was never run. Here is what the tests must cover, from the function itself; a test you write against this list is one I can check (ask me \"what should I test first?\" for the rest of the repository).".into();
+    let gaps = untested(s);
+    for f in function_facts(s).iter().take(2) {
+        let name = f["name"].as_str().unwrap_or_default();
+        let file = f["file"].as_str().unwrap_or_default();
+        let m = &f["metrics"];
+        let mut sec = Section::new(format!("Tests `{name}` needs"));
+        let cc = m["cyclomatic"].as_i64().unwrap_or(1);
+        sec.push(Claim::fact(
+            format!(
+                "`{name}` has cyclomatic complexity {cc}: at least {cc} test case(s) to take every branch, with {} parameter(s) to vary.",
+                m["parameters"]
+            ),
+            vec![function_evidence(f, "cyclomatic")],
+        ));
+        let is_untested = gaps.is_some_and(|g| {
+            g["untested"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|u| u["path"] == file && u["start_line"] == f["start_line"])
+        });
+        if is_untested {
+            sec.push(Claim::fact(
+                format!("No test reaches `{name}` today."),
+                vec![function_evidence(f, "cyclomatic")],
+            ));
+        }
+        let start = f["start_line"].as_i64().unwrap_or(1);
+        let src = source_of(s, file, start).unwrap_or_default();
+        for (i, line) in src.lines().enumerate() {
+            let text = line.trim();
+            let (what, re) = if RAISE.is_match(line) {
+                ("an error case to assert with `pytest.raises`", true)
+            } else if BRANCH.is_match(line) {
+                ("a branch to cover", false)
+            } else {
+                continue;
+            };
+            if !re && sec.claims.len() > 8 {
+                continue;
+            }
+            sec.push(Claim::fact(
+                format!("`{}` — {what}.", text.chars().take(90).collect::<String>()),
+                vec![Evidence {
+                    file: file.into(),
+                    line: Some(start + i as i64),
+                    rule_id: None,
+                    metric: None,
+                    symbol: None,
+                    excerpt: Some(text.chars().take(200).collect()),
+                    detail: String::new(),
+                }],
+            ));
+            if sec.claims.len() >= 12 {
+                break;
+            }
+        }
+        sec.push(Claim::advice("Assert on returned values exactly (`pytest.approx` only for floats), one behaviour per test, and include the boundaries of each comparison in the conditions above."));
+        d.add(sec);
+    }
+    if d.sections.is_empty() {
+        d.summary.push_str(" I could not find the function you named in this repository; name it as it appears in the code (e.g. `module.function`).");
+    }
+}
+
+impl Strategy for TestArchitect {
+    fn id(&self) -> SpecialistId {
+        SpecialistId::TestArchitect
+    }
+
+    fn plan(&self, s: &Scratch) -> Vec<Action> {
+        if let Some(p) = super::code_reviewer::explain_plan(s) {
+            return p;
+        }
+        let id = aid(s);
+        let mut args = json!({ "analysis_id": id, "limit": 20 });
+        if let Some(scope) = s.scope() {
+            args["under"] = scope.into();
+        }
+        let mut out = vec![Action::new(
+            "List the untested functions, riskiest first, and the test frameworks in use.",
+            "list_untested",
+            args,
+        )];
+        if s.intent() == Intent::WriteTests || !s.symbols.is_empty() {
+            out.extend(function_actions(s, "Work out the cases a test must cover"));
+        } else {
+            out.push(Action::new(
+                "Count source and test files for the shape of the test suite.",
+                "analysis_summary",
+                json!({ "analysis_id": id }),
+            ));
+        }
+        out
+    }
+
+    fn answer(&self, s: &Scratch) -> Draft {
+        if let Some(d) = super::code_reviewer::explain(s) {
+            return d;
+        }
+        let mut d = Draft::default();
+        if s.intent() == Intent::WriteTests {
+            write_tests_answer(s, &mut d);
+            return d;
+        }
+        let Some(g) = untested(s) else {
+            d.summary =
+                "I could not read the analysis' test mapping, so I cannot say what is untested."
+                    .into();
+            return d;
+        };
+        let frameworks: Vec<&str> = g["frameworks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let (source, tested) = (
+            g["source_functions"].as_i64().unwrap_or(0),
+            g["tested_functions"].as_i64().unwrap_or(0),
+        );
+        let summary = s.ok("analysis_summary").next().map(|o| &o.data["summary"]);
+        let (files, test_files) = summary.map_or((0, 0), |x| {
+            (
+                x["files"].as_i64().unwrap_or(0),
+                x["test_files"].as_i64().unwrap_or(0),
+            )
+        });
+        d.summary = format!(
+            "{tested} of {source} source functions are reached by a test ({:.0}%); frameworks found: {}.{}",
+            if source > 0 {
+                100.0 * tested as f64 / source as f64
+            } else {
+                0.0
+            },
+            if frameworks.is_empty() {
+                "none".to_string()
+            } else {
+                frameworks.join(", ")
+            },
+            if files > 0 {
+                format!(" {test_files} of {files} files are tests.")
+            } else {
+                String::new()
+            }
+        );
+        let shown: Vec<Value> = g["untested"].as_array().cloned().unwrap_or_default();
+        let mut sec = Section::new(format!(
+            "Cover first{}",
+            s.scope()
+                .map(|p| format!(" (in `{p}`)"))
+                .unwrap_or_default()
+        ));
+        for f in shown.iter().take(10) {
+            sec.push(Claim::fact(
+                format!(
+                    "`{}` — {}",
+                    f["qualified_name"].as_str().unwrap_or_default(),
+                    why_first(f)
+                ),
+                vec![untested_evidence(f)],
+            ));
+        }
+        if shown.is_empty() {
+            sec.push(Claim::advice("Every source function in scope is reached by at least one test; look at assertion strength next (mutation testing)."));
+        }
+        d.add(sec);
+        let mut plan = Section::new("Strategy");
+        let ratio = if source > 0 {
+            tested as f64 / source as f64
+        } else {
+            0.0
+        };
+        plan.push(Claim::advice(if frameworks.is_empty() {
+            "No test framework is in use: start with pytest (Python) or the language's standard runner, and a first unit test for each function above.".to_string()
+        } else {
+            format!("Keep {} as the runner; add unit tests for the functions above before integration tests — they are cheap, fast and pin the riskiest logic.", frameworks.join("/"))
+        }));
+        if ratio < 0.5 {
+            plan.push(Claim::advice("The base of the pyramid is thin (under half the functions are reached): unit tests first, then a few integration tests along the entry points, end-to-end tests last."));
+        } else {
+            plan.push(Claim::advice("The unit layer is reasonable; add integration tests along the entry points and keep end-to-end tests few."));
+        }
+        plan.push(Claim::advice("In CI, run the tests with coverage on every pull request (e.g. `pytest --cov --cov-fail-under=<today's level>` so it can only rise), and `qa-agent analyze --format sarif` to annotate new findings."));
+        d.add(plan);
+        d
+    }
+}

@@ -1,0 +1,230 @@
+//! The orchestrator's side of the agents: admission (bounded concurrency, a bounded
+//! queue, load shedding past it), the HTTP tool client that runs the engine's actions on
+//! the specialist service as the caller, and the bookkeeping of each reasoning (trace,
+//! metrics).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use qa_agents::client::{CallError, CallFuture, ToolClient};
+use qa_agents::{Answer, Budget, Engine, LearnedState, Planner, ToolOutput};
+use serde_json::Value;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::metrics::ReasoningMetrics;
+use crate::{AppState, ServerConfig, ServiceKind};
+
+/// Reasonings of this process: the engine and its admission control.
+pub struct Reasoning {
+    pub engine: Engine,
+    slots: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    queue_bound: usize,
+    pub budget: Budget,
+}
+
+/// The queue is full: the request is shed.
+#[derive(Debug)]
+pub struct Shed;
+
+impl Reasoning {
+    pub fn new(config: &ServerConfig) -> Reasoning {
+        Reasoning {
+            engine: Engine::new(Planner::new(&LearnedState::default())),
+            slots: Arc::new(Semaphore::new(config.reasoning_concurrency as usize)),
+            waiting: AtomicUsize::new(0),
+            queue_bound: config.reasoning_queue as usize,
+            budget: Budget {
+                max_steps: config.reasoning_max_steps as usize,
+                time: Duration::from_secs(config.reasoning_timeout_secs),
+            },
+        }
+    }
+
+    /// A slot to reason in: at once if one is free, after waiting in the queue if the
+    /// queue has room, else [`Shed`].
+    pub async fn admit(&self, metrics: &ReasoningMetrics) -> Result<OwnedSemaphorePermit, Shed> {
+        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        // Reserve a place in the queue, or give up if there is none.
+        let reserved = self
+            .waiting
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| {
+                (w < self.queue_bound).then_some(w + 1)
+            })
+            .is_ok();
+        if !reserved {
+            metrics.load_shed.inc();
+            return Err(Shed);
+        }
+        metrics.queue_length.set(self.waiting() as i64);
+        let permit = self.slots.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        metrics.queue_length.set(self.waiting() as i64);
+        permit.map_err(|_| Shed)
+    }
+
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
+    }
+
+    pub fn running(&self, config: &ServerConfig) -> usize {
+        config.reasoning_concurrency as usize - self.slots.available_permits()
+    }
+}
+
+/// The specialist service's tools over HTTP, called with the caller's own credentials
+/// (so tenancy is checked there exactly as for a direct call).
+pub struct HttpTools {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub authorization: HeaderValue,
+    /// Per call; the engine's deadline cuts it shorter when less time is left.
+    pub timeout: Duration,
+}
+
+impl HttpTools {
+    pub fn new(state: &AppState, authorization: HeaderValue, timeout: Duration) -> HttpTools {
+        HttpTools {
+            client: state.http.clone(),
+            base: state
+                .peers
+                .get(ServiceKind::Specialists)
+                .unwrap_or_default()
+                .trim_end_matches('/')
+                .to_string(),
+            authorization,
+            timeout,
+        }
+    }
+}
+
+impl ToolClient for HttpTools {
+    fn call<'a>(&'a self, tool: &'a str, input: Value) -> CallFuture<'a> {
+        Box::pin(async move {
+            let url = format!("{}/api/v1/tools/{tool}", self.base);
+            let mut headers: HeaderMap = crate::telemetry::trace_headers();
+            headers.insert(header::AUTHORIZATION, self.authorization.clone());
+            let response = self
+                .client
+                .post(&url)
+                .headers(headers)
+                .json(&input)
+                .timeout(self.timeout)
+                .send()
+                .await
+                .map_err(|e| {
+                    if e.is_timeout() {
+                        CallError::Failed(format!(
+                            "`{tool}` did not answer within {:?}",
+                            self.timeout
+                        ))
+                    } else {
+                        CallError::Unavailable(format!(
+                            "cannot reach the specialist service at {}: {}",
+                            self.base,
+                            crate::health::root_cause(&e)
+                        ))
+                    }
+                })?;
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            if status.is_success() {
+                let output: ToolOutput = serde_json::from_value(body).map_err(|e| {
+                    CallError::Failed(format!("`{tool}` answered something unreadable: {e}"))
+                })?;
+                return Ok(output);
+            }
+            let detail = body["detail"]
+                .as_str()
+                .map_or_else(|| format!("`{tool}` answered {status}"), str::to_string);
+            Err(match status {
+                StatusCode::BAD_REQUEST
+                | StatusCode::NOT_FOUND
+                | StatusCode::UNPROCESSABLE_ENTITY => CallError::Rejected(detail),
+                // The specialist service cannot check keys or is draining: it is down for us.
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => CallError::Unavailable(detail),
+                StatusCode::SERVICE_UNAVAILABLE
+                    if body["type"].as_str().is_some_and(|t| !t.contains("tool-")) =>
+                {
+                    CallError::Unavailable(detail)
+                }
+                _ => CallError::Failed(detail),
+            })
+        })
+    }
+}
+
+/// Records a finished reasoning in the metrics.
+pub fn observe(metrics: &ReasoningMetrics, answer: &Answer, elapsed: Duration) {
+    use crate::metrics::{QualityLabels, StepKindLabels};
+    let task_type = answer.intent.as_str().to_string();
+    let specialists = if answer.specialists.is_empty() {
+        vec!["none".to_string()]
+    } else {
+        answer.specialists.clone()
+    };
+    for s in specialists {
+        metrics
+            .quality
+            .get_or_create(&QualityLabels {
+                specialist: s,
+                task_type: task_type.clone(),
+            })
+            .observe(answer.quality.score);
+    }
+    metrics
+        .steps
+        .get_or_create(&StepKindLabels {
+            kind: "steps".into(),
+        })
+        .observe(answer.steps.len() as f64);
+    metrics
+        .steps
+        .get_or_create(&StepKindLabels {
+            kind: "tool_calls".into(),
+        })
+        .observe(answer.tool_calls as f64);
+    metrics
+        .response_time
+        .get_or_create(&Vec::new())
+        .observe(elapsed.as_secs_f64());
+    if let Some(c) = &answer.collaboration {
+        metrics.record_collaboration(c.mode.as_str(), c.effective);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ServiceMetrics;
+
+    #[tokio::test]
+    async fn past_the_queue_bound_requests_are_shed() {
+        let config = ServerConfig {
+            reasoning_concurrency: 1,
+            reasoning_queue: 1,
+            ..ServerConfig::default()
+        };
+        let r = Arc::new(Reasoning::new(&config));
+        let m = Arc::new(ServiceMetrics::new(ServiceKind::Orchestrator));
+        let running = r.admit(&m.reasoning).await.expect("a free slot");
+        // The second waits in the queue...
+        let (r2, m2) = (r.clone(), m.clone());
+        let queued = tokio::spawn(async move { r2.admit(&m2.reasoning).await.is_ok() });
+        while r.waiting() == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(m.reasoning.queue_length.get(), 1);
+        // ...the third finds the queue full.
+        assert!(r.admit(&m.reasoning).await.is_err());
+        assert_eq!(m.reasoning.load_shed.get(), 1);
+        drop(running);
+        assert!(queued.await.unwrap(), "the queued one gets the slot");
+        assert_eq!(m.reasoning.queue_length.get(), 0);
+        assert!(m.encode().contains("load_shed_total 1"));
+    }
+}

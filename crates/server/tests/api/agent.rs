@@ -1,0 +1,350 @@
+//! The agents through the orchestrator's API: asking, streaming, stored traces, ownership,
+//! bad input, a specialist service that is down, and the reasoning metrics.
+
+use std::time::Duration;
+
+use qa_server::ServiceKind;
+use serde_json::{Value, json};
+
+use crate::analyses::workspace;
+use crate::helpers::{ADMIN_KEY, backends, call, spawn, test_config};
+
+/// Every cited location of an answer holds what it claims, read from the files here.
+fn assert_evidence_holds(root: &std::path::Path, answer: &Value) {
+    for e in answer["evidence"].as_array().unwrap() {
+        let file = e["file"].as_str().unwrap();
+        let text =
+            std::fs::read_to_string(root.join(file)).unwrap_or_else(|_| panic!("{file} exists"));
+        let lines: Vec<&str> = text.lines().collect();
+        let n = e["line"].as_i64().unwrap() as usize;
+        assert!(n >= 1 && n <= lines.len(), "{file}:{n} exists");
+        if let Some(sym) = e["symbol"].as_str() {
+            let stem = sym.rsplit('.').next().unwrap();
+            assert!(
+                lines[n - 1..(n + 5).min(lines.len())]
+                    .iter()
+                    .any(|l| l.contains(stem)),
+                "{file}:{n} defines {sym}"
+            );
+        }
+        if let Some(x) = e["excerpt"].as_str() {
+            assert!(lines[n - 1].contains(x), "{file}:{n} contains {x}");
+        }
+        assert!(
+            answer["text"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("{file}:{n}")),
+            "the answer cites {file}:{n}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn questions_are_answered_from_real_tool_calls_with_verified_evidence() {
+    let ws = workspace();
+    let root = ws.path().join("shop");
+    for b in backends("agent_ask").await {
+        let mut config = b.config.clone();
+        config.workspace_roots = vec![ws.path().to_path_buf()];
+        let running = spawn(&config, &ServiceKind::ALL).await;
+        let api = running.url(ServiceKind::Orchestrator).unwrap();
+        let ask = |q: &str| json!({ "question": q, "path": root.display().to_string() });
+
+        let (code, _, body) = call(
+            "POST",
+            &format!("{api}/api/v1/agent/tasks"),
+            Some(ADMIN_KEY),
+            Some(ask("review pkg/pricing.py for security")),
+        )
+        .await;
+        assert_eq!(code, 200, "{}: {body}", b.name);
+        let a = &body["answer"];
+        assert_eq!(a["intent"], "security", "{}", b.name);
+        assert_eq!(a["specialists"], json!(["security-specialist"]));
+        // The eval on request data is found, triaged as exploitable, and cited.
+        let text = a["text"].as_str().unwrap();
+        assert!(
+            text.contains("pkg/pricing.py:3") && text.contains("SEC001"),
+            "{text}"
+        );
+        assert!(text.contains("likely exploitable"), "{text}");
+        assert_evidence_holds(&root, a);
+        // Every step is recorded, and the tools really ran.
+        let steps = a["steps"].as_array().unwrap();
+        let actions: Vec<&str> = steps.iter().filter_map(|s| s["action"].as_str()).collect();
+        assert_eq!(actions[0], "analyze_repository", "{actions:?}");
+        assert!(
+            actions.contains(&"find_violations") && actions.contains(&"verify_evidence"),
+            "{actions:?}"
+        );
+        for s in steps {
+            assert!(s["thought"].as_str().is_some_and(|t| !t.is_empty()), "{s}");
+        }
+        assert!(
+            a["quality"]["score"].as_f64().unwrap() > 0.8,
+            "{}",
+            a["quality"]
+        );
+        assert_eq!(a["quality"]["verified_claims"], 1.0);
+
+        // The stored trace reads back the same.
+        let id = body["id"].as_i64().unwrap();
+        let (code, _, stored) = call(
+            "GET",
+            &format!("{api}/api/v1/agent/tasks/{id}"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(code, 200, "{stored}");
+        assert_eq!(stored["status"], "done");
+        assert_eq!(stored["question"], "review pkg/pricing.py for security");
+        assert_eq!(stored["answer"]["text"], a["text"]);
+        assert_eq!(
+            stored["answer"]["steps"].as_array().unwrap().len(),
+            steps.len()
+        );
+        let (_, _, list) = call(
+            "GET",
+            &format!("{api}/api/v1/agent/tasks"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(list["tasks"][0]["id"], id, "{list}");
+
+        // A function named in the question is found in the code and read.
+        let (code, _, body) = call(
+            "POST",
+            &format!("{api}/api/v1/agent/tasks"),
+            Some(ADMIN_KEY),
+            Some(ask("why is Cart.total slow?")),
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+        let a = &body["answer"];
+        assert_eq!(a["specialists"], json!(["performance-analyst"]));
+        let text = a["text"].as_str().unwrap();
+        assert!(
+            text.contains("pkg/pricing.py:6") && text.contains("for i in items"),
+            "{text}"
+        );
+        assert_evidence_holds(&root, a);
+
+        // "Write tests" is answered honestly: what to cover, no test code.
+        let (_, _, body) = call(
+            "POST",
+            &format!("{api}/api/v1/agent/tasks"),
+            Some(ADMIN_KEY),
+            Some(ask("write tests for Cart.total")),
+        )
+        .await;
+        let text = body["answer"]["text"].as_str().unwrap();
+        assert!(
+            text.contains("cannot yet generate tests") && !text.contains("def test_"),
+            "{text}"
+        );
+
+        // A question it does not understand gets what it can do, and no tool runs.
+        let (_, _, body) = call(
+            "POST",
+            &format!("{api}/api/v1/agent/tasks"),
+            Some(ADMIN_KEY),
+            Some(ask("what's the weather in Paris?")),
+        )
+        .await;
+        assert_eq!(body["answer"]["intent"], "unknown");
+        assert_eq!(body["answer"]["tool_calls"], 0);
+        assert!(
+            body["answer"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("did not understand")
+        );
+
+        // Several specialists, in consensus.
+        let (code, _, body) = call(
+            "POST",
+            &format!("{api}/api/v1/agent/tasks"),
+            Some(ADMIN_KEY),
+            Some(json!({ "question": "what is risky here?", "path": root.display().to_string(), "mode": "consensus" })),
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+        let a = &body["answer"];
+        assert_eq!(a["mode"], "consensus");
+        assert!(a["specialists"].as_array().unwrap().len() >= 3, "{a}");
+        assert_eq!(
+            a["collaboration"]["effective"], true,
+            "{}",
+            a["collaboration"]
+        );
+        assert_evidence_holds(&root, a);
+
+        // The orchestrator's metrics carry real values now.
+        let (_, metrics) = crate::helpers::get(&format!("{api}/metrics")).await;
+        for name in [
+            "agent_reasoning_quality_score_count{specialist=\"security-specialist\",task_type=\"security\"} 1",
+            "agent_reasoning_steps_count{kind=\"tool_calls\"}",
+            "agent_response_time_seconds_count",
+            "collaboration_effectiveness{mode=\"consensus\"} 1",
+        ] {
+            assert!(metrics.contains(name), "{name} in\n{metrics}");
+        }
+        running.shutdown();
+    }
+}
+
+#[tokio::test]
+async fn steps_stream_as_ndjson_before_the_answer() {
+    let ws = workspace();
+    let root = ws.path().join("shop");
+    let (mut config, _data) = test_config();
+    config.workspace_roots = vec![ws.path().to_path_buf()];
+    let running = spawn(&config, &ServiceKind::ALL).await;
+    let api = running.url(ServiceKind::Orchestrator).unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{api}/api/v1/agent/tasks?stream=ndjson"))
+        .bearer_auth(ADMIN_KEY)
+        .json(
+            &json!({ "question": "what should I test first?", "path": root.display().to_string() }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    let body = r.text().await.unwrap();
+    let lines: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["type"], "task");
+    let id = lines[0]["id"].as_i64().unwrap();
+    let last = lines.last().unwrap();
+    assert_eq!(last["type"], "answer", "{last}");
+    let steps: Vec<&Value> = lines.iter().filter(|l| l["type"] == "step").collect();
+    assert!(steps.len() >= 3, "{body}");
+    // In order, each once, and the same as the answer's own list.
+    for (i, s) in steps.iter().enumerate() {
+        assert_eq!(s["index"], i, "{s}");
+    }
+    assert_eq!(
+        last["answer"]["steps"].as_array().unwrap().len(),
+        steps.len()
+    );
+    assert_eq!(last["id"], id);
+    assert!(
+        last["answer"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Cart.total"),
+        "{last}"
+    );
+    running.shutdown();
+}
+
+#[tokio::test]
+async fn bad_requests_and_other_users_tasks_are_refused() {
+    let (config, _data) = test_config();
+    let running = spawn(&config, &ServiceKind::ALL).await;
+    let api = running.url(ServiceKind::Orchestrator).unwrap();
+    let url = format!("{api}/api/v1/agent/tasks");
+    for (body, want) in [
+        (json!({ "question": "   " }), "empty"),
+        (json!({ "question": "x".repeat(5000) }), "longer than 4000"),
+        (
+            json!({ "question": "review", "specialists": ["wizard"] }),
+            "unknown specialist `wizard`",
+        ),
+        (
+            json!({ "question": "review", "path": "/x", "analysis_id": 1 }),
+            "not both",
+        ),
+        (json!({ "question": "review", "colour": "blue" }), "colour"),
+    ] {
+        let (code, ct, problem) = call("POST", &url, Some(ADMIN_KEY), Some(body)).await;
+        assert_eq!(code, 422, "{problem}");
+        assert_eq!(ct, "application/problem+json");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(want),
+            "{problem}"
+        );
+    }
+    let (code, _, _) = call("POST", &url, None, Some(json!({ "question": "hi" }))).await;
+    assert_eq!(code, 401);
+    let r = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(ADMIN_KEY)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    // A task of the admin is not another member's to read.
+    let (_, _, body) = call(
+        "POST",
+        &url,
+        Some(ADMIN_KEY),
+        Some(json!({ "question": "what can you do?" })),
+    )
+    .await;
+    let id = body["id"].as_i64().unwrap();
+    let db = qa_store::Database::open(None, &config.data_dir, 1)
+        .await
+        .unwrap();
+    let tenant = db.tenant_by_name("default").await.unwrap().unwrap();
+    let user = db
+        .create_user(tenant.id, "member@example.com", qa_store::Role::Member)
+        .await
+        .unwrap();
+    let member_key = qa_store::generate_api_key();
+    db.add_api_key(&user, &member_key).await.unwrap();
+    let (code, _, _) = call("GET", &format!("{url}/{id}"), Some(&member_key), None).await;
+    assert_eq!(code, 404);
+    let (code, _, list) = call("GET", &url, Some(&member_key), None).await;
+    assert_eq!(code, 200);
+    assert_eq!(list["tasks"], json!([]));
+    running.shutdown();
+}
+
+#[tokio::test]
+async fn a_specialist_service_that_is_down_answers_503_at_once() {
+    let (mut config, _data) = test_config();
+    // Nothing listens there.
+    config.peers.specialists = Some("http://127.0.0.1:9".into());
+    let running = spawn(&config, &[ServiceKind::Orchestrator]).await;
+    let api = running.url(ServiceKind::Orchestrator).unwrap();
+    let started = std::time::Instant::now();
+    let r = reqwest::Client::new()
+        .post(format!("{api}/api/v1/agent/tasks"))
+        .bearer_auth(ADMIN_KEY)
+        .json(&json!({ "question": "what should I test first?", "analysis_id": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    let problem: Value = r.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("test-architect"),
+        "{problem}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Questions no specialist answers still work.
+    let (code, _, body) = call(
+        "POST",
+        &format!("{api}/api/v1/agent/tasks"),
+        Some(ADMIN_KEY),
+        Some(json!({ "question": "what can you do?" })),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    running.shutdown();
+}
