@@ -30,6 +30,9 @@ pub enum Command {
     /// Apply the database migrations (PostgreSQL from DATABASE_URL, else the embedded
     /// SQLite file in QA_AGENT_DATA_DIR).
     Migrate(MigrateArgs),
+    /// Ask a question about a repository; the reasoning steps stream as they happen,
+    /// then the answer (with file:line evidence) is printed.
+    Ask(AskArgs),
     /// Administer tenants, users and API keys, and read-only mode, directly in the
     /// database (works while the services are down).
     #[command(subcommand)]
@@ -91,6 +94,44 @@ pub enum AdminCommand {
 pub struct MigrateArgs {
     /// Configuration file whose `[server]` table is read (default: ./qa-agent.toml if
     /// present). Environment variables override it.
+    #[arg(long, env = "QA_AGENT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question, in plain words ("what should I test first?").
+    pub question: String,
+    /// The repository to ask about (a directory). Embedded mode analyses it here; with
+    /// `--server` it is a path on the server, under its QA_AGENT_WORKSPACE_ROOTS.
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<String>,
+    /// Answer from an existing analysis instead of `--path`.
+    #[arg(long, value_name = "ID", conflicts_with = "path")]
+    pub analysis: Option<i64>,
+    /// Ask this specialist (repeat for several): test-architect, code-reviewer,
+    /// performance-analyst, security-specialist.
+    #[arg(long = "specialist", value_name = "NAME")]
+    pub specialists: Vec<String>,
+    /// How several specialists work together: sequential, parallel or consensus.
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
+    /// A running orchestrator to ask (e.g. http://agent-orchestrator:8000); without it
+    /// the services run inside this process on the embedded database.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// The API key for `--server`.
+    #[arg(
+        long,
+        env = "QA_AGENT_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
+    /// Print the whole answer (steps, evidence, quality) as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Configuration file for embedded mode (as `serve` reads it).
     #[arg(long, env = "QA_AGENT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

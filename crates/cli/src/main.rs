@@ -24,6 +24,7 @@ fn main() -> ExitCode {
         Command::Schema => commands::schema::run(),
         Command::Serve(s) => commands::serve::run(s),
         Command::Migrate(m) => commands::migrate::run(m),
+        Command::Ask(a) => commands::ask::run(a),
         Command::Admin(a) => commands::admin::run(a),
     };
     match result {

@@ -436,3 +436,64 @@ fn generated_docs_are_current() {
         );
     }
 }
+
+#[test]
+fn ask_answers_with_streamed_steps_and_cited_evidence_in_embedded_mode() {
+    let p = Project::new();
+    p.file(
+        "repo/shop/orders.py",
+        "def parse_order(rows, wanted):\n    out = []\n    for r in rows:\n        for w in wanted:\n            if r == w:\n                out.append(r)\n    return out\n",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let ask = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_qa-agent"))
+            .arg("ask")
+            .args(args)
+            .current_dir(p.path())
+            .env("QA_AGENT_DATA_DIR", data.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .output()
+            .unwrap()
+    };
+    let out = ask(&["why is parse_order slow?", "--path", "repo"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    // The steps stream on stderr, the answer on stdout, citing the nested loop.
+    assert!(
+        stderr.contains("→ analyze_repository") && stderr.contains("→ function_source"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("shop/orders.py:4") && stdout.contains("nesting level 2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("performance-analyst"), "{stdout}");
+
+    let out = ask(&["what should I test first?", "--path", "repo", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["answer"]["specialists"][0], "test-architect");
+    assert!(
+        v["answer"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("parse_order"),
+        "{v}"
+    );
+
+    // Bad input is a clear error, not a hang or a panic.
+    let out = ask(&["anything", "--path", "no/such/dir"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    let out = ask(&["anything", "--server", "http://127.0.0.1:9"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("API key"));
+}

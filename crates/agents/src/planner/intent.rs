@@ -150,23 +150,42 @@ fn features(words: &[String]) -> Vec<String> {
     f
 }
 
+fn data() -> BTreeMap<String, toml::Value> {
+    toml::from_str(include_str!("../../data/intents.toml"))
+        .expect("data/intents.toml is checked by the tests")
+}
+
 /// The examples the model is built from: `data/intents.toml`.
 pub fn builtin_examples() -> Vec<(Intent, String)> {
-    #[derive(Deserialize)]
-    struct Section {
-        examples: Vec<String>,
+    let mut out = Vec::new();
+    for (name, v) in data() {
+        if name == "lexicon" {
+            continue;
+        }
+        let intent = Intent::parse(&name)
+            .unwrap_or_else(|| panic!("data/intents.toml: unknown intent `{name}`"));
+        for e in v["examples"].as_array().into_iter().flatten() {
+            out.push((intent, e.as_str().unwrap_or_default().to_string()));
+        }
     }
-    let sections: BTreeMap<String, Section> =
-        toml::from_str(include_str!("../../data/intents.toml"))
-            .expect("data/intents.toml is checked by the tests");
-    sections
-        .into_iter()
-        .flat_map(|(name, s)| {
-            let intent = Intent::parse(&name)
-                .unwrap_or_else(|| panic!("data/intents.toml: unknown intent `{name}`"));
-            s.examples.into_iter().map(move |e| (intent, e))
-        })
-        .collect()
+    out
+}
+
+/// Domain words by intent (`[lexicon]` of `data/intents.toml`), matched as prefixes.
+pub fn builtin_lexicon() -> Vec<(Intent, String)> {
+    let mut out = Vec::new();
+    let data = data();
+    let Some(lexicon) = data.get("lexicon").and_then(|l| l.as_table()) else {
+        return out;
+    };
+    for (name, words) in lexicon {
+        let intent = Intent::parse(name)
+            .unwrap_or_else(|| panic!("data/intents.toml: unknown intent `{name}` in [lexicon]"));
+        for w in words.as_array().into_iter().flatten() {
+            out.push((intent, w.as_str().unwrap_or_default().to_string()));
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +196,7 @@ pub struct IntentModel {
     /// log P(unseen feature | intent).
     unseen: HashMap<Intent, f64>,
     vocabulary: HashSet<String>,
+    lexicon: Vec<(Intent, String)>,
 }
 
 /// How sure the model is, and of what.
@@ -190,6 +210,8 @@ pub struct Classification {
 }
 
 const ALPHA: f64 = 0.5;
+/// What one domain word adds to its intent's log score (a likelihood ratio of e²).
+const LEXICON_WEIGHT: f64 = 2.0;
 /// Below this posterior the question is not understood.
 const MIN_CONFIDENCE: f64 = 0.3;
 
@@ -228,7 +250,16 @@ impl IntentModel {
             likelihood,
             unseen,
             vocabulary,
+            lexicon: builtin_lexicon(),
         }
+    }
+
+    /// The intents whose domain words `word` starts with.
+    fn domain_of<'a>(&'a self, word: &'a str) -> impl Iterator<Item = Intent> + 'a {
+        self.lexicon
+            .iter()
+            .filter(move |(_, prefix)| word.starts_with(prefix.as_str()))
+            .map(|(i, _)| *i)
     }
 
     pub fn builtin() -> IntentModel {
@@ -237,7 +268,8 @@ impl IntentModel {
 
     /// Whether the word is part of what the model knows (so it is not a symbol name).
     pub fn knows(&self, word: &str) -> bool {
-        self.vocabulary.contains(&stem(&word.to_lowercase()))
+        let w = stem(&word.to_lowercase());
+        self.vocabulary.contains(&w) || self.domain_of(&w).next().is_some()
     }
 
     /// Classifies a question whose names were already replaced by placeholders.
@@ -245,7 +277,10 @@ impl IntentModel {
         let ws = words(masked);
         let known_content = ws
             .iter()
-            .filter(|w| !is_stopword(w) && self.vocabulary.contains(*w))
+            .filter(|w| {
+                !is_stopword(w)
+                    && (self.vocabulary.contains(*w) || self.domain_of(w).next().is_some())
+            })
             .count();
         if known_content == 0 {
             return Classification {
@@ -264,10 +299,15 @@ impl IntentModel {
             .map(|(intent, prior)| {
                 let l = &self.likelihood[intent];
                 let u = self.unseen[intent];
+                let domain = ws
+                    .iter()
+                    .filter(|w| self.domain_of(w).any(|i| i == *intent))
+                    .count() as f64;
                 let s = prior
                     + fs.iter()
                         .map(|f| l.get(f).copied().unwrap_or(u))
-                        .sum::<f64>();
+                        .sum::<f64>()
+                    + LEXICON_WEIGHT * domain;
                 (*intent, s)
             })
             .collect();

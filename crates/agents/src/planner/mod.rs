@@ -113,6 +113,17 @@ impl Planner {
     pub fn understand(&self, question: &str) -> Understanding {
         let (entities, masked) = entities::extract(question, &self.model);
         let mut classification = self.model.classify(&masked);
+        // A question that names code is about that code, not about qa-agent itself.
+        let names_code = !entities.symbols.is_empty()
+            || !entities.paths.is_empty()
+            || !entities.rules.is_empty();
+        if classification.intent == Intent::Capabilities
+            && names_code
+            && let Some((alt, p)) = classification.alternative
+        {
+            classification.intent = alt;
+            classification.confidence = p;
+        }
         // A rule id alone ("SEC003?") is a request to explain it.
         if classification.intent == Intent::Unknown && !entities.rules.is_empty() {
             classification.intent = Intent::ExplainRule;

@@ -101,30 +101,74 @@ pub(super) fn explain(s: &Scratch) -> Option<Draft> {
     Some(d)
 }
 
-fn search_plan(s: &Scratch) -> Vec<Action> {
+/// Words that say how to search, not what for.
+const SEARCH_WORDS: &[&str] = &[
+    "find",
+    "search",
+    "grep",
+    "locate",
+    "look",
+    "where",
+    "used",
+    "use",
+    "uses",
+    "usage",
+    "call",
+    "calls",
+    "called",
+    "defined",
+    "define",
+    "definition",
+    "mention",
+    "mentions",
+    "file",
+    "files",
+    "code",
+    "every",
+    "place",
+    "places",
+    "list",
+    "occurrence",
+    "occurrences",
+];
+
+/// What to search for: quoted text, a name the question gives, else its last word that
+/// is not about searching.
+fn search_target(s: &Scratch) -> Option<String> {
     let e = &s.understanding.entities;
-    let mut out = Vec::new();
-    let wants_uses =
-        s.question.to_lowercase().contains("use") || s.question.to_lowercase().contains("call");
-    let query = e.quoted.clone().or_else(|| {
-        (wants_uses || s.symbols.is_empty())
-            .then(|| {
-                s.symbols
-                    .first()
-                    .map(|(n, ..)| crate::tools::symbol_stem(n).to_string())
-                    .or_else(|| e.symbols.first().cloned())
-                    .or_else(|| e.weak_symbols.first().cloned())
-            })
-            .flatten()
-    });
-    if let Some(q) = query {
-        out.push(Action::new(
-            format!("Search the analysed files for `{q}`."),
-            "search_code",
-            json!({ "analysis_id": aid(s), "query": q, "kind": "text", "limit": 30 }),
-        ));
+    if let Some(q) = &e.quoted {
+        return Some(q.clone());
     }
-    out
+    if let Some((n, ..)) = s.symbols.first() {
+        return Some(crate::tools::symbol_stem(n).to_string());
+    }
+    if let Some(n) = e.symbols.first().or(e.weak_symbols.first()) {
+        return Some(crate::tools::symbol_stem(n).to_string());
+    }
+    s.question
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| w.len() >= 2)
+        .map(str::to_lowercase)
+        .filter(|w| !crate::planner::intent::is_stopword(w) && !SEARCH_WORDS.contains(&w.as_str()))
+        .next_back()
+}
+
+fn search_plan(s: &Scratch) -> Vec<Action> {
+    let q = s.question.to_lowercase();
+    let wants_uses = q.contains("use") || q.contains("call") || q.contains("mention");
+    // A definition was already found while resolving names; occurrences need a search.
+    if !s.symbols.is_empty() && !wants_uses {
+        return Vec::new();
+    }
+    search_target(s)
+        .map(|q| {
+            vec![Action::new(
+                format!("Search the analysed files for `{q}`."),
+                "search_code",
+                json!({ "analysis_id": aid(s), "query": q, "kind": "text", "limit": 30 }),
+            )]
+        })
+        .unwrap_or_default()
 }
 
 fn search_answer(s: &Scratch, d: &mut Draft) {

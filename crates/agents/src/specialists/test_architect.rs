@@ -153,7 +153,7 @@ impl Strategy for TestArchitect {
             "list_untested",
             args,
         )];
-        if s.intent() == Intent::WriteTests || !s.symbols.is_empty() {
+        if !s.symbols.is_empty() {
             out.extend(function_actions(s, "Work out the cases a test must cover"));
         } else {
             out.push(Action::new(
@@ -170,7 +170,9 @@ impl Strategy for TestArchitect {
             return d;
         }
         let mut d = Draft::default();
-        if s.intent() == Intent::WriteTests {
+        // "Write tests" for a named function: what its tests must cover. Without one,
+        // the useful answer is which functions need tests first.
+        if s.intent() == Intent::WriteTests && !s.symbols.is_empty() {
             write_tests_answer(s, &mut d);
             return d;
         }
@@ -215,6 +217,12 @@ impl Strategy for TestArchitect {
                 String::new()
             }
         );
+        if s.intent() == Intent::WriteTests {
+            d.summary = format!(
+                "This build cannot yet generate tests and run them before showing them, and I do not hand out test code that was never run. Name a function (\"write tests for `module.function`\") to get the cases its tests must cover; these are the functions that need tests first. {}",
+                d.summary
+            );
+        }
         let shown: Vec<Value> = g["untested"].as_array().cloned().unwrap_or_default();
         let mut sec = Section::new(format!(
             "Cover first{}",

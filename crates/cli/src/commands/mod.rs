@@ -1,5 +1,6 @@
 pub mod admin;
 pub mod analyze;
+pub mod ask;
 pub mod migrate;
 pub mod rules;
 pub mod schema;

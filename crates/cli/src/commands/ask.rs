@@ -1,0 +1,204 @@
+//! `qa-agent ask "…"`: asks the orchestrator and prints the reasoning steps as they stream
+//! (stderr), then the answer (stdout). With `--server` it asks a running orchestrator;
+//! without, it runs the orchestrator and specialist services inside this process on the
+//! embedded database (the same engine, tools and traces) and asks them.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use qa_server::{ServerConfig, ServiceKind};
+use serde_json::{Value, json};
+
+use crate::args::AskArgs;
+
+pub fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(execute(args));
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
+}
+
+async fn execute(args: AskArgs) -> anyhow::Result<ExitCode> {
+    let mut body = json!({ "question": args.question });
+    if let Some(id) = args.analysis {
+        body["analysis_id"] = id.into();
+    }
+    if !args.specialists.is_empty() {
+        body["specialists"] = json!(args.specialists);
+    }
+    if let Some(m) = &args.mode {
+        body["mode"] = m.as_str().into();
+    }
+    if let Some(server) = &args.server {
+        let key = args.api_key.as_deref().context(
+            "--server needs an API key: pass --api-key or set QA_AGENT_API_KEY (an admin creates one with `qa-agent admin create-key`)",
+        )?;
+        if let Some(p) = &args.path {
+            body["path"] = p.as_str().into();
+        }
+        return ask(server.trim_end_matches('/'), key, &body, args.json).await;
+    }
+    // Embedded: the two services this needs, on free local ports, with the repository
+    // as the only directory they may read.
+    let mut config = ServerConfig::load(args.config.as_deref())?;
+    config.bind = std::net::IpAddr::from([127, 0, 0, 1]);
+    config.ports.orchestrator = 0;
+    config.ports.specialists = 0;
+    config.peers = Default::default();
+    if let Some(p) = &args.path {
+        let dir = std::path::Path::new(p)
+            .canonicalize()
+            .with_context(|| format!("{p} does not exist"))?;
+        config.workspace_roots = vec![dir.clone()];
+        body["path"] = dir.display().to_string().into();
+    }
+    let running = qa_server::start(
+        &config,
+        &[ServiceKind::Orchestrator, ServiceKind::Specialists],
+    )
+    .await
+    .context("cannot start the embedded services")?;
+    if let Some(b) = &running.bootstrap {
+        use qa_server::Announce;
+        eprintln!("{}", b.announcement());
+    }
+    let db = qa_store::Database::open(config.database_url.as_deref(), &config.data_dir, 1).await?;
+    let key = session_key(&db).await?;
+    let api = running.url(ServiceKind::Orchestrator).unwrap_or_default();
+    let result = ask(&api, &key, &body, args.json).await;
+    // The key lived for this question only.
+    let _ = db.revoke_api_key(&key).await;
+    running.shutdown();
+    let _ = running.wait(std::time::Duration::from_secs(5)).await;
+    result
+}
+
+/// A key for one embedded question, for the local `cli@localhost` user of the first
+/// tenant (created on first use).
+async fn session_key(db: &qa_store::Database) -> anyhow::Result<String> {
+    let tenant = match db.tenant_by_name("default").await? {
+        Some(t) => t,
+        None => bail!(
+            "the embedded database has no `default` tenant; create it with `qa-agent admin create-tenant default`"
+        ),
+    };
+    let user = match db.user_by_email(tenant.id, "cli@localhost").await? {
+        Some(u) => u,
+        None => {
+            db.create_user(tenant.id, "cli@localhost", qa_store::Role::Member)
+                .await?
+        }
+    };
+    let key = qa_store::generate_api_key();
+    db.add_api_key(&user, &key).await?;
+    Ok(key)
+}
+
+/// Asks with a streamed answer: steps to stderr as they come, the answer to stdout.
+async fn ask(api: &str, key: &str, body: &Value, as_json: bool) -> anyhow::Result<ExitCode> {
+    let mut response = reqwest::Client::new()
+        .post(format!("{api}/api/v1/agent/tasks?stream=ndjson"))
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the orchestrator at {api}"))?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let problem: Value = response.json().await.unwrap_or_default();
+        bail!(
+            "the orchestrator answered {status}: {}",
+            problem["detail"].as_str().unwrap_or("no detail")
+        );
+    }
+    let mut buffer = Vec::new();
+    let mut answer = None;
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .context("the answer stream broke off")?
+    {
+        buffer.extend_from_slice(&chunk);
+        while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buffer.drain(..=end).collect();
+            let Ok(event) = serde_json::from_slice::<Value>(&line) else {
+                continue;
+            };
+            match event["type"].as_str() {
+                Some("step") if !as_json => print_step(&event),
+                Some("answer") => answer = Some(event),
+                Some("error") => bail!(
+                    "the question could not be answered: {}",
+                    event["detail"].as_str().unwrap_or("unknown error")
+                ),
+                _ => {}
+            }
+        }
+    }
+    let Some(answer) = answer else {
+        bail!("the orchestrator closed the stream before answering");
+    };
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&answer)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let a = &answer["answer"];
+    writeln!(out, "\n{}\n", a["text"].as_str().unwrap_or_default())?;
+    for art in a["artifacts"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "--- {} ({}) ---\n{}\n",
+            art["title"].as_str().unwrap_or_default(),
+            art["kind"].as_str().unwrap_or_default(),
+            art["content"].as_str().unwrap_or_default()
+        )?;
+    }
+    let specialists: Vec<&str> = a["specialists"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    writeln!(
+        out,
+        "— {} · confidence {:.2} · quality {:.2} · {} tool call(s) · task {}",
+        if specialists.is_empty() {
+            "no specialist".to_string()
+        } else {
+            specialists.join(", ")
+        },
+        a["confidence"].as_f64().unwrap_or(0.0),
+        a["quality"]["score"].as_f64().unwrap_or(0.0),
+        a["tool_calls"],
+        answer["id"]
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_step(step: &Value) {
+    let who = step["specialist"]
+        .as_str()
+        .map(|s| format!("[{s}] "))
+        .unwrap_or_default();
+    let thought = step["thought"].as_str().unwrap_or_default();
+    let mut err = std::io::stderr().lock();
+    match step["action"].as_str() {
+        Some(action) => {
+            let _ = writeln!(
+                err,
+                "  {who}{thought}\n    → {action}: {} ({}, {:.0} ms)",
+                step["observation"].as_str().unwrap_or_default(),
+                step["outcome"].as_str().unwrap_or_default(),
+                step["duration_ms"].as_f64().unwrap_or(0.0)
+            );
+        }
+        None => {
+            let _ = writeln!(err, "  {who}{thought}");
+        }
+    }
+}
