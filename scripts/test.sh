@@ -31,5 +31,14 @@ if [ ${#need_debs[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_debs[@]}"
 fi
 
+# The agents' scenario suite asks about real repositories from PyPI (pinned by SHA-256).
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  log "installing python3-pip"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-pip
+fi
+QA_AGENT_SCENARIO_REPOS="$(bash scripts/fetch-scenario-repos.sh)"
+export QA_AGENT_SCENARIO_REPOS
+
 log "cargo test --workspace --all-targets"
 cargo test --workspace --all-targets --locked "$@"

@@ -125,6 +125,9 @@ pub struct Answer {
     /// Why the reasoning stopped early (budget, loop breaker), if it did.
     pub stopped: Option<String>,
     pub collaboration: Option<Collaboration>,
+    /// Reused from the reasoning cache (same question, same code).
+    #[serde(default)]
+    pub cached: bool,
     pub steps: Vec<Step>,
 }
 
@@ -214,6 +217,32 @@ struct Run<'a> {
     stopped: Mutex<Option<String>>,
     /// The specialist service is unreachable: stop everything.
     unavailable: Mutex<Option<String>>,
+}
+
+/// Where answers are kept for reuse: the same question (normalised) about the same code
+/// (content hash) by the same specialists is answered once. Failures are misses.
+pub trait AnswerCache: Send + Sync {
+    fn get<'a>(&'a self, key: &'a str) -> futures_util::future::BoxFuture<'a, Option<Answer>>;
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        answer: &'a Answer,
+    ) -> futures_util::future::BoxFuture<'a, ()>;
+}
+
+/// The cache key of a question about `content` (a content hash, or an analysis id) for
+/// `route`: lower-cased words of the question, in order, punctuation dropped.
+pub fn cache_key(content: &str, question: &str, route: &Route) -> String {
+    use std::hash::{Hash, Hasher};
+    let words: Vec<String> = question
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '/'))
+        .map(|w| w.trim_matches('.').to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let names: Vec<&str> = route.specialists.iter().map(|s| s.name()).collect();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (words, names, route.mode.as_str()).hash(&mut h);
+    format!("reasoning:{content}:{:016x}", h.finish())
 }
 
 /// Why a task could not be answered at all.
@@ -443,6 +472,18 @@ impl Engine {
         budget: Budget,
         events: Option<UnboundedSender<Step>>,
     ) -> Result<Answer, EngineError> {
+        self.run_cached(task, client, budget, events, None).await
+    }
+
+    /// [`Engine::run`], reusing and keeping answers in `cache`.
+    pub async fn run_cached(
+        &self,
+        task: &Task,
+        client: &dyn ToolClient,
+        budget: Budget,
+        events: Option<UnboundedSender<Step>>,
+        cache: Option<&dyn AnswerCache>,
+    ) -> Result<Answer, EngineError> {
         let understanding = self.planner.understand(&task.question);
         let route = self
             .planner
@@ -521,6 +562,28 @@ impl Engine {
                 .conclude(&run, &mut s, &route, vec![(None, draft, planned, 0)])
                 .await);
         }
+        // The same question about the same code: answer it from the cache.
+        let content = s
+            .ok("analyze_repository")
+            .next()
+            .and_then(|o| o.data["content_hash"].as_str().map(str::to_string))
+            .or_else(|| s.analysis_id.map(|id| format!("analysis-{id}")));
+        let key = content.map(|c| cache_key(&c, &task.question, &route));
+        if let (Some(cache), Some(key)) = (cache, &key)
+            && let Some(mut cached) = cache.get(key).await
+        {
+            run.think(
+                None,
+                "I answered the same question about the same code before; its verified answer still holds, so I reuse it (reasoning cache).".into(),
+                cached.confidence,
+            );
+            cached.steps =
+                std::mem::take(&mut *run.steps.lock().unwrap_or_else(|p| p.into_inner()));
+            cached.analysis_id = s.analysis_id;
+            cached.tool_calls = run.tool_calls.load(Ordering::SeqCst);
+            cached.cached = true;
+            return Ok(cached);
+        }
         self.resolve_symbols(&run, &mut s).await;
 
         let mut drafts = Vec::new();
@@ -557,7 +620,15 @@ impl Engine {
         if let Some(why) = run.unavailable() {
             return Err(EngineError::Unavailable(why));
         }
-        Ok(self.conclude(&run, &mut s, &route, drafts).await)
+        let answer = self.conclude(&run, &mut s, &route, drafts).await;
+        // Only complete answers are worth reusing.
+        if let (Some(cache), Some(key)) = (cache, &key)
+            && answer.stopped.is_none()
+            && answer.quality.tool_success == Some(1.0)
+        {
+            cache.put(key, &answer).await;
+        }
+        Ok(answer)
     }
 
     /// Resolves the names the question mentions against the repository's symbols.
@@ -795,6 +866,7 @@ impl Engine {
             tool_calls: run.tool_calls.load(Ordering::SeqCst),
             stopped,
             collaboration,
+            cached: false,
             steps,
         }
     }

@@ -158,6 +158,56 @@ impl ToolClient for HttpTools {
     }
 }
 
+/// How long a reused answer stays: the code it is about cannot change under the same
+/// content hash, but rules and the planner do between releases.
+const CACHE_TTL: Duration = Duration::from_secs(3600);
+
+/// The reasoning cache in Redis (or the in-process store), counted in
+/// `reasoning_cache_total{result}`.
+pub struct EphemeralCache<'a> {
+    pub cache: &'a qa_store::Ephemeral,
+    pub metrics: &'a ReasoningMetrics,
+}
+
+impl qa_agents::engine::AnswerCache for EphemeralCache<'_> {
+    fn get<'a>(&'a self, key: &'a str) -> futures_util::future::BoxFuture<'a, Option<Answer>> {
+        Box::pin(async move {
+            let hit = match self.cache.get(key).await {
+                Ok(Some(bytes)) => serde_json::from_slice::<Answer>(&bytes).ok(),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reasoning cache unavailable; answering afresh");
+                    None
+                }
+            };
+            let result = if hit.is_some() { "hit" } else { "miss" };
+            self.metrics
+                .cache
+                .get_or_create(&crate::metrics::CacheLabels {
+                    result: result.into(),
+                })
+                .inc();
+            hit
+        })
+    }
+
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        answer: &'a Answer,
+    ) -> futures_util::future::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let mut stored = answer.clone();
+            stored.steps.clear();
+            if let Ok(bytes) = serde_json::to_vec(&stored)
+                && let Err(e) = self.cache.set(key, &bytes, CACHE_TTL).await
+            {
+                tracing::warn!(error = %e, "cannot keep the answer in the reasoning cache");
+            }
+        })
+    }
+}
+
 /// Records a finished reasoning in the metrics.
 pub fn observe(metrics: &ReasoningMetrics, answer: &Answer, elapsed: Duration) {
     use crate::metrics::{QualityLabels, StepKindLabels};

@@ -149,8 +149,7 @@ fn search_target(s: &Scratch) -> Option<String> {
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| w.len() >= 2)
         .map(str::to_lowercase)
-        .filter(|w| !crate::planner::intent::is_stopword(w) && !SEARCH_WORDS.contains(&w.as_str()))
-        .next_back()
+        .rfind(|w| !crate::planner::intent::is_stopword(w) && !SEARCH_WORDS.contains(&w.as_str()))
 }
 
 fn search_plan(s: &Scratch) -> Vec<Action> {

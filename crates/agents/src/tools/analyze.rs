@@ -111,7 +111,7 @@ impl Tool for AnalyzeRepository {
             };
             Ok(ToolOutput {
                 summary: line,
-                data: json!({ "analysis_id": id, "status": record.status, "repository": name, "summary": summary }),
+                data: json!({ "analysis_id": id, "status": record.status, "repository": name, "content_hash": record.content_hash, "summary": summary }),
                 evidence,
             })
         })

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::api::views::{Problem, TaskList, TaskView};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
-use crate::reasoning::{HttpTools, observe};
+use crate::reasoning::{EphemeralCache, HttpTools, observe};
 use crate::{AppState, ServiceKind};
 
 /// Longest question accepted, in characters.
@@ -159,9 +159,13 @@ pub async fn ask(
     let tools = HttpTools::new(&state, authorization, reasoning.budget.time);
     if !stream {
         let started = Instant::now();
+        let cache = EphemeralCache {
+            cache: &state.cache,
+            metrics: &state.metrics.reasoning,
+        };
         let result = reasoning
             .engine
-            .run(&task, &tools, reasoning.budget, None)
+            .run_cached(&task, &tools, reasoning.budget, None, Some(&cache))
             .await;
         drop(permit);
         let answer = store(&state, id, &result, started.elapsed()).await?;
@@ -196,9 +200,19 @@ pub async fn ask(
             })
         };
         let started = Instant::now();
+        let cache = EphemeralCache {
+            cache: &state.cache,
+            metrics: &state.metrics.reasoning,
+        };
         let result = reasoning
             .engine
-            .run(&task, &tools, reasoning.budget, Some(steps_tx))
+            .run_cached(
+                &task,
+                &tools,
+                reasoning.budget,
+                Some(steps_tx),
+                Some(&cache),
+            )
             .await;
         let _ = forward.await;
         let end = match store(&state, id, &result, started.elapsed()).await {
@@ -339,4 +353,41 @@ pub async fn list(
 /// A trace still `running` this long after it started belongs to a process that died.
 fn interrupted_after(state: &AppState) -> Duration {
     Duration::from_secs(state.config.reasoning_timeout_secs + 60)
+}
+
+/// Clears the reasoning cache (the learning engine's `POST
+/// /api/v1/optimize/reasoning_cache` comes here); keyless from a trusted address, audited.
+#[utoipa::path(post, path = "/api/v1/agent/reasoning_cache/clear", tag = "agents",
+    security((), ("api_key" = [])),
+    responses((status = 200, body = crate::api::views::CacheCleared), (status = 503, body = Problem)))]
+pub async fn clear_cache(
+    State(state): State<AppState>,
+    operator: crate::auth::Operator,
+) -> Result<Json<crate::api::views::CacheCleared>, ApiError> {
+    let removed = state
+        .cache
+        .delete_prefix(crate::api::maintenance::REASONING_CACHE_PREFIX)
+        .await
+        .map_err(|e| {
+            if e.is_unavailable() {
+                ApiError::unavailable(
+                    "redis-unavailable",
+                    format!("Redis is unavailable ({e}); the reasoning cache cannot be cleared now, try again shortly"),
+                )
+            } else {
+                ApiError::from(e)
+            }
+        })?;
+    operator
+        .audit(
+            &state,
+            "optimize.reasoning_cache",
+            Some(format!("removed {removed} entries")),
+        )
+        .await;
+    Ok(Json(crate::api::views::CacheCleared {
+        status: "done".into(),
+        removed,
+        backend: state.cache.backend().into(),
+    }))
 }

@@ -48,38 +48,75 @@ pub async fn optimize(
     }))
 }
 
-/// Clears the cached reasoning results.
+/// Clears the cached reasoning results, through the orchestrator that keeps them.
 #[utoipa::path(post, path = "/api/v1/optimize/reasoning_cache", tag = "operations",
     security((), ("api_key" = [])),
     responses((status = 200, body = CacheCleared), (status = 401, body = Problem), (status = 503, body = Problem)))]
 pub async fn clear_reasoning_cache(
     State(state): State<AppState>,
     operator: Operator,
+    headers: axum::http::HeaderMap,
 ) -> Result<Json<CacheCleared>, ApiError> {
-    let removed = state
-        .cache
-        .delete_prefix(REASONING_CACHE_PREFIX)
+    let base = state
+        .peers
+        .get(crate::ServiceKind::Orchestrator)
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
+    let mut forward = crate::telemetry::trace_headers();
+    if let Some(auth) = headers.get(axum::http::header::AUTHORIZATION) {
+        forward.insert(axum::http::header::AUTHORIZATION, auth.clone());
+    }
+    let unavailable = |why: String| {
+        ApiError::unavailable(
+            "orchestrator-unavailable",
+            format!(
+                "the orchestrator at {base} keeps the reasoning cache and {why}; try again shortly"
+            ),
+        )
+    };
+    let response = state
+        .http
+        .post(format!("{base}/api/v1/agent/reasoning_cache/clear"))
+        .headers(forward)
+        .timeout(state.peer_timeout * 5)
+        .send()
         .await
         .map_err(|e| {
-            if e.is_unavailable() {
-                ApiError::unavailable(
-                    "redis-unavailable",
-                    format!("Redis is unavailable ({e}); the reasoning cache cannot be cleared now, try again shortly"),
-                )
-            } else {
-                ApiError::from(e)
-            }
+            unavailable(format!(
+                "cannot be reached ({})",
+                crate::health::root_cause(&e)
+            ))
         })?;
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    if !status.is_success() {
+        let detail = body["detail"].as_str().unwrap_or("no detail").to_string();
+        return Err(if body["type"] == "/problems/redis-unavailable" {
+            // The cache itself is down, not the orchestrator: say so as it did.
+            ApiError::unavailable("redis-unavailable", detail)
+        } else if status.is_server_error() {
+            unavailable(format!("answered {status}: {detail}"))
+        } else {
+            ApiError::new(
+                status,
+                "orchestrator-refused",
+                format!("the orchestrator refused: {detail}"),
+            )
+        });
+    }
     operator
         .audit(
             &state,
             "optimize.reasoning_cache",
-            Some(format!("removed {removed} entries")),
+            body["removed"]
+                .as_u64()
+                .map(|n| format!("removed {n} entries")),
         )
         .await;
     Ok(Json(CacheCleared {
         status: "done".into(),
-        removed,
-        backend: state.cache.backend().into(),
+        removed: body["removed"].as_u64().unwrap_or(0),
+        backend: body["backend"].as_str().unwrap_or_default().into(),
     }))
 }

@@ -39,7 +39,8 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
             .route("/analyses/{id}/sarif", get(analyses::sarif))
             .route("/agent/specialists", get(specialists::list))
             .route("/agent/tasks", post(agent::ask).get(agent::list))
-            .route("/agent/tasks/{id}", get(agent::get_one));
+            .route("/agent/tasks/{id}", get(agent::get_one))
+            .route("/agent/reasoning_cache/clear", post(agent::clear_cache));
     }
     if kind == ServiceKind::Specialists {
         api = api

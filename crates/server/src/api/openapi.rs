@@ -30,6 +30,7 @@ use super::{account, agent, analyses, maintenance, specialists, tools, views};
         agent::ask,
         agent::list,
         agent::get_one,
+        agent::clear_cache,
         maintenance::optimize,
         maintenance::clear_reasoning_cache,
         tools::list,

@@ -348,3 +348,73 @@ async fn a_specialist_service_that_is_down_answers_503_at_once() {
     assert_eq!(code, 200, "{body}");
     running.shutdown();
 }
+
+#[tokio::test]
+async fn a_repeated_question_is_answered_from_the_reasoning_cache_until_it_is_cleared() {
+    let ws = workspace();
+    let root = ws.path().join("shop");
+    let (mut config, _data) = test_config();
+    config.workspace_roots = vec![ws.path().to_path_buf()];
+    let running = spawn(&config, &ServiceKind::ALL).await;
+    let api = running.url(ServiceKind::Orchestrator).unwrap();
+    let learning = running.url(ServiceKind::Learning).unwrap();
+    let ask = |q: &str| json!({ "question": q, "path": root.display().to_string() });
+    let url = format!("{api}/api/v1/agent/tasks");
+
+    let (_, _, first) = call(
+        "POST",
+        &url,
+        Some(ADMIN_KEY),
+        Some(ask("What should I test first?")),
+    )
+    .await;
+    assert_eq!(first["answer"]["cached"], false);
+    // Same question in other words' case and punctuation, same code (re-analysed).
+    let (_, _, second) = call(
+        "POST",
+        &url,
+        Some(ADMIN_KEY),
+        Some(ask("what should i test first")),
+    )
+    .await;
+    let a = &second["answer"];
+    assert_eq!(a["cached"], true, "{a}");
+    assert_eq!(a["text"], first["answer"]["text"]);
+    // Only the analysis ran; the specialists' tools did not.
+    let actions: Vec<&str> = a["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["analyze_repository"], "{actions:?}");
+    let (_, metrics) = crate::helpers::get(&format!("{api}/metrics")).await;
+    assert!(
+        metrics.contains("reasoning_cache_total{result=\"hit\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("reasoning_cache_total{result=\"miss\"} 1"),
+        "{metrics}"
+    );
+
+    // The learning engine clears it through the orchestrator (keyless from loopback).
+    let (code, _, cleared) = call(
+        "POST",
+        &format!("{learning}/api/v1/optimize/reasoning_cache"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{cleared}");
+    assert_eq!(cleared["removed"], 1, "{cleared}");
+    let (_, _, third) = call(
+        "POST",
+        &url,
+        Some(ADMIN_KEY),
+        Some(ask("What should I test first?")),
+    )
+    .await;
+    assert_eq!(third["answer"]["cached"], false);
+    running.shutdown();
+}

@@ -22,6 +22,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/agent/tasks"),
     ("get", "/api/v1/agent/tasks"),
     ("get", "/api/v1/agent/tasks/{id}"),
+    ("post", "/api/v1/agent/reasoning_cache/clear"),
     ("get", "/api/v1/tools"),
     ("post", "/api/v1/tools/{name}"),
     ("post", "/api/v1/tools/{name}/disable"),

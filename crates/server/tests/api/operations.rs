@@ -336,7 +336,7 @@ async fn redis_going_away_fails_readiness_and_redis_calls_then_recovers_without_
     let mut redis = RedisServer::start(port);
     let (mut config, _data) = test_config();
     config.redis_url = Some(url.clone());
-    let app = spawn(&config, &[ServiceKind::Learning]).await;
+    let app = spawn(&config, &[ServiceKind::Learning, ServiceKind::Orchestrator]).await;
     let base = app.url(ServiceKind::Learning).unwrap();
 
     let (code, body) = get_json(&format!("{base}/health/detailed")).await;

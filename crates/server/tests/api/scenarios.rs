@@ -16,6 +16,9 @@ use serde_json::{Value, json};
 use crate::analyses::wait_done;
 use crate::helpers::{ADMIN_KEY, call, spawn, test_config};
 
+/// Rule ids reported at each (file, line) of an analysis.
+type FindingsAt = HashMap<(String, i64), Vec<String>>;
+
 #[derive(Debug, Clone, Deserialize)]
 struct Scenario {
     id: String,
@@ -78,11 +81,7 @@ fn repositories() -> Option<PathBuf> {
 }
 
 /// What is wrong with one cited location, checked against the files.
-fn check_citation(
-    root: &Path,
-    e: &Value,
-    findings: &HashMap<(String, i64), Vec<String>>,
-) -> Option<String> {
+fn check_citation(root: &Path, e: &Value, findings: &FindingsAt) -> Option<String> {
     let file = e["file"].as_str()?;
     let Ok(text) = std::fs::read_to_string(root.join(file)) else {
         return Some(format!("{file} does not exist"));
@@ -118,12 +117,7 @@ fn check_citation(
 }
 
 /// The failures of one answer against its scenario (empty: it passes).
-fn judge(
-    s: &Scenario,
-    body: &Value,
-    root: &Path,
-    findings: &HashMap<(String, i64), Vec<String>>,
-) -> Vec<String> {
+fn judge(s: &Scenario, body: &Value, root: &Path, findings: &FindingsAt) -> Vec<String> {
     let mut out = Vec::new();
     let a = &body["answer"];
     if body["status"] != "done" {
@@ -216,7 +210,7 @@ async fn run_all(
     api: &str,
     cases: &[(Scenario, String)],
     repos: &Path,
-    analyses: &HashMap<String, (i64, HashMap<(String, i64), Vec<String>>)>,
+    analyses: &HashMap<String, (i64, FindingsAt)>,
 ) -> Vec<Outcome> {
     let mut out = Vec::new();
     for (s, question) in cases {
@@ -314,7 +308,7 @@ async fn the_scenario_suite_meets_its_targets() {
         assert!(code == 202 || code == 200, "{body}");
         let id = body["id"].as_i64().unwrap();
         assert_eq!(wait_done(&api, ADMIN_KEY, id).await["status"], "done");
-        let mut findings: HashMap<(String, i64), Vec<String>> = HashMap::new();
+        let mut findings = FindingsAt::new();
         let mut cursor: Option<i64> = None;
         loop {
             let url = match cursor {
