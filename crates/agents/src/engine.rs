@@ -204,7 +204,7 @@ fn location_key(e: &Evidence) -> String {
 type Memo = Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Result<ToolOutput, CallError>>>>>;
 
 /// Shared by the specialists of one task.
-struct Run<'a> {
+pub(crate) struct Run<'a> {
     client: &'a dyn ToolClient,
     events: Option<UnboundedSender<Step>>,
     steps: Mutex<Vec<Step>>,
@@ -254,7 +254,7 @@ pub enum EngineError {
 }
 
 impl Run<'_> {
-    fn record(&self, mut step: Step) {
+    pub(crate) fn record(&self, mut step: Step) {
         step.index = self.next_index.fetch_add(1, Ordering::SeqCst);
         if let Some(tx) = &self.events {
             // A client that went away does not stop the reasoning; the trace is kept.
@@ -266,7 +266,7 @@ impl Run<'_> {
             .push(step);
     }
 
-    fn over_budget(&self) -> Option<String> {
+    pub(crate) fn over_budget(&self) -> Option<String> {
         if self.next_index.load(Ordering::SeqCst) >= self.max_steps {
             Some(format!("step budget of {} reached", self.max_steps))
         } else if Instant::now() >= self.deadline {
@@ -276,7 +276,7 @@ impl Run<'_> {
         }
     }
 
-    fn stop(&self, why: String) {
+    pub(crate) fn stop(&self, why: String) {
         let mut s = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
         s.get_or_insert(why);
     }
@@ -289,7 +289,7 @@ impl Run<'_> {
     }
 
     /// Runs one action (or serves it from the task's memo) and records the step.
-    async fn act(&self, who: Option<SpecialistId>, action: &Action, s: &mut Scratch) {
+    pub(crate) async fn act(&self, who: Option<SpecialistId>, action: &Action, s: &mut Scratch) {
         let key = action_key(action.tool, &action.args);
         let start = Instant::now();
         // Identical calls share one execution, also when specialists ask at the same time.
@@ -356,7 +356,16 @@ impl Run<'_> {
         });
     }
 
-    fn think(&self, who: Option<SpecialistId>, thought: String, confidence: f64) {
+    pub(crate) fn think(&self, who: Option<SpecialistId>, thought: String, confidence: f64) {
+        self.think_inner(who, thought, confidence)
+    }
+
+    /// Time left of the reasoning's budget.
+    pub(crate) fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    fn think_inner(&self, who: Option<SpecialistId>, thought: String, confidence: f64) {
         self.record(Step {
             index: 0,
             specialist: who.map(|w| w.name().to_string()),
@@ -457,11 +466,18 @@ fn ms(d: Duration) -> f64 {
 /// The reasoning engine: the planner, and the specialists' strategies.
 pub struct Engine {
     pub planner: Planner,
+    /// The language model planner, when a provider is configured (offline otherwise).
+    pub llm: Option<qa_llm::Client>,
 }
 
 impl Engine {
     pub fn new(planner: Planner) -> Engine {
-        Engine { planner }
+        Engine { planner, llm: None }
+    }
+
+    pub fn with_llm(mut self, client: qa_llm::Client) -> Engine {
+        self.llm = Some(client);
+        self
     }
 
     /// Answers `task`, streaming each step to `events` as it is taken.
@@ -587,7 +603,24 @@ impl Engine {
         self.resolve_symbols(&run, &mut s).await;
 
         let mut drafts = Vec::new();
+        if let Some(llm) = &self.llm {
+            match crate::llm_planner::answer(llm, &run, &mut s, &route).await {
+                Ok((draft, planned, done)) => drafts.push((route.specialists.first().copied(), draft, planned, done)),
+                Err(crate::llm_planner::Fallback(why)) => run.record(Step {
+                    index: 0,
+                    specialist: None,
+                    thought: format!("The language model could not answer ({why}); the offline planner answers instead."),
+                    action: None,
+                    arguments: None,
+                    observation: None,
+                    outcome: Outcome::Failed,
+                    confidence: 0.3,
+                    duration_ms: 0.0,
+                }),
+            }
+        }
         match route.mode {
+            _ if !drafts.is_empty() => {}
             Mode::Single | Mode::Sequential => {
                 for id in &route.specialists {
                     let strategy = specialists::strategy(*id);

@@ -7,6 +7,7 @@
 pub mod breaker;
 pub mod client;
 pub mod engine;
+mod llm_planner;
 pub mod planner;
 pub mod quality;
 pub mod specialists;

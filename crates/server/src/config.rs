@@ -148,6 +148,51 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "time one reasoning may take, analysis of the repository included (120)",
     ),
     (
+        "llm_provider",
+        "QA_AGENT_LLM_PROVIDER",
+        "`offline` (the default: the built-in planner, no network), `openai` (any OpenAI-compatible endpoint: OpenAI, vLLM, Ollama, LM Studio) or `anthropic`",
+    ),
+    (
+        "llm_base_url",
+        "QA_AGENT_LLM_BASE_URL",
+        "the provider's API (https://api.openai.com/v1, http://localhost:11434/v1 for Ollama, https://api.anthropic.com); unset: the provider's own",
+    ),
+    (
+        "llm_model",
+        "QA_AGENT_LLM_MODEL",
+        "the model to ask (required unless `offline`)",
+    ),
+    (
+        "llm_api_key",
+        "QA_AGENT_LLM_API_KEY",
+        "the provider's API key (none for a local server)",
+    ),
+    (
+        "llm_timeout_secs",
+        "QA_AGENT_LLM_TIMEOUT_SECS",
+        "time one model call may take before it is retried, then given up for the offline planner (60)",
+    ),
+    (
+        "llm_token_budget",
+        "QA_AGENT_LLM_TOKEN_BUDGET",
+        "input plus output tokens one reasoning may spend (50000)",
+    ),
+    (
+        "llm_cost_budget_usd",
+        "QA_AGENT_LLM_COST_BUDGET_USD",
+        "US dollars one reasoning may spend at the prices below (0: no limit)",
+    ),
+    (
+        "llm_usd_per_million_input",
+        "QA_AGENT_LLM_USD_PER_MILLION_INPUT",
+        "the model's price per million input tokens, for the cost budget (0)",
+    ),
+    (
+        "llm_usd_per_million_output",
+        "QA_AGENT_LLM_USD_PER_MILLION_OUTPUT",
+        "the model's price per million output tokens, for the cost budget (0)",
+    ),
+    (
         "log_format",
         "QA_AGENT_LOG_FORMAT",
         "`text` or `json` log lines (RUST_LOG sets the levels)",
@@ -183,6 +228,15 @@ pub struct ServerConfig {
     pub reasoning_queue: u32,
     pub reasoning_max_steps: u32,
     pub reasoning_timeout_secs: u64,
+    pub llm_provider: String,
+    pub llm_base_url: Option<String>,
+    pub llm_model: Option<String>,
+    pub llm_api_key: Option<String>,
+    pub llm_timeout_secs: u64,
+    pub llm_token_budget: u64,
+    pub llm_cost_budget_usd: f64,
+    pub llm_usd_per_million_input: f64,
+    pub llm_usd_per_million_output: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,7 +292,44 @@ impl Default for ServerConfig {
             reasoning_queue: 64,
             reasoning_max_steps: 24,
             reasoning_timeout_secs: 120,
+            llm_provider: "offline".into(),
+            llm_base_url: None,
+            llm_model: None,
+            llm_api_key: None,
+            llm_timeout_secs: 60,
+            llm_token_budget: 50_000,
+            llm_cost_budget_usd: 0.0,
+            llm_usd_per_million_input: 0.0,
+            llm_usd_per_million_output: 0.0,
         }
+    }
+}
+
+impl ServerConfig {
+    /// The language model provider, or `None` for the offline planner.
+    pub fn llm(&self) -> Option<qa_llm::ProviderConfig> {
+        if self.llm_provider == "offline" {
+            return None;
+        }
+        let default_url = match self.llm_provider.as_str() {
+            "anthropic" => "https://api.anthropic.com",
+            _ => "https://api.openai.com/v1",
+        };
+        Some(qa_llm::ProviderConfig {
+            kind: self.llm_provider.clone(),
+            base_url: self
+                .llm_base_url
+                .clone()
+                .unwrap_or_else(|| default_url.into()),
+            model: self.llm_model.clone().unwrap_or_default(),
+            api_key: self.llm_api_key.clone(),
+            timeout: std::time::Duration::from_secs(self.llm_timeout_secs),
+            max_retries: 2,
+            token_budget: self.llm_token_budget,
+            cost_budget_usd: self.llm_cost_budget_usd,
+            usd_per_million_input: self.llm_usd_per_million_input,
+            usd_per_million_output: self.llm_usd_per_million_output,
+        })
     }
 }
 
@@ -428,6 +519,32 @@ impl ServerConfig {
             return Err(ConfigError::Invalid(format!(
                 "`job_lease_secs` (QA_AGENT_JOB_LEASE_SECS) is {}: between 2 and 3600",
                 self.job_lease_secs
+            )));
+        }
+        match self.llm_provider.as_str() {
+            "offline" => {}
+            "openai" | "anthropic" => {
+                if self
+                    .llm_model
+                    .as_deref()
+                    .is_none_or(|m| m.trim().is_empty())
+                {
+                    return Err(ConfigError::Invalid(format!(
+                        "`llm_provider` is `{}` but `llm_model` (QA_AGENT_LLM_MODEL) is not set: name the model to ask",
+                        self.llm_provider
+                    )));
+                }
+            }
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "`llm_provider` (QA_AGENT_LLM_PROVIDER) is `{other}`: offline, openai or anthropic"
+                )));
+            }
+        }
+        if !(1..=3600).contains(&self.llm_timeout_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "`llm_timeout_secs` (QA_AGENT_LLM_TIMEOUT_SECS) is {}: between 1 and 3600",
+                self.llm_timeout_secs
             )));
         }
         if !(1..=256).contains(&self.reasoning_concurrency) {

@@ -31,8 +31,19 @@ pub struct Shed;
 
 impl Reasoning {
     pub fn new(config: &ServerConfig) -> Reasoning {
+        let mut engine = Engine::new(Planner::new(&LearnedState::default()));
+        if let Some(llm) = config.llm() {
+            match qa_llm::Client::new(llm) {
+                Ok(client) => engine = engine.with_llm(client),
+                // The configuration was validated; a client that cannot start (TLS) leaves
+                // the offline planner answering, said loudly.
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the LLM client; answering offline")
+                }
+            }
+        }
         Reasoning {
-            engine: Engine::new(Planner::new(&LearnedState::default())),
+            engine,
             slots: Arc::new(Semaphore::new(config.reasoning_concurrency as usize)),
             waiting: AtomicUsize::new(0),
             queue_bound: config.reasoning_queue as usize,

@@ -418,3 +418,125 @@ async fn a_repeated_question_is_answered_from_the_reasoning_cache_until_it_is_cl
     assert_eq!(third["answer"]["cached"], false);
     running.shutdown();
 }
+
+/// An OpenAI-compatible model: first it calls `find_violations` on the analysis named in
+/// its brief, then it answers citing one real location and one it made up.
+async fn scripted_model(garbage: bool) -> String {
+    use axum::response::IntoResponse;
+    async fn chat(axum::Json(req): axum::Json<Value>) -> axum::response::Response {
+        let system = req["messages"][0]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let id: i64 = system
+            .split("analysis_id ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let has_result = req["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["role"] == "tool");
+        let events = if !has_result {
+            vec![
+                json!({ "choices": [{ "index": 0, "delta": { "content": "I will list the security findings." } }] }),
+                json!({ "choices": [{ "index": 0, "delta": { "tool_calls": [{ "index": 0, "id": "call_1", "type": "function", "function": { "name": "find_violations", "arguments": format!("{{\"analysis_id\": {id}, \"family\": \"security\",}}") } }] } }] }),
+                json!({ "choices": [{ "index": 0, "delta": {}, "finish_reason": "tool_calls" }] }),
+            ]
+        } else {
+            vec![
+                json!({ "choices": [{ "index": 0, "delta": { "content": "Two risks:\n- `eval` runs request data (`pkg/pricing.py:3`, SEC001)\n" } }] }),
+                json!({ "choices": [{ "index": 0, "delta": { "content": "- a hard-coded password (`pkg/secrets.py:12`)\n" } }] }),
+                json!({ "choices": [{ "index": 0, "delta": {}, "finish_reason": "stop" }], "usage": { "prompt_tokens": 500, "completion_tokens": 40 } }),
+            ]
+        };
+        let mut body: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
+        body.push_str("data: [DONE]\n\n");
+        ([("content-type", "text/event-stream")], body).into_response()
+    }
+    async fn nonsense() -> &'static str {
+        "data: this is not JSON\n\n"
+    }
+    let app = if garbage {
+        axum::Router::new().route("/v1/chat/completions", axum::routing::post(nonsense))
+    } else {
+        axum::Router::new().route("/v1/chat/completions", axum::routing::post(chat))
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/v1")
+}
+
+#[tokio::test]
+async fn an_llm_provider_plans_the_tool_calls_and_its_made_up_citations_are_dropped() {
+    let ws = workspace();
+    let root = ws.path().join("shop");
+    let (mut config, _data) = test_config();
+    config.workspace_roots = vec![ws.path().to_path_buf()];
+    config.llm_provider = "openai".into();
+    config.llm_model = Some("stub".into());
+    config.llm_base_url = Some(scripted_model(false).await);
+    let running = spawn(&config, &ServiceKind::ALL).await;
+    let api = running.url(ServiceKind::Orchestrator).unwrap();
+    let (code, _, body) = call(
+        "POST",
+        &format!("{api}/api/v1/agent/tasks"),
+        Some(ADMIN_KEY),
+        Some(json!({ "question": "is this code secure?", "path": root.display().to_string() })),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let a = &body["answer"];
+    let steps = a["steps"].as_array().unwrap();
+    let call_step = steps
+        .iter()
+        .find(|s| s["action"] == "find_violations")
+        .expect("the model's call ran");
+    assert_eq!(call_step["thought"], "I will list the security findings.");
+    assert_eq!(
+        call_step["arguments"]["family"], "security",
+        "repaired trailing comma"
+    );
+    let text = a["text"].as_str().unwrap();
+    assert!(text.contains("pkg/pricing.py:3"), "{text}");
+    assert!(
+        !text.contains("pkg/secrets.py"),
+        "the made-up citation is dropped: {text}"
+    );
+    assert_eq!(a["quality"]["claims"], 2);
+    assert_eq!(a["quality"]["verified_claims"], 0.5);
+    assert_evidence_holds(&root, a);
+    running.shutdown();
+
+    // A model that answers garbage: the offline planner answers, and the trace says why.
+    let (mut config, _data) = test_config();
+    config.workspace_roots = vec![ws.path().to_path_buf()];
+    config.llm_provider = "openai".into();
+    config.llm_model = Some("stub".into());
+    config.llm_base_url = Some(scripted_model(true).await);
+    let running = spawn(&config, &ServiceKind::ALL).await;
+    let api = running.url(ServiceKind::Orchestrator).unwrap();
+    let (code, _, body) = call(
+        "POST",
+        &format!("{api}/api/v1/agent/tasks"),
+        Some(ADMIN_KEY),
+        Some(json!({ "question": "review pkg/pricing.py for security", "path": root.display().to_string() })),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let a = &body["answer"];
+    let fell_back = a["steps"].as_array().unwrap().iter().any(|s| {
+        s["thought"]
+            .as_str()
+            .unwrap()
+            .contains("language model could not answer")
+            && s["thought"].as_str().unwrap().contains("malformed")
+    });
+    assert!(fell_back, "{}", a["steps"]);
+    assert_eq!(a["specialists"], json!(["security-specialist"]));
+    assert!(a["text"].as_str().unwrap().contains("SEC001"));
+    running.shutdown();
+}
