@@ -172,8 +172,8 @@ impl Scratch {
         self.understanding.entities.paths.first().cloned()
     }
 
-    /// The line text `verify_evidence` saw at an evidence location.
-    pub fn line_text(&self, e: &Evidence) -> Option<&str> {
+    /// The line `verify_evidence` saw at an evidence location, with the lines before it.
+    pub fn line_context(&self, e: &Evidence) -> Option<&str> {
         self.verified
             .get(&location_key(e))
             .and_then(|(_, t)| t.as_deref())
@@ -447,7 +447,11 @@ fn absorb_verification(s: &mut Scratch, args: &Value, out: &ToolOutput) {
         })) else {
             continue;
         };
-        let text = r["text"].as_str().map(str::to_string);
+        // The line with the few before it: what triage reads for where data came from.
+        let text = r["context"]
+            .as_str()
+            .or(r["text"].as_str())
+            .map(str::to_string);
         s.verified.insert(
             evidence_key(&e),
             (
@@ -622,7 +626,18 @@ impl Engine {
         match route.mode {
             _ if !drafts.is_empty() => {}
             Mode::Single | Mode::Sequential => {
-                for id in &route.specialists {
+                for (i, id) in route.specialists.iter().enumerate() {
+                    if i > 0 {
+                        run.think(
+                            Some(*id),
+                            format!(
+                                "{} takes over, starting from what {} found.",
+                                id.title(),
+                                route.specialists[i - 1].title()
+                            ),
+                            0.9,
+                        );
+                    }
                     let strategy = specialists::strategy(*id);
                     let (draft, planned, done) = run.specialist(strategy.as_ref(), &mut s).await;
                     s.previous.push(draft.clone());

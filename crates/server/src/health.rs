@@ -189,6 +189,20 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
     if state.kind == crate::ServiceKind::Specialists {
         body.insert("tools".into(), tool_states(&state).await);
     }
+    if state.kind == crate::ServiceKind::Orchestrator {
+        let r = &state.reasoning;
+        body.insert(
+            "reasoning".into(),
+            json!({
+                "planner": if r.engine.llm.is_some() { state.config.llm_provider.as_str() } else { "offline" },
+                "model": r.engine.llm.as_ref().map(|c| c.config.model.clone()),
+                "running": r.running(&state.config),
+                "queued": r.waiting(),
+                "concurrency": state.config.reasoning_concurrency,
+                "queue_bound": state.config.reasoning_queue,
+            }),
+        );
+    }
     let mut degraded = false;
     for (peer, check) in results {
         degraded |= check["status"] != "up";

@@ -29,9 +29,11 @@ fn triage(s: &Scratch, f: &Value, entry_files: &[String]) -> (u8, Vec<&'static s
     let e = finding_evidence(f);
     let mut score = severity_rank(f["severity"].as_str().unwrap_or_default());
     let mut why = Vec::new();
-    if s.line_text(&e).is_some_and(|t| OUTSIDE_INPUT.is_match(t)) {
+    if s.line_context(&e)
+        .is_some_and(|t| OUTSIDE_INPUT.is_match(t))
+    {
         score += 2;
-        why.push("the line handles outside input");
+        why.push("the line or the ones before it handle outside input");
     }
     if entry_files.contains(&e.file) {
         score += 1;

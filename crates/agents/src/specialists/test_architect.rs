@@ -223,7 +223,27 @@ impl Strategy for TestArchitect {
                 d.summary
             );
         }
-        let shown: Vec<Value> = g["untested"].as_array().cloned().unwrap_or_default();
+        let mut shown: Vec<Value> = g["untested"].as_array().cloned().unwrap_or_default();
+        // In a sequence, what the specialists before found comes first: an untested
+        // function with one of their findings inside is where a bug would hurt most.
+        let flagged: Vec<(String, i64)> = s
+            .previous
+            .iter()
+            .flat_map(|d| d.claims())
+            .flat_map(|c| &c.evidence)
+            .filter(|e| e.rule_id.is_some())
+            .filter_map(|e| Some((e.file.clone(), e.line?)))
+            .collect();
+        // The function a line falls in: it starts at or before the line, and the line is
+        // within its extent (NLOC, with room for comments and blank lines).
+        let holds = |f: &Value| {
+            let start = f["start_line"].as_i64().unwrap_or(0);
+            let span = 2 * f["nloc"].as_i64().unwrap_or(0) + 5;
+            flagged.iter().any(|(file, line)| {
+                f["path"] == file.as_str() && (start..start + span).contains(line)
+            })
+        };
+        shown.sort_by_key(|f| !holds(f));
         let mut sec = Section::new(format!(
             "Cover first{}",
             s.scope()
@@ -233,9 +253,14 @@ impl Strategy for TestArchitect {
         for f in shown.iter().take(10) {
             sec.push(Claim::fact(
                 format!(
-                    "`{}` — {}",
+                    "`{}` — {}{}",
                     f["qualified_name"].as_str().unwrap_or_default(),
-                    why_first(f)
+                    why_first(f),
+                    if holds(f) {
+                        ", and a finding of the previous specialist is inside it"
+                    } else {
+                        ""
+                    }
                 ),
                 vec![untested_evidence(f)],
             ));

@@ -34,6 +34,9 @@ struct Cited {
     excerpt: Option<String>,
 }
 
+/// Lines before the cited one returned as its context.
+const CONTEXT: usize = 3;
+
 /// Lines after the cited one where a symbol's definition may start (after decorators).
 const SYMBOL_WINDOW: usize = 6;
 
@@ -79,12 +82,20 @@ impl Tool for VerifyEvidence {
                 let text = item.line.and_then(|n| {
                     lines.and_then(|l| l.get((n - 1).max(0) as usize).map(|s| s.trim().to_string()))
                 });
+                // The lines leading up to it: where the data on the line came from.
+                let context = item.line.and_then(|n| {
+                    let at = (n - 1).max(0) as usize;
+                    lines
+                        .filter(|l| at < l.len())
+                        .map(|l| l[at.saturating_sub(CONTEXT)..=at].join("\n"))
+                });
                 results.push(json!({
                     "file": item.file,
                     "line": item.line,
                     "verified": problem.is_none(),
                     "problem": problem,
                     "text": text,
+                    "context": context,
                 }));
             }
             let verified = results.iter().filter(|r| r["verified"] == true).count();

@@ -68,7 +68,7 @@ async fn questions_are_answered_from_real_tool_calls_with_verified_evidence() {
             text.contains("pkg/pricing.py:3") && text.contains("SEC001"),
             "{text}"
         );
-        assert!(text.contains("likely exploitable"), "{text}");
+        assert!(text.contains("**likely exploitable**"), "{text}");
         assert_evidence_holds(&root, a);
         // Every step is recorded, and the tools really ran.
         let steps = a["steps"].as_array().unwrap();
@@ -337,6 +337,12 @@ async fn a_specialist_service_that_is_down_answers_503_at_once() {
         "{problem}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
+    // /health/detailed says why, and what the reasoning runs on.
+    let (_, health) = crate::helpers::get_json(&format!("{api}/health/detailed")).await;
+    assert_eq!(health["specialist_agents"]["status"], "down", "{health}");
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(health["reasoning"]["planner"], "offline");
+    assert_eq!(health["reasoning"]["running"], 0);
     // Questions no specialist answers still work.
     let (code, _, body) = call(
         "POST",
@@ -538,5 +544,52 @@ async fn an_llm_provider_plans_the_tool_calls_and_its_made_up_citations_are_drop
     assert!(fell_back, "{}", a["steps"]);
     assert_eq!(a["specialists"], json!(["security-specialist"]));
     assert!(a["text"].as_str().unwrap().contains("SEC001"));
+    running.shutdown();
+}
+
+#[tokio::test]
+async fn in_sequence_the_test_architect_starts_from_the_security_findings() {
+    let ws = workspace();
+    let root = ws.path().join("shop");
+    let (mut config, _data) = test_config();
+    config.workspace_roots = vec![ws.path().to_path_buf()];
+    let running = spawn(&config, &ServiceKind::ALL).await;
+    let api = running.url(ServiceKind::Orchestrator).unwrap();
+    let (code, _, body) = call(
+        "POST",
+        &format!("{api}/api/v1/agent/tasks"),
+        Some(ADMIN_KEY),
+        Some(json!({
+            "question": "what should I test first?",
+            "path": root.display().to_string(),
+            "specialists": ["security-specialist", "test-architect"],
+            "mode": "sequential",
+        })),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let a = &body["answer"];
+    assert_eq!(a["mode"], "sequential");
+    assert_eq!(
+        a["specialists"],
+        json!(["security-specialist", "test-architect"])
+    );
+    let text = a["text"].as_str().unwrap();
+    // `Cart.total` is the riskiest untested function on its own, but `calculate` and
+    // `make_getter` sit where the Security Specialist found eval/exec: they come first.
+    let cover = text.split("Cover first").nth(1).unwrap();
+    let first = cover.lines().find(|l| l.starts_with("- ")).unwrap();
+    assert!(
+        first.contains("finding of the previous specialist is inside it"),
+        "{text}"
+    );
+    assert!(!first.contains("Cart.total"), "{text}");
+    let handover = a["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["thought"].as_str().unwrap().contains("takes over"));
+    assert!(handover);
+    assert_eq!(a["collaboration"]["mode"], "sequential");
     running.shutdown();
 }
