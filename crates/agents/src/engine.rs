@@ -894,7 +894,10 @@ impl Engine {
         let confidence = if c.intent == Intent::Unknown {
             0.0
         } else {
-            ((c.confidence + quality.score) / 2.0).clamp(0.0, 1.0)
+            match quality.score {
+                Some(q) => ((c.confidence + q) / 2.0).clamp(0.0, 1.0),
+                None => c.confidence,
+            }
         };
         let collaboration = collaboration.map(|(c, _)| c);
         Answer {

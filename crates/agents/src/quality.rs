@@ -12,13 +12,15 @@
 //! - `artifacts`: the share of produced artifacts that were validated by running them.
 //!
 //! A term with no observations (no tool call, no claim, no artifact) is left out and `W`
-//! is the sum of the weights of the terms present; with no term at all the score is 0.
+//! is the sum of the weights of the terms present; with no term at all (an answer that
+//! needed no tool, such as "what can you do?") there is no score, rather than a made-up 0.
 
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Quality {
-    pub score: f64,
+    /// Absent when nothing was observed to score.
+    pub score: Option<f64>,
     pub tool_success: Option<f64>,
     pub plan_completion: Option<f64>,
     /// Verified claims / factual claims.
@@ -47,9 +49,9 @@ pub fn score(
         .map(|(w, _)| w)
         .sum();
     let total: f64 = terms.iter().filter_map(|(w, v)| v.map(|v| w * v)).sum();
-    let score = if weight > 0.0 { total / weight } else { 0.0 };
+    let score = (weight > 0.0).then(|| ((total / weight) * 1000.0).round() / 1000.0);
     Quality {
-        score: (score * 1000.0).round() / 1000.0,
+        score,
         tool_success,
         plan_completion,
         verified_claims,
@@ -64,9 +66,9 @@ mod tests {
 
     #[test]
     fn absent_terms_renormalise() {
-        assert_eq!(score(Some(1.0), Some(1.0), 4, 4, None).score, 1.0);
-        assert_eq!(score(Some(1.0), Some(1.0), 4, 2, None).score, 0.778);
-        assert_eq!(score(None, None, 0, 0, None).score, 0.0);
-        assert_eq!(score(Some(0.5), None, 0, 0, None).score, 0.5);
+        assert_eq!(score(Some(1.0), Some(1.0), 4, 4, None).score, Some(1.0));
+        assert_eq!(score(Some(1.0), Some(1.0), 4, 2, None).score, Some(0.778));
+        assert_eq!(score(None, None, 0, 0, None).score, None);
+        assert_eq!(score(Some(0.5), None, 0, 0, None).score, Some(0.5));
     }
 }

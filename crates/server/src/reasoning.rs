@@ -228,14 +228,17 @@ pub fn observe(metrics: &ReasoningMetrics, answer: &Answer, elapsed: Duration) {
     } else {
         answer.specialists.clone()
     };
-    for s in specialists {
-        metrics
-            .quality
-            .get_or_create(&QualityLabels {
-                specialist: s,
-                task_type: task_type.clone(),
-            })
-            .observe(answer.quality.score);
+    // An answer with nothing to score (no tool ran, nothing was claimed) adds no sample.
+    if let Some(q) = answer.quality.score {
+        for s in specialists {
+            metrics
+                .quality
+                .get_or_create(&QualityLabels {
+                    specialist: s,
+                    task_type: task_type.clone(),
+                })
+                .observe(q);
+        }
     }
     metrics
         .steps

@@ -166,14 +166,16 @@ async fn ask(api: &str, key: &str, body: &Value, as_json: bool) -> anyhow::Resul
         .collect();
     writeln!(
         out,
-        "— {} · confidence {:.2} · quality {:.2} · {} tool call(s) · task {}",
+        "— {} · confidence {:.2} · quality {} · {} tool call(s) · task {}",
         if specialists.is_empty() {
             "no specialist".to_string()
         } else {
             specialists.join(", ")
         },
         a["confidence"].as_f64().unwrap_or(0.0),
-        a["quality"]["score"].as_f64().unwrap_or(0.0),
+        a["quality"]["score"]
+            .as_f64()
+            .map_or("n/a".to_string(), |q| format!("{q:.2}")),
         a["tool_calls"],
         answer["id"]
     )?;

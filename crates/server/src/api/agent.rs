@@ -266,7 +266,7 @@ async fn store(
                 specialists: Some(json!(answer.specialists).to_string()),
                 answer: Some(stored.to_string()),
                 steps: json!(answer.steps).to_string(),
-                quality: Some(answer.quality.score),
+                quality: answer.quality.score,
                 confidence: Some(answer.confidence),
                 analysis_id: answer.analysis_id,
                 duration_ms,

@@ -156,6 +156,8 @@ async fn questions_are_answered_from_real_tool_calls_with_verified_evidence() {
         .await;
         assert_eq!(body["answer"]["intent"], "unknown");
         assert_eq!(body["answer"]["tool_calls"], 0);
+        // Nothing ran and nothing was claimed: no quality score, rather than a made-up 0.
+        assert_eq!(body["answer"]["quality"]["score"], Value::Null);
         assert!(
             body["answer"]["text"]
                 .as_str()
