@@ -31,6 +31,9 @@ pub struct Task {
     /// Specialists chosen by the caller (else the planner routes).
     pub specialists: Option<Vec<SpecialistId>>,
     pub mode: Option<Mode>,
+    /// Do not reuse a cached answer (a new one still replaces it).
+    #[serde(default)]
+    pub fresh: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -589,7 +592,7 @@ impl Engine {
             .and_then(|o| o.data["content_hash"].as_str().map(str::to_string))
             .or_else(|| s.analysis_id.map(|id| format!("analysis-{id}")));
         let key = content.map(|c| cache_key(&c, &task.question, &route));
-        if let (Some(cache), Some(key)) = (cache, &key)
+        if let (Some(cache), Some(key), false) = (cache, &key, task.fresh)
             && let Some(mut cached) = cache.get(key).await
         {
             run.think(

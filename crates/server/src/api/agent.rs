@@ -39,6 +39,10 @@ pub struct TaskRequest {
     pub specialists: Option<Vec<String>>,
     /// How several specialists work together: `sequential`, `parallel` or `consensus`.
     pub mode: Option<Mode>,
+    /// Reason afresh even if the same question about the same code was answered before
+    /// (the new answer replaces the cached one).
+    #[serde(default)]
+    pub fresh: bool,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -111,6 +115,7 @@ pub async fn ask(
         analysis_id: req.analysis_id,
         specialists,
         mode: req.mode,
+        fresh: req.fresh,
     };
     // Who will answer decides whether the specialist service is needed at all.
     let reasoning = state.reasoning.clone();

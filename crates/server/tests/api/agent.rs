@@ -396,6 +396,11 @@ async fn a_repeated_question_is_answered_from_the_reasoning_cache_until_it_is_cl
         .filter_map(|s| s["action"].as_str())
         .collect();
     assert_eq!(actions, ["analyze_repository"], "{actions:?}");
+    // Unless asked to think afresh (a fresh answer is not a lookup: no hit, no miss).
+    let mut again = ask("what should I test first");
+    again["fresh"] = true.into();
+    let (_, _, fresh) = call("POST", &url, Some(ADMIN_KEY), Some(again)).await;
+    assert_eq!(fresh["answer"]["cached"], false, "{fresh}");
     let (_, metrics) = crate::helpers::get(&format!("{api}/metrics")).await;
     assert!(
         metrics.contains("reasoning_cache_total{result=\"hit\"} 1"),
