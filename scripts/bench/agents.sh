@@ -93,6 +93,10 @@ for queue in 256 64; do
   pid=$(start_server); wait_ready
   echo "# 100 concurrent, reasoning_concurrency 8, reasoning_queue $queue"
   wrk -t2 -c100 -d20s --timeout 30s -s "$work/load.lua" "$api" | grep -E '^(requests_per_sec|p50_ms|p95_ms|requests|non_2xx|other_errors) ' | sed "s/^/queue${queue}_/"
-  curl -s "$api/metrics" | grep -E '^(load_shed_total|agent_reasoning_quality_score_(sum|count)|agent_reasoning_steps_(sum|count))' | sed "s/^/queue${queue}_/" | awk '{s[$1]+=$2} END {for (k in s) print k, s[k]}' | sort
+  # Totals over every label set: mean quality = sum / count; steps per answer likewise.
+  curl -s "$api/metrics" \
+    | grep -E '^(load_shed_total|agent_reasoning_quality_score_(sum|count)|agent_reasoning_steps_(sum|count))' \
+    | sed -E 's/\{kind="([a-z_]+)"\}/_\1/; s/\{[^}]*\}//' | sed "s/^/queue${queue}_/" \
+    | awk '{s[$1]+=$2} END {for (k in s) print k, s[k]}' | sort
   stop_server "$pid"
 done

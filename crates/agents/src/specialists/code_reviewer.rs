@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::{
-    Action, Claim, Draft, Section, SpecialistId, Strategy, aid, explain_actions,
+    Action, Claim, Draft, Section, SpecialistId, Strategy, aid, explain_actions, family_actions,
     file_findings_actions, finding_evidence, findings, findings_within, function_actions,
     function_evidence, function_facts, hotspot_evidence, hotspots, how_to_fix, is_test_path,
     refactorings, source_of, top_rules,
@@ -357,22 +357,12 @@ impl Strategy for CodeReviewer {
             out.extend(file_findings_actions(s));
             return out;
         }
-        let mut args = json!({ "analysis_id": id, "family": "maintainability", "limit": 200 });
-        if let Some(scope) = s.scope() {
-            args["file"] = scope.into();
-        }
-        let mut out = vec![
-            Action::new(
-                "Start from the repository's complexity hotspots.",
-                "analysis_summary",
-                json!({ "analysis_id": id }),
-            ),
-            Action::new(
-                "List the maintainability findings.",
-                "find_violations",
-                args,
-            ),
-        ];
+        let mut out = family_actions(
+            s,
+            "maintainability",
+            "Start from the repository's complexity hotspots.",
+            "List the maintainability findings.",
+        );
         let found = findings(s, Some("maintainability"));
         out.extend(explain_actions(&top_rules(&found, 2), "Look up how to fix"));
         out

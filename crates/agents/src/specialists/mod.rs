@@ -377,6 +377,23 @@ fn file_findings_actions(s: &Scratch) -> Vec<Action> {
         .collect()
 }
 
+/// A repository (or scope) overview of one rule family: its hotspots and findings.
+fn family_actions(s: &Scratch, family: &str, summary_why: &str, findings_why: &str) -> Vec<Action> {
+    let id = aid(s);
+    let mut args = json!({ "analysis_id": id, "family": family, "limit": 200 });
+    if let Some(scope) = s.scope() {
+        args["file"] = scope.into();
+    }
+    vec![
+        Action::new(
+            summary_why,
+            "analysis_summary",
+            json!({ "analysis_id": id }),
+        ),
+        Action::new(findings_why, "find_violations", args),
+    ]
+}
+
 /// Findings within a function's lines.
 fn findings_within(s: &Scratch, f: &Value) -> Vec<Value> {
     let (file, start, end) = (

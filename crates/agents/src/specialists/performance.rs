@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::security::ENTRY_POINTS;
 use super::{
-    Action, Claim, Draft, Section, SpecialistId, Strategy, aid, explain_actions,
+    Action, Claim, Draft, Section, SpecialistId, Strategy, aid, explain_actions, family_actions,
     file_findings_actions, finding_evidence, findings, findings_within, function_actions,
     function_evidence, function_facts, hotspot_evidence, hotspots, how_to_fix, is_test_path,
     source_of, top_rules,
@@ -101,27 +101,17 @@ impl Strategy for PerformanceAnalyst {
             out.extend(file_findings_actions(s));
             return out;
         }
-        let mut args = json!({ "analysis_id": id, "family": "performance", "limit": 200 });
-        if let Some(scope) = s.scope() {
-            args["file"] = scope.into();
-        }
-        let mut out = vec![
-            Action::new(
-                "Start from the complexity hotspots.",
-                "analysis_summary",
-                json!({ "analysis_id": id }),
-            ),
-            Action::new(
-                "List the performance findings (work repeated in loops, blocking calls).",
-                "find_violations",
-                args,
-            ),
-            Action::new(
-                "Find the entry points a load test should hit.",
-                "search_code",
-                json!({ "analysis_id": id, "query": ENTRY_POINTS, "kind": "text", "regex": true, "limit": 200 }),
-            ),
-        ];
+        let mut out = family_actions(
+            s,
+            "performance",
+            "Start from the complexity hotspots.",
+            "List the performance findings (work repeated in loops, blocking calls).",
+        );
+        out.push(Action::new(
+            "Find the entry points a load test should hit.",
+            "search_code",
+            json!({ "analysis_id": id, "query": ENTRY_POINTS, "kind": "text", "regex": true, "limit": 200 }),
+        ));
         out.extend(explain_actions(
             &top_rules(&findings(s, Some("performance")), 2),
             "Look up how to fix",

@@ -483,26 +483,33 @@ async fn scripted_model(garbage: bool) -> String {
     format!("http://{addr}/v1")
 }
 
-#[tokio::test]
-async fn an_llm_provider_plans_the_tool_calls_and_its_made_up_citations_are_dropped() {
-    let ws = workspace();
+/// The services with a scripted OpenAI-compatible model as the planner, asked `question`.
+async fn ask_with_model(ws: &tempfile::TempDir, garbage: bool, question: &str) -> Value {
     let root = ws.path().join("shop");
     let (mut config, _data) = test_config();
     config.workspace_roots = vec![ws.path().to_path_buf()];
     config.llm_provider = "openai".into();
     config.llm_model = Some("stub".into());
-    config.llm_base_url = Some(scripted_model(false).await);
+    config.llm_base_url = Some(scripted_model(garbage).await);
     let running = spawn(&config, &ServiceKind::ALL).await;
     let api = running.url(ServiceKind::Orchestrator).unwrap();
     let (code, _, body) = call(
         "POST",
         &format!("{api}/api/v1/agent/tasks"),
         Some(ADMIN_KEY),
-        Some(json!({ "question": "is this code secure?", "path": root.display().to_string() })),
+        Some(json!({ "question": question, "path": root.display().to_string() })),
     )
     .await;
     assert_eq!(code, 200, "{body}");
-    let a = &body["answer"];
+    running.shutdown();
+    body["answer"].clone()
+}
+
+#[tokio::test]
+async fn an_llm_provider_plans_the_tool_calls_and_its_made_up_citations_are_dropped() {
+    let ws = workspace();
+    let root = ws.path().join("shop");
+    let a = ask_with_model(&ws, false, "is this code secure?").await;
     let steps = a["steps"].as_array().unwrap();
     let call_step = steps
         .iter()
@@ -521,37 +528,17 @@ async fn an_llm_provider_plans_the_tool_calls_and_its_made_up_citations_are_drop
     );
     assert_eq!(a["quality"]["claims"], 2);
     assert_eq!(a["quality"]["verified_claims"], 0.5);
-    assert_evidence_holds(&root, a);
-    running.shutdown();
+    assert_evidence_holds(&root, &a);
 
     // A model that answers garbage: the offline planner answers, and the trace says why.
-    let (mut config, _data) = test_config();
-    config.workspace_roots = vec![ws.path().to_path_buf()];
-    config.llm_provider = "openai".into();
-    config.llm_model = Some("stub".into());
-    config.llm_base_url = Some(scripted_model(true).await);
-    let running = spawn(&config, &ServiceKind::ALL).await;
-    let api = running.url(ServiceKind::Orchestrator).unwrap();
-    let (code, _, body) = call(
-        "POST",
-        &format!("{api}/api/v1/agent/tasks"),
-        Some(ADMIN_KEY),
-        Some(json!({ "question": "review pkg/pricing.py for security", "path": root.display().to_string() })),
-    )
-    .await;
-    assert_eq!(code, 200, "{body}");
-    let a = &body["answer"];
+    let a = ask_with_model(&ws, true, "review pkg/pricing.py for security").await;
     let fell_back = a["steps"].as_array().unwrap().iter().any(|s| {
-        s["thought"]
-            .as_str()
-            .unwrap()
-            .contains("language model could not answer")
-            && s["thought"].as_str().unwrap().contains("malformed")
+        let t = s["thought"].as_str().unwrap();
+        t.contains("language model could not answer") && t.contains("malformed")
     });
     assert!(fell_back, "{}", a["steps"]);
     assert_eq!(a["specialists"], json!(["security-specialist"]));
     assert!(a["text"].as_str().unwrap().contains("SEC001"));
-    running.shutdown();
 }
 
 #[tokio::test]
