@@ -472,14 +472,32 @@ fn ms(d: Duration) -> f64 {
 
 /// The reasoning engine: the planner, and the specialists' strategies.
 pub struct Engine {
-    pub planner: Planner,
+    /// Replaced whole when the learning engine publishes new learned state.
+    planner: std::sync::RwLock<Arc<Planner>>,
     /// The language model planner, when a provider is configured (offline otherwise).
     pub llm: Option<qa_llm::Client>,
 }
 
 impl Engine {
     pub fn new(planner: Planner) -> Engine {
-        Engine { planner, llm: None }
+        Engine {
+            planner: std::sync::RwLock::new(Arc::new(planner)),
+            llm: None,
+        }
+    }
+
+    /// The planner questions are understood and routed with now.
+    pub fn planner(&self) -> Arc<Planner> {
+        self.planner
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Swaps in a planner built from new learned state; questions already running keep
+    /// the one they started with.
+    pub fn set_planner(&self, planner: Planner) {
+        *self.planner.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(planner);
     }
 
     pub fn with_llm(mut self, client: qa_llm::Client) -> Engine {
@@ -507,10 +525,9 @@ impl Engine {
         events: Option<UnboundedSender<Step>>,
         cache: Option<&dyn AnswerCache>,
     ) -> Result<Answer, EngineError> {
-        let understanding = self.planner.understand(&task.question);
-        let route = self
-            .planner
-            .route(&understanding, task.specialists.clone(), task.mode);
+        let planner = self.planner();
+        let understanding = planner.understand(&task.question);
+        let route = planner.route(&understanding, task.specialists.clone(), task.mode);
         let run = Run {
             client,
             events,

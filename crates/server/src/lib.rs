@@ -358,6 +358,9 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
         }));
         listeners.push(info);
     }
+    if let Some(orchestrator) = states.get(&ServiceKind::Orchestrator) {
+        reasoning::spawn_learned_state(orchestrator);
+    }
     if let Some(specialists) = states.get(&ServiceKind::Specialists) {
         api::specialists::spawn_registration(specialists);
         worker::spawn(

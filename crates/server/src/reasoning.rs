@@ -19,10 +19,33 @@ use crate::{AppState, ServerConfig, ServiceKind};
 /// Reasonings of this process: the engine and its admission control.
 pub struct Reasoning {
     pub engine: Engine,
+    /// The learned-state snapshot the planner was built from (`None`: built-in defaults).
+    learned_state: std::sync::Mutex<Option<i64>>,
     slots: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue_bound: usize,
     pub budget: Budget,
+}
+
+/// The learned-state scope of the offline planner (intent examples and routes).
+pub const PLANNER_SCOPE: &str = "planner";
+/// How often an orchestrator looks for new learned state.
+const LEARNED_STATE_REFRESH: Duration = Duration::from_secs(60);
+
+/// Loads the planner's learned state now and every minute while the service runs.
+pub fn spawn_learned_state(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        loop {
+            if state.db.migrated() {
+                state.reasoning.refresh_learned_state(&state.db.db).await;
+            }
+            if state.draining() {
+                return;
+            }
+            tokio::time::sleep(LEARNED_STATE_REFRESH).await;
+        }
+    });
 }
 
 /// The queue is full: the request is shed.
@@ -44,6 +67,7 @@ impl Reasoning {
         }
         Reasoning {
             engine,
+            learned_state: std::sync::Mutex::new(None),
             slots: Arc::new(Semaphore::new(config.reasoning_concurrency as usize)),
             waiting: AtomicUsize::new(0),
             queue_bound: config.reasoning_queue as usize,
@@ -76,6 +100,43 @@ impl Reasoning {
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         metrics.queue_length.set(self.waiting() as i64);
         permit.map_err(|_| Shed)
+    }
+
+    /// Rebuilds the planner from the newest global `planner` snapshot the learning engine
+    /// published, if it is new; a snapshot that does not parse is logged and skipped,
+    /// and the planner in use stays.
+    pub async fn refresh_learned_state(&self, db: &qa_store::Database) {
+        let latest = match db.latest_learned_state(PLANNER_SCOPE).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the planner's learned state; keeping the current one");
+                return;
+            }
+        };
+        let Some(snapshot) = latest else { return };
+        if *self.learned_state.lock().unwrap_or_else(|p| p.into_inner()) == Some(snapshot.id) {
+            return;
+        }
+        match serde_json::from_str::<LearnedState>(&snapshot.state) {
+            Ok(state) => {
+                self.engine.set_planner(Planner::new(&state));
+                *self.learned_state.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.id);
+                tracing::info!(
+                    snapshot = snapshot.id,
+                    examples = state.extra_examples.len(),
+                    routes = state.routes.len(),
+                    "planner rebuilt from learned state"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(snapshot = snapshot.id, error = %e, "learned state for the planner does not parse; keeping the current planner");
+            }
+        }
+    }
+
+    /// The snapshot in use, for /health/detailed.
+    pub fn learned_state(&self) -> Option<i64> {
+        *self.learned_state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn waiting(&self) -> usize {

@@ -96,7 +96,7 @@ pub use analyses::{
 pub use ephemeral::{Ephemeral, Event};
 pub use jobs::{Job, MAX_ATTEMPTS};
 pub use operations::{FeedbackBacklog, MaintenanceStep, Specialist};
-pub use traces::{FinishedTrace, TraceRecord};
+pub use traces::{FinishedTrace, LearnedSnapshot, TraceRecord};
 
 /// A connection pool to one of the two backends.
 #[derive(Debug, Clone)]

@@ -1,5 +1,6 @@
 //! Reasoning traces of agent tasks: started when a task starts, completed with its steps,
-//! answer and quality score when it ends; read back by their owner's tenant.
+//! answer and quality score when it ends; read back by their owner's tenant. And the
+//! learned-state snapshots the agents' planner is built from.
 
 use sqlx::Row;
 
@@ -152,5 +153,58 @@ impl Database {
                 .await?;
             rows.iter().map(record).collect::<Result<Vec<_>, _>>()?
         }))
+    }
+}
+
+/// A published learned-state snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearnedSnapshot {
+    pub id: i64,
+    pub state: String,
+    pub created_at: i64,
+}
+
+impl Database {
+    /// The newest global (all tenants) snapshot of `scope`, e.g. `planner`.
+    pub async fn latest_learned_state(
+        &self,
+        scope: &str,
+    ) -> Result<Option<LearnedSnapshot>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            let row = sqlx::query(
+                "SELECT id, state, created_at FROM learned_state_snapshots \
+                 WHERE scope = $1 AND tenant_id IS NULL ORDER BY id DESC LIMIT 1",
+            )
+            .bind(scope)
+            .fetch_optional(pool)
+            .await?;
+            row.map(|r| -> Result<LearnedSnapshot, sqlx::Error> {
+                Ok(LearnedSnapshot {
+                    id: r.try_get("id")?,
+                    state: r.try_get("state")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .transpose()?
+        }))
+    }
+
+    /// Publishes a snapshot of `scope` (global when `tenant_id` is `None`).
+    pub async fn save_learned_state(
+        &self,
+        tenant_id: Option<i64>,
+        scope: &str,
+        state: &str,
+    ) -> Result<i64, StoreError> {
+        Ok(on_pool!(self, pool => sqlx::query_scalar(
+            "INSERT INTO learned_state_snapshots (tenant_id, scope, state, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(tenant_id)
+        .bind(scope)
+        .bind(state)
+        .bind(now_ms())
+        .fetch_one(pool)
+        .await?))
     }
 }

@@ -119,11 +119,9 @@ pub async fn ask(
     };
     // Who will answer decides whether the specialist service is needed at all.
     let reasoning = state.reasoning.clone();
-    let understanding = reasoning.engine.planner.understand(&task.question);
-    let route = reasoning
-        .engine
-        .planner
-        .route(&understanding, task.specialists.clone(), task.mode);
+    let planner = reasoning.engine.planner();
+    let understanding = planner.understand(&task.question);
+    let route = planner.route(&understanding, task.specialists.clone(), task.mode);
     if !route.specialists.is_empty() {
         let base = state
             .peers

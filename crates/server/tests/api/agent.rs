@@ -587,3 +587,111 @@ async fn in_sequence_the_test_architect_starts_from_the_security_findings() {
     assert_eq!(a["collaboration"]["mode"], "sequential");
     running.shutdown();
 }
+
+#[tokio::test]
+async fn the_planner_is_built_from_the_learned_state_the_learning_engine_publishes() {
+    let ws = workspace();
+    let root = ws.path().join("shop");
+    let (mut config, _data) = test_config();
+    config.workspace_roots = vec![ws.path().to_path_buf()];
+    // What the learning engine would publish: a correction it learned (a phrase meaning
+    // a security review) and a route (testing questions to the Code Reviewer).
+    let db = qa_store::Database::open(None, &config.data_dir, 1)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let state = json!({
+        "extra_examples": [["security", "zorblax the codebase"], ["security", "zorblax it"], ["security", "please zorblax"]],
+        "routes": { "testing": { "specialists": ["code-reviewer"], "mode": "single" } },
+    });
+    let id = db
+        .save_learned_state(None, "planner", &state.to_string())
+        .await
+        .unwrap();
+    let running = spawn(&config, &ServiceKind::ALL).await;
+    let api = running.url(ServiceKind::Orchestrator).unwrap();
+    let url = format!("{api}/api/v1/agent/tasks");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, health) = crate::helpers::get_json(&format!("{api}/health/detailed")).await;
+        if health["reasoning"]["learned_state"] == id {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{health}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ask = |q: &str| json!({ "question": q, "path": root.display().to_string() });
+    let (_, _, body) = call(
+        "POST",
+        &url,
+        Some(ADMIN_KEY),
+        Some(ask("zorblax the codebase")),
+    )
+    .await;
+    assert_eq!(body["answer"]["intent"], "security", "{body}");
+    let (_, _, body) = call(
+        "POST",
+        &url,
+        Some(ADMIN_KEY),
+        Some(ask("what should I test first?")),
+    )
+    .await;
+    assert_eq!(
+        body["answer"]["specialists"],
+        json!(["code-reviewer"]),
+        "{body}"
+    );
+    running.shutdown();
+}
+
+#[tokio::test]
+async fn a_disabled_tool_is_an_observation_the_answer_survives() {
+    let ws = workspace();
+    let root = ws.path().join("shop");
+    let (mut config, _data) = test_config();
+    config.workspace_roots = vec![ws.path().to_path_buf()];
+    let running = spawn(&config, &ServiceKind::ALL).await;
+    let api = running.url(ServiceKind::Orchestrator).unwrap();
+    let spec = running.url(ServiceKind::Specialists).unwrap();
+    let (code, _, _) = call(
+        "POST",
+        &format!("{spec}/api/v1/tools/list_untested/disable"),
+        Some(ADMIN_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(code, 204);
+    let (code, _, body) = call(
+        "POST",
+        &format!("{api}/api/v1/agent/tasks"),
+        Some(ADMIN_KEY),
+        Some(
+            json!({ "question": "what should I test first?", "path": root.display().to_string() }),
+        ),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let a = &body["answer"];
+    let failed = a["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["action"] == "list_untested")
+        .unwrap();
+    assert_eq!(failed["outcome"], "failed");
+    assert!(
+        failed["observation"].as_str().unwrap().contains("disabled"),
+        "{failed}"
+    );
+    // It says what it could not do, and scores itself lower.
+    assert!(
+        a["text"]
+            .as_str()
+            .unwrap()
+            .contains("cannot say what is untested"),
+        "{a}"
+    );
+    assert!(a["quality"]["tool_success"].as_f64().unwrap() < 1.0);
+    assert!(a["quality"]["score"].as_f64().unwrap() < 1.0);
+    running.shutdown();
+}
