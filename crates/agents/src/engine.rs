@@ -203,6 +203,9 @@ fn location_key(e: &Evidence) -> String {
     format!("{}:{}", e.file, e.line.unwrap_or(0))
 }
 
+/// Time verification may take past the reasoning's budget.
+const VERIFY_GRACE: Duration = Duration::from_secs(10);
+
 /// One execution per distinct call, shared by whoever asks for it.
 type Memo = Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Result<ToolOutput, CallError>>>>>;
 
@@ -234,18 +237,32 @@ pub trait AnswerCache: Send + Sync {
 }
 
 /// The cache key of a question about `content` (a content hash, or an analysis id) for
-/// `route`: lower-cased words of the question, in order, punctuation dropped.
-pub fn cache_key(content: &str, question: &str, route: &Route) -> String {
-    use std::hash::{Hash, Hasher};
+/// `route`: the question's words lower-cased with punctuation dropped, plus what the
+/// planner read in it with its original case (names, quoted text, scope), so that
+/// "what should I test first?" and "What should I test first" meet while `"TODO"` and
+/// `"todo"` do not. SHA-256, so every replica and release computes the same key.
+pub fn cache_key(
+    content: &str,
+    question: &str,
+    understanding: &Understanding,
+    route: &Route,
+) -> String {
+    use sha2::{Digest, Sha256};
     let words: Vec<String> = question
         .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.' || c == '/'))
         .map(|w| w.trim_matches('.').to_lowercase())
         .filter(|w| !w.is_empty())
         .collect();
     let names: Vec<&str> = route.specialists.iter().map(|s| s.name()).collect();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (words, names, route.mode.as_str()).hash(&mut h);
-    format!("reasoning:{content}:{:016x}", h.finish())
+    let material = serde_json::json!({
+        "words": words,
+        "entities": understanding.entities,
+        "specialists": names,
+        "mode": route.mode.as_str(),
+    });
+    let digest = Sha256::digest(material.to_string().as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("reasoning:{content}:{hex}")
 }
 
 /// Why a task could not be answered at all.
@@ -307,7 +324,14 @@ impl Run<'_> {
         let result = cell
             .get_or_init(|| async {
                 ran.store(true, Ordering::SeqCst);
-                let remaining = self.deadline.saturating_duration_since(Instant::now());
+                // Checking the answer's evidence gets a grace period past the budget: an
+                // answer whose citations could not be checked would lose them all.
+                let deadline = if action.tool == "verify_evidence" {
+                    self.deadline + VERIFY_GRACE
+                } else {
+                    self.deadline
+                };
+                let remaining = deadline.saturating_duration_since(Instant::now());
                 self.tool_calls.fetch_add(1, Ordering::SeqCst);
                 match tokio::time::timeout(
                     remaining,
@@ -608,7 +632,7 @@ impl Engine {
             .next()
             .and_then(|o| o.data["content_hash"].as_str().map(str::to_string))
             .or_else(|| s.analysis_id.map(|id| format!("analysis-{id}")));
-        let key = content.map(|c| cache_key(&c, &task.question, &route));
+        let key = content.map(|c| cache_key(&c, &task.question, &understanding, &route));
         if let (Some(cache), Some(key), false) = (cache, &key, task.fresh)
             && let Some(mut cached) = cache.get(key).await
         {
@@ -833,17 +857,12 @@ impl Engine {
                         .as_ref()
                         .is_some_and(|c| c.1.contains(&claim.text));
                     let factual = !claim.evidence.is_empty();
-                    let holds = claim.evidence.iter().all(|e| verified(e) != Some(false));
+                    // Only what was checked and held is shown: a claim whose check failed,
+                    // or could not run (timeout, service down), is left out.
+                    let holds = claim.evidence.iter().all(|e| verified(e) == Some(true));
                     if factual {
                         claims += 1;
-                        if holds
-                            && claim
-                                .evidence
-                                .iter()
-                                .all(|e| verified(e).is_some() || s.analysis_id.is_none())
-                        {
-                            claims_verified += 1;
-                        }
+                        claims_verified += usize::from(holds);
                     }
                     if !holds || rejected {
                         dropped += 1;

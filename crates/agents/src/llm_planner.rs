@@ -152,6 +152,8 @@ fn draft_from(text: &str, s: &Scratch) -> Draft {
 pub struct Fallback(pub String);
 
 /// Runs the model's loop; the draft with (planned, done) actions, or why it gave up.
+/// The model gets at most half of the time left, so the offline planner can still answer
+/// if it fails; every call it makes, even of a tool that does not exist, costs a step.
 pub async fn answer(
     client: &qa_llm::Client,
     run: &Run<'_>,
@@ -160,28 +162,30 @@ pub async fn answer(
 ) -> Result<(Draft, usize, usize), Fallback> {
     let spend = Spend::default();
     let registry = Registry::standard();
+    let tools = tool_specs();
+    let deadline = std::time::Instant::now() + run.remaining() / 2;
     let mut request = Request {
         system: system_prompt(route, s.analysis_id),
         messages: vec![Message::user(s.question.clone())],
-        tools: tool_specs(),
+        tools: tools.clone(),
         max_tokens: 1500,
+        no_more_tools: false,
     };
     let mut attempted: HashSet<String> = HashSet::new();
     let (mut planned, mut done) = (0, 0);
-    let mut final_round = false;
     loop {
-        let deadline = run.remaining();
-        let response = match tokio::time::timeout(deadline, client.complete(&request, &spend)).await
-        {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let response = match tokio::time::timeout(left, client.complete(&request, &spend)).await {
             Ok(Ok(r)) => r,
-            Ok(Err(e)) => return Err(Fallback(e.to_string())),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "the language model failed; answering offline");
+                return Err(Fallback(e.public_reason()));
+            }
             Err(_) => {
-                return Err(Fallback(
-                    "the time budget ran out waiting for the model".into(),
-                ));
+                return Err(Fallback("its share of the time budget ran out".into()));
             }
         };
-        if response.tool_calls.is_empty() || final_round {
+        if response.tool_calls.is_empty() || request.no_more_tools {
             if response.text.trim().is_empty() {
                 return Err(Fallback("the model answered with nothing".into()));
             }
@@ -192,14 +196,43 @@ pub async fn answer(
             response.tool_calls.clone(),
         ));
         for call in &response.tool_calls {
-            let Some(tool) = registry.names().find(|n| *n == call.name) else {
+            // Only the tools it was offered.
+            let offered = tools.iter().any(|t| t.name == call.name);
+            let tool = registry.names().find(|n| *n == call.name && offered);
+            let key = format!("{} {}", call.name, call.arguments);
+            if !attempted.insert(key) || run.over_budget().is_some() {
+                // Repeating itself, or out of steps: make it answer from what it has.
+                let why = run.over_budget().unwrap_or_else(|| {
+                    format!(
+                        "loop breaker: the model asked for `{}` with the same arguments again",
+                        call.name
+                    )
+                });
+                run.stop(why.clone());
+                run.think(None, why.clone(), 0.3);
+                request.messages.push(Message::tool(
+                    &call.id,
+                    format!("error: {why}; answer now from what you have"),
+                ));
+                request.no_more_tools = true;
+                continue;
+            }
+            planned += 1;
+            let Some(tool) = tool else {
+                run.think(
+                    None,
+                    format!(
+                        "The model asked for `{}`, which is not one of its tools.",
+                        call.name
+                    ),
+                    0.3,
+                );
                 request.messages.push(Message::tool(
                     &call.id,
                     format!("error: there is no tool `{}`", call.name),
                 ));
                 continue;
             };
-            let key = format!("{tool} {}", call.arguments);
             let thought = if response.text.trim().is_empty() {
                 format!(
                     "The model calls `{tool}`{}.",
@@ -212,23 +245,6 @@ pub async fn answer(
             } else {
                 response.text.trim().chars().take(300).collect()
             };
-            if !attempted.insert(key) || run.over_budget().is_some() {
-                // Repeating itself, or out of steps: make it answer from what it has.
-                let why = run.over_budget().unwrap_or_else(|| {
-                    format!(
-                        "loop breaker: the model asked for `{tool}` with the same arguments again"
-                    )
-                });
-                run.stop(why.clone());
-                run.think(None, why.clone(), 0.3);
-                request.messages.push(Message::tool(
-                    &call.id,
-                    format!("error: {why}; answer now from what you have"),
-                ));
-                final_round = true;
-                continue;
-            }
-            planned += 1;
             let action = Action::new(thought, tool, call.arguments.clone());
             run.act(None, &action, s).await;
             if s.observations.last().is_some_and(|o| o.result.is_ok()) {
@@ -237,9 +253,6 @@ pub async fn answer(
             request
                 .messages
                 .push(Message::tool(&call.id, observation_text(s)));
-        }
-        if final_round {
-            request.tools.clear();
         }
     }
 }

@@ -56,6 +56,9 @@ impl Wire for Anthropic {
             "max_tokens": req.max_tokens,
             "stream": true,
         });
+        if req.no_more_tools {
+            body["tool_choice"] = json!({ "type": "none" });
+        }
         if !req.tools.is_empty() {
             body["tools"] = req
                 .tools
@@ -154,11 +157,12 @@ impl Wire for Anthropic {
                 "the stream ended before message_stop".into(),
             ));
         }
+        let truncated = finish_reason.as_deref() == Some("max_tokens");
         let tool_calls = blocks
             .into_values()
             .filter(|b| b.0 == "tool_use")
             .map(|(_, id, name, input)| {
-                let (arguments, repaired) = tool_arguments(&name, &input)?;
+                let (arguments, repaired) = tool_arguments(&name, &input, truncated)?;
                 Ok(ToolCall {
                     id,
                     name,

@@ -90,6 +90,9 @@ pub struct Request {
     pub messages: Vec<Message>,
     pub tools: Vec<ToolSpec>,
     pub max_tokens: u32,
+    /// The model must answer in text now: no more tool calls (the tools stay declared,
+    /// as both APIs require while the history holds tool calls).
+    pub no_more_tools: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -127,7 +130,7 @@ pub enum LlmError {
 }
 
 /// Which API and how to reach it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProviderConfig {
     /// `openai` or `anthropic`.
     pub kind: String,
@@ -145,6 +148,38 @@ pub struct ProviderConfig {
     pub cost_budget_usd: f64,
     pub usd_per_million_input: f64,
     pub usd_per_million_output: f64,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    // The key never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .field("token_budget", &self.token_budget)
+            .field("cost_budget_usd", &self.cost_budget_usd)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LlmError {
+    /// What a user may be told: the kind of failure, without addresses or the
+    /// provider's own error text (which may echo keys); the details go to the log.
+    pub fn public_reason(&self) -> String {
+        match self {
+            LlmError::Timeout(d) => format!("the model did not answer within {d:?}"),
+            LlmError::Unreachable { .. } => "the model's API could not be reached".into(),
+            LlmError::Http { status, .. } => format!("the model's API answered {status}"),
+            LlmError::Malformed(_) => "the model's answer was malformed".into(),
+            LlmError::BadToolArguments { tool, .. } => {
+                format!("the model called `{tool}` with arguments that are not JSON")
+            }
+            LlmError::Budget(why) => format!("the budget is spent ({why})"),
+        }
+    }
 }
 
 /// A provider's wire format.
@@ -313,11 +348,19 @@ impl Client {
     }
 }
 
-/// Parses a tool call's argument text, repairing it once if need be.
-pub fn tool_arguments(tool: &str, text: &str) -> Result<(Value, bool), LlmError> {
+/// Parses a tool call's argument text, repairing it once if need be. Arguments cut off
+/// by the output limit (`truncated`) are not repaired: closing `{"id": 12` could turn a
+/// cut-off 123 into a call on something else.
+pub fn tool_arguments(tool: &str, text: &str, truncated: bool) -> Result<(Value, bool), LlmError> {
     let text = if text.trim().is_empty() { "{}" } else { text };
     if let Ok(v) = serde_json::from_str::<Value>(text) {
         return Ok((v, false));
+    }
+    if truncated {
+        return Err(LlmError::BadToolArguments {
+            tool: tool.into(),
+            detail: "cut off by the output limit".into(),
+        });
     }
     match repair::repair(text).and_then(|fixed| serde_json::from_str::<Value>(&fixed).ok()) {
         Some(v) if v.is_object() => Ok((v, true)),

@@ -43,6 +43,9 @@ impl Wire for OpenAi {
             "stream": true,
             "stream_options": { "include_usage": true },
         });
+        if req.no_more_tools {
+            body["tool_choice"] = "none".into();
+        }
         if !req.tools.is_empty() {
             body["tools"] = req
                 .tools
@@ -115,6 +118,7 @@ impl Wire for OpenAi {
                 "the stream ended before the answer did".into(),
             ));
         }
+        let truncated = finish_reason.as_deref() == Some("length");
         let tool_calls = calls
             .into_values()
             .enumerate()
@@ -122,7 +126,7 @@ impl Wire for OpenAi {
                 if name.is_empty() {
                     return Err(LlmError::Malformed("a tool call without a name".into()));
                 }
-                let (arguments, repaired) = tool_arguments(&name, &args)?;
+                let (arguments, repaired) = tool_arguments(&name, &args, truncated)?;
                 let id = if id.is_empty() {
                     format!("call_{i}")
                 } else {

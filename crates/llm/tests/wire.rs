@@ -74,6 +74,7 @@ fn request() -> Request {
             parameters: json!({ "type": "object", "properties": { "analysis_id": { "type": "integer" } } }),
         }],
         max_tokens: 512,
+        no_more_tools: false,
     }
 }
 
@@ -348,4 +349,29 @@ async fn anthropic_streams_content_blocks_with_tool_use() {
         .unwrap_err();
     assert!(matches!(e, LlmError::Malformed(_)), "{e}");
     assert_eq!(stub.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn arguments_cut_off_by_the_output_limit_are_rejected_not_repaired() {
+    let cut = sse(&[
+        json!({ "choices": [{ "index": 0, "delta": { "tool_calls": [{ "index": 0, "id": "c", "function": { "name": "list_untested", "arguments": "{\"analysis_id\": 12" } }] } }] }),
+        json!({ "choices": [{ "index": 0, "delta": {}, "finish_reason": "length" }] }),
+    ]);
+    let stub = Stub {
+        script: Arc::new(vec![(200, cut)]),
+        ..Default::default()
+    };
+    let client = Client::new(config(
+        "openai",
+        format!("{}/v1", serve(stub.clone()).await),
+    ))
+    .unwrap();
+    let mut req = request();
+    req.no_more_tools = true;
+    let e = client.complete(&req, &Spend::default()).await.unwrap_err();
+    assert!(matches!(e, LlmError::BadToolArguments { .. }), "{e}");
+    let (_, body) = stub.seen.lock().unwrap()[0].clone();
+    assert_eq!(body["tool_choice"], "none");
+    // The key is not in a debug print of the configuration.
+    assert!(!format!("{:?}", client.config).contains("sk-test"));
 }

@@ -48,6 +48,21 @@ pub fn spawn_learned_state(state: &AppState) {
     });
 }
 
+/// A reserved place in the reasoning queue.
+struct QueuePlace<'a> {
+    reasoning: &'a Reasoning,
+    metrics: &'a ReasoningMetrics,
+}
+
+impl Drop for QueuePlace<'_> {
+    fn drop(&mut self) {
+        self.reasoning.waiting.fetch_sub(1, Ordering::SeqCst);
+        self.metrics
+            .queue_length
+            .set(self.reasoning.waiting() as i64);
+    }
+}
+
 /// The queue is full: the request is shed.
 #[derive(Debug)]
 pub struct Shed;
@@ -95,11 +110,14 @@ impl Reasoning {
             metrics.load_shed.inc();
             return Err(Shed);
         }
+        // The place is given back however the wait ends, also when the request is
+        // dropped while it waits (the client went away).
+        let _place = QueuePlace {
+            reasoning: self,
+            metrics,
+        };
         metrics.queue_length.set(self.waiting() as i64);
-        let permit = self.slots.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        metrics.queue_length.set(self.waiting() as i64);
-        permit.map_err(|_| Shed)
+        self.slots.clone().acquire_owned().await.map_err(|_| Shed)
     }
 
     /// Rebuilds the planner from the newest global `planner` snapshot the learning engine
@@ -217,8 +235,9 @@ impl ToolClient for HttpTools {
                 StatusCode::BAD_REQUEST
                 | StatusCode::NOT_FOUND
                 | StatusCode::UNPROCESSABLE_ENTITY => CallError::Rejected(detail),
-                // The specialist service cannot check keys or is draining: it is down for us.
-                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => CallError::Unavailable(detail),
+                // The caller's key was refused there (revoked mid-question): an observation
+                // about the caller, not an outage of the service.
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => CallError::Rejected(detail),
                 StatusCode::SERVICE_UNAVAILABLE
                     if body["type"].as_str().is_some_and(|t| !t.contains("tool-")) =>
                 {
@@ -239,12 +258,23 @@ const CACHE_TTL: Duration = Duration::from_secs(3600);
 pub struct EphemeralCache<'a> {
     pub cache: &'a qa_store::Ephemeral,
     pub metrics: &'a ReasoningMetrics,
+    /// Answers are kept per tenant: identical code in two tenants does not share them.
+    pub tenant_id: i64,
+}
+
+impl EphemeralCache<'_> {
+    /// `reasoning:<content>:<question>` becomes `reasoning:t<tenant>:<content>:<question>`,
+    /// under the prefix the clear call deletes.
+    fn key(&self, key: &str) -> String {
+        let rest = key.strip_prefix("reasoning:").unwrap_or(key);
+        format!("reasoning:t{}:{rest}", self.tenant_id)
+    }
 }
 
 impl qa_agents::engine::AnswerCache for EphemeralCache<'_> {
     fn get<'a>(&'a self, key: &'a str) -> futures_util::future::BoxFuture<'a, Option<Answer>> {
         Box::pin(async move {
-            let hit = match self.cache.get(key).await {
+            let hit = match self.cache.get(&self.key(key)).await {
                 Ok(Some(bytes)) => serde_json::from_slice::<Answer>(&bytes).ok(),
                 Ok(None) => None,
                 Err(e) => {
@@ -272,7 +302,7 @@ impl qa_agents::engine::AnswerCache for EphemeralCache<'_> {
             let mut stored = answer.clone();
             stored.steps.clear();
             if let Ok(bytes) = serde_json::to_vec(&stored)
-                && let Err(e) = self.cache.set(key, &bytes, CACHE_TTL).await
+                && let Err(e) = self.cache.set(&self.key(key), &bytes, CACHE_TTL).await
             {
                 tracing::warn!(error = %e, "cannot keep the answer in the reasoning cache");
             }
@@ -351,5 +381,26 @@ mod tests {
         assert!(queued.await.unwrap(), "the queued one gets the slot");
         assert_eq!(m.reasoning.queue_length.get(), 0);
         assert!(m.encode().contains("load_shed_total 1"));
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_while_queued_gives_its_place_back() {
+        let config = ServerConfig {
+            reasoning_concurrency: 1,
+            reasoning_queue: 1,
+            ..ServerConfig::default()
+        };
+        let r = Reasoning::new(&config);
+        let m = ServiceMetrics::new(ServiceKind::Orchestrator);
+        let _running = r.admit(&m.reasoning).await.expect("a free slot");
+        // The client gives up while waiting: the handler's future is dropped.
+        let waited = tokio::time::timeout(Duration::from_millis(20), r.admit(&m.reasoning)).await;
+        assert!(waited.is_err());
+        assert_eq!(r.waiting(), 0);
+        assert_eq!(m.reasoning.queue_length.get(), 0);
+        // So the next one may queue again instead of being shed.
+        let again = tokio::time::timeout(Duration::from_millis(20), r.admit(&m.reasoning)).await;
+        assert!(again.is_err(), "it waited (timed out), it was not shed");
+        assert_eq!(m.reasoning.load_shed.get(), 0);
     }
 }

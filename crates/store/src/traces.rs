@@ -133,22 +133,25 @@ impl Database {
         }))
     }
 
-    /// The tenant's latest traces (newest first), before id `before` when given.
+    /// The tenant's latest traces (newest first), only `user_id`'s when given, before id
+    /// `before` when given.
     pub async fn traces(
         &self,
         tenant_id: i64,
+        user_id: Option<i64>,
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<TraceRecord>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM reasoning_traces WHERE tenant_id = $1 AND id < $2 \
-             ORDER BY id DESC LIMIT $3"
+             AND ($4 IS NULL OR user_id = $4) ORDER BY id DESC LIMIT $3"
         );
         Ok(on_pool!(self, pool => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(tenant_id)
                 .bind(before.unwrap_or(i64::MAX))
                 .bind(limit)
+                .bind(user_id)
                 .fetch_all(pool)
                 .await?;
             rows.iter().map(record).collect::<Result<Vec<_>, _>>()?

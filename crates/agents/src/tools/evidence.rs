@@ -2,7 +2,7 @@
 //! from. The engine runs it before answering, so the quality score counts only claims
 //! whose evidence holds, and the answer can say which did not.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -64,21 +64,42 @@ impl Tool for VerifyEvidence {
             let i: Input = input(v)?;
             let a = done_analysis(cx, i.analysis_id).await?;
             let root = root_of(cx, a.id).await?;
+            // Only the files the analysis read: a citation of anything else (`.env`, a
+            // file it skipped) is not evidence, and is not read.
+            let analysed: HashSet<String> = cx
+                .db
+                .components(a.id, Some("file"), None, 0, 100_000)
+                .await?
+                .into_iter()
+                .map(|c| c.component.path)
+                .collect();
             let mut files: HashMap<String, Option<Vec<String>>> = HashMap::new();
+            let mut findings: HashMap<(String, String), HashSet<i64>> = HashMap::new();
             let mut results = Vec::with_capacity(i.items.len());
             for item in &i.items {
                 if !files.contains_key(&item.file) {
-                    let text = match inside(&root, &item.file) {
-                        Ok(path) => read(path).await.ok(),
-                        Err(_) => None,
+                    let text = if analysed.contains(&item.file) {
+                        match inside(&root, &item.file) {
+                            Ok(path) => read(path).await.ok(),
+                            Err(_) => None,
+                        }
+                    } else {
+                        None
                     };
                     files.insert(
                         item.file.clone(),
                         text.map(|t| t.lines().map(str::to_string).collect()),
                     );
                 }
+                if let Some(rule) = &item.rule_id {
+                    let key = (rule.clone(), item.file.clone());
+                    if !findings.contains_key(&key) && analysed.contains(&item.file) {
+                        let lines = rule_lines(cx, a.id, rule, &item.file).await?;
+                        findings.insert(key, lines);
+                    }
+                }
                 let lines = files[&item.file].as_deref();
-                let problem = check(cx, a.id, item, lines).await?;
+                let problem = check(item, lines, &findings);
                 let text = item.line.and_then(|n| {
                     lines.and_then(|l| l.get((n - 1).max(0) as usize).map(|s| s.trim().to_string()))
                 });
@@ -108,20 +129,42 @@ impl Tool for VerifyEvidence {
     }
 }
 
-async fn check(
+/// The lines where the analysis reported `rule` in `file`.
+async fn rule_lines(
     cx: &ToolContext,
     analysis_id: i64,
+    rule: &str,
+    file: &str,
+) -> Result<HashSet<i64>, super::ToolError> {
+    Ok(cx
+        .db
+        .findings(
+            analysis_id,
+            &qa_store::FindingFilter {
+                severity: None,
+                rule: Some(rule.to_string()),
+                path: Some(file.to_string()),
+                after: 0,
+                limit: 10_000,
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|f| f.finding.line)
+        .collect())
+}
+
+fn check(
     item: &Cited,
     lines: Option<&[String]>,
-) -> Result<Option<String>, super::ToolError> {
+    findings: &HashMap<(String, String), HashSet<i64>>,
+) -> Option<String> {
     let Some(lines) = lines else {
-        return Ok(Some("the file is not in the analysed tree".into()));
+        return Some("the file is not one the analysis read".into());
     };
-    let Some(n) = item.line else {
-        return Ok(None);
-    };
+    let n = item.line?;
     if n < 1 || n as usize > lines.len() {
-        return Ok(Some(format!("the file has {} lines", lines.len())));
+        return Some(format!("the file has {} lines", lines.len()));
     }
     let at = (n - 1) as usize;
     if let Some(symbol) = &item.symbol {
@@ -141,31 +184,20 @@ async fn check(
                     || l.starts_with('*'))
             });
         if !definition.is_some_and(|l| l.contains(stem)) {
-            return Ok(Some(format!("`{stem}` is not defined there")));
+            return Some(format!("`{stem}` is not defined there"));
         }
     }
     if let Some(excerpt) = &item.excerpt
         && !lines[at].contains(excerpt.trim())
     {
-        return Ok(Some("the line does not contain the quoted text".into()));
+        return Some("the line does not contain the quoted text".into());
     }
-    if let Some(rule) = &item.rule_id {
-        let found = cx
-            .db
-            .findings(
-                analysis_id,
-                &qa_store::FindingFilter {
-                    severity: None,
-                    rule: Some(rule.clone()),
-                    path: Some(item.file.clone()),
-                    after: 0,
-                    limit: 10_000,
-                },
-            )
-            .await?;
-        if !found.iter().any(|f| f.finding.line == n) {
-            return Ok(Some(format!("the analysis reported no {rule} there")));
-        }
+    if let Some(rule) = &item.rule_id
+        && !findings
+            .get(&(rule.clone(), item.file.clone()))
+            .is_some_and(|l| l.contains(&n))
+    {
+        return Some(format!("the analysis reported no {rule} there"));
     }
-    Ok(None)
+    None
 }

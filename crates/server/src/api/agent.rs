@@ -160,11 +160,13 @@ pub async fn ask(
         .start_trace(caller.0.tenant_id, Some(caller.0.user_id), &task.question)
         .await?;
     let tools = HttpTools::new(&state, authorization, reasoning.budget.time);
+    let tenant_id = caller.0.tenant_id;
     if !stream {
         let started = Instant::now();
         let cache = EphemeralCache {
             cache: &state.cache,
             metrics: &state.metrics.reasoning,
+            tenant_id,
         };
         let result = reasoning
             .engine
@@ -203,31 +205,58 @@ pub async fn ask(
             })
         };
         let started = Instant::now();
-        let cache = EphemeralCache {
-            cache: &state.cache,
-            metrics: &state.metrics.reasoning,
+        // In a task of its own, so that a panic in the reasoning still ends the stream
+        // with an error line and the trace as failed.
+        let inner = {
+            let (state, reasoning) = (state.clone(), reasoning.clone());
+            tokio::spawn(async move {
+                let cache = EphemeralCache {
+                    cache: &state.cache,
+                    metrics: &state.metrics.reasoning,
+                    tenant_id,
+                };
+                reasoning
+                    .engine
+                    .run_cached(
+                        &task,
+                        &tools,
+                        reasoning.budget,
+                        Some(steps_tx),
+                        Some(&cache),
+                    )
+                    .await
+            })
         };
-        let result = reasoning
-            .engine
-            .run_cached(
-                &task,
-                &tools,
-                reasoning.budget,
-                Some(steps_tx),
-                Some(&cache),
-            )
-            .await;
+        let joined = inner.await;
         let _ = forward.await;
-        let end = match store(&state, id, &result, started.elapsed()).await {
-            Ok(Some(view)) => {
-                let mut v = serde_json::to_value(&view).unwrap_or_default();
-                v["type"] = "answer".into();
-                v
+        let end = match joined {
+            Ok(result) => match store(&state, id, &result, started.elapsed()).await {
+                Ok(Some(view)) => {
+                    let mut v = serde_json::to_value(&view).unwrap_or_default();
+                    v["type"] = "answer".into();
+                    v
+                }
+                Ok(None) => {
+                    json!({ "type": "error", "status": 503, "detail": match &result { Err(e) => e.to_string(), Ok(_) => String::new() } })
+                }
+                Err(e) => {
+                    json!({ "type": "error", "status": e.status.as_u16(), "detail": e.detail })
+                }
+            },
+            Err(panic) => {
+                tracing::error!(task = id, error = %panic, "the reasoning panicked");
+                let failed = qa_store::FinishedTrace {
+                    status: "failed".into(),
+                    answer: Some(json!({ "error": "internal error" }).to_string()),
+                    steps: "[]".into(),
+                    duration_ms: started.elapsed().as_millis() as i64,
+                    ..Default::default()
+                };
+                if let Err(e) = state.db.db.finish_trace(id, &failed).await {
+                    tracing::error!(task = id, error = %e, "cannot mark the task failed");
+                }
+                json!({ "type": "error", "status": 500, "detail": "internal error while answering; the task is marked failed" })
             }
-            Ok(None) => {
-                json!({ "type": "error", "status": 503, "detail": match &result { Err(e) => e.to_string(), Ok(_) => String::new() } })
-            }
-            Err(e) => json!({ "type": "error", "status": e.status.as_u16(), "detail": e.detail }),
         };
         let _ = lines_tx.send(line(&end));
     });
@@ -330,23 +359,15 @@ pub async fn list(
         return Err(ApiError::invalid("`limit` is between 1 and 100"));
     }
     let admin = caller.require_admin().is_ok();
-    let mut tasks = Vec::new();
-    let mut before = q.before;
-    // Pages of the tenant's traces, keeping the caller's own (all of them for an admin).
-    loop {
-        let page = state.db.db.traces(caller.0.tenant_id, before, 100).await?;
-        let done = page.len() < 100;
-        before = page.last().map(|t| t.id);
-        tasks.extend(
-            page.into_iter()
-                .filter(|t| admin || t.user_id == Some(caller.0.user_id))
-                .map(|t| TaskView::from_record(t, interrupted_after(&state)).summary()),
-        );
-        if done || tasks.len() >= limit as usize {
-            break;
-        }
-    }
-    tasks.truncate(limit as usize);
+    let mine = (!admin).then_some(caller.0.user_id);
+    let tasks: Vec<TaskView> = state
+        .db
+        .db
+        .traces(caller.0.tenant_id, mine, q.before, limit)
+        .await?
+        .into_iter()
+        .map(|t| TaskView::from_record(t, interrupted_after(&state)).summary())
+        .collect();
     let next = (tasks.len() == limit as usize)
         .then(|| tasks.last().map(|t| t.id))
         .flatten();

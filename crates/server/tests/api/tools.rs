@@ -140,6 +140,7 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
 
     // Citations are checked against the files: what holds, what does not, and what is
     // outside the analysed tree.
+    std::fs::write(root.join(".env"), "SECRET=hunter2\n").unwrap();
     let (code, _, r) = call(
         "POST",
         &tool("verify_evidence"),
@@ -152,6 +153,7 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
             { "file": "pkg/pricing.py", "line": 99 },
             { "file": "pkg/pricing.py", "line": 1, "symbol": "Cart.total" },
             { "file": "../../etc/passwd", "line": 1 },
+            { "file": ".env", "line": 1 },
         ] })),
     )
     .await;
@@ -164,9 +166,12 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
         .collect();
     assert_eq!(
         verdicts,
-        [true, true, true, false, false, false, false],
+        [true, true, true, false, false, false, false, false],
         "{r}"
     );
+    // A file under the root that the analysis did not read is not evidence, and its
+    // lines are not handed out.
+    assert_eq!(r["data"]["items"][7]["text"], Value::Null, "{r}");
     assert_eq!(r["data"]["items"][0]["text"], "return eval(expr)");
 
     let (code, _, r) = call(

@@ -13,3 +13,4 @@ ALTER TABLE reasoning_traces ADD COLUMN analysis_id BIGINT REFERENCES analyses(i
 ALTER TABLE reasoning_traces ADD COLUMN duration_ms BIGINT;
 ALTER TABLE reasoning_traces ADD COLUMN finished_at BIGINT;
 CREATE INDEX reasoning_traces_tenant_time ON reasoning_traces (tenant_id, id);
+CREATE INDEX reasoning_traces_user_time ON reasoning_traces (tenant_id, user_id, id);
