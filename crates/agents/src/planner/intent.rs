@@ -275,13 +275,18 @@ impl IntentModel {
     /// Classifies a question whose names were already replaced by placeholders.
     pub fn classify(&self, masked: &str) -> Classification {
         let ws = words(masked);
+        // Understood at all: a known content word, a domain word, or a known pair of
+        // words ("what can you do" is all common words, but a known phrase).
         let known_content = ws
             .iter()
             .filter(|w| {
                 !is_stopword(w)
                     && (self.vocabulary.contains(*w) || self.domain_of(w).next().is_some())
             })
-            .count();
+            .count()
+            + ws.windows(2)
+                .filter(|p| self.vocabulary.contains(&format!("{} {}", p[0], p[1])))
+                .count();
         if known_content == 0 {
             return Classification {
                 intent: Intent::Unknown,
@@ -360,6 +365,10 @@ mod tests {
             Intent::Unknown
         );
         assert_eq!(model.classify("").intent, Intent::Unknown);
+        assert_eq!(
+            model.classify("What can you do?").intent,
+            Intent::Capabilities
+        );
     }
 
     #[test]
