@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use super::{
     Action, Claim, Draft, Section, SpecialistId, Strategy, aid, explain_actions, family_actions,
     file_findings_actions, finding_evidence, findings, findings_within, function_actions,
-    function_evidence, function_facts, hotspot_evidence, hotspots, how_to_fix, is_test_path,
-    refactorings, source_of, top_rules,
+    function_evidence, function_facts, hotspot_evidence, hotspots, is_test_path, refactorings,
+    source_of, top_rules,
 };
 use crate::engine::Scratch;
 use crate::planner::Intent;
@@ -436,25 +436,7 @@ impl Strategy for CodeReviewer {
             ));
         }
         d.add(sec);
-        let mut sec = Section::new("Maintainability findings");
-        for rule in top_rules(&found, 6) {
-            let fs: Vec<&Value> = found
-                .iter()
-                .filter(|f| f["rule_id"] == rule.as_str())
-                .collect();
-            let title = qa_analysis::rule(&rule).map_or(String::new(), |m| m.title.to_string());
-            sec.push(Claim::fact(
-                format!(
-                    "{} × {rule} ({title}), e.g. {}",
-                    fs.len(),
-                    fs[0]["message"].as_str().unwrap_or_default()
-                ),
-                vec![finding_evidence(fs[0])],
-            ));
-            if let Some(fix) = how_to_fix(s, &rule) {
-                sec.push(Claim::advice(format!("How to fix {rule}: {fix}")));
-            }
-        }
+        let sec = super::rules_section(s, "Maintainability findings", &found);
         d.add(sec);
         d
     }

@@ -394,6 +394,31 @@ fn family_actions(s: &Scratch, family: &str, summary_why: &str, findings_why: &s
     ]
 }
 
+/// A section with one claim per rule (most severe first): how often it fires, an
+/// example cited, and how to fix it when its docs were read.
+fn rules_section(s: &Scratch, heading: &str, found: &[Value]) -> Section {
+    let mut sec = Section::new(heading);
+    for rule in top_rules(found, 6) {
+        let fs: Vec<&Value> = found
+            .iter()
+            .filter(|f| f["rule_id"] == rule.as_str())
+            .collect();
+        let title = qa_analysis::rule(&rule).map_or(String::new(), |m| m.title.to_string());
+        sec.push(Claim::fact(
+            format!(
+                "{} × {rule} ({title}), e.g. {}",
+                fs.len(),
+                fs[0]["message"].as_str().unwrap_or_default()
+            ),
+            vec![finding_evidence(fs[0])],
+        ));
+        if let Some(fix) = how_to_fix(s, &rule) {
+            sec.push(Claim::advice(format!("How to fix {rule}: {fix}")));
+        }
+    }
+    sec
+}
+
 /// Findings within a function's lines.
 fn findings_within(s: &Scratch, f: &Value) -> Vec<Value> {
     let (file, start, end) = (

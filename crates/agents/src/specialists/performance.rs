@@ -11,8 +11,8 @@ use super::security::ENTRY_POINTS;
 use super::{
     Action, Claim, Draft, Section, SpecialistId, Strategy, aid, explain_actions, family_actions,
     file_findings_actions, finding_evidence, findings, findings_within, function_actions,
-    function_evidence, function_facts, hotspot_evidence, hotspots, how_to_fix, is_test_path,
-    source_of, top_rules,
+    function_evidence, function_facts, hotspot_evidence, hotspots, is_test_path, source_of,
+    top_rules,
 };
 use crate::engine::{Artifact, Scratch};
 use crate::tools::Evidence;
@@ -184,24 +184,7 @@ impl Strategy for PerformanceAnalyst {
             hs.len().min(5),
             eps.len()
         );
-        let mut sec = Section::new("Performance findings");
-        for rule in top_rules(&found, 6) {
-            let fs: Vec<&Value> = found
-                .iter()
-                .filter(|f| f["rule_id"] == rule.as_str())
-                .collect();
-            sec.push(Claim::fact(
-                format!(
-                    "{} × {rule}: {}",
-                    fs.len(),
-                    fs[0]["message"].as_str().unwrap_or_default()
-                ),
-                vec![finding_evidence(fs[0])],
-            ));
-            if let Some(fix) = how_to_fix(s, &rule) {
-                sec.push(Claim::advice(format!("How to fix {rule}: {fix}")));
-            }
-        }
+        let sec = super::rules_section(s, "Performance findings", &found);
         d.add(sec);
         let mut sec = Section::new("Hotspots");
         for h in hs.iter().take(5) {

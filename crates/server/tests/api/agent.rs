@@ -9,6 +9,32 @@ use serde_json::{Value, json};
 use crate::analyses::workspace;
 use crate::helpers::{ADMIN_KEY, backends, call, spawn, test_config};
 
+/// The services (all four, SQLite) with the `shop` workspace as their only root.
+struct Shop {
+    _ws: tempfile::TempDir,
+    _data: tempfile::TempDir,
+    root: std::path::PathBuf,
+    running: qa_server::Running,
+    api: String,
+}
+
+impl Shop {
+    async fn start() -> Shop {
+        let ws = workspace();
+        let (mut config, data) = test_config();
+        config.workspace_roots = vec![ws.path().to_path_buf()];
+        let running = spawn(&config, &ServiceKind::ALL).await;
+        let api = running.url(ServiceKind::Orchestrator).unwrap();
+        Shop {
+            root: ws.path().join("shop"),
+            _ws: ws,
+            _data: data,
+            running,
+            api,
+        }
+    }
+}
+
 /// Every cited location of an answer holds what it claims, read from the files here.
 fn assert_evidence_holds(root: &std::path::Path, answer: &Value) {
     for e in answer["evidence"].as_array().unwrap() {
@@ -200,12 +226,8 @@ async fn questions_are_answered_from_real_tool_calls_with_verified_evidence() {
 
 #[tokio::test]
 async fn steps_stream_as_ndjson_before_the_answer() {
-    let ws = workspace();
-    let root = ws.path().join("shop");
-    let (mut config, _data) = test_config();
-    config.workspace_roots = vec![ws.path().to_path_buf()];
-    let running = spawn(&config, &ServiceKind::ALL).await;
-    let api = running.url(ServiceKind::Orchestrator).unwrap();
+    let shop = Shop::start().await;
+    let (root, running, api) = (&shop.root, &shop.running, shop.api.clone());
     let r = reqwest::Client::new()
         .post(format!("{api}/api/v1/agent/tasks?stream=ndjson"))
         .bearer_auth(ADMIN_KEY)
@@ -359,12 +381,8 @@ async fn a_specialist_service_that_is_down_answers_503_at_once() {
 
 #[tokio::test]
 async fn a_repeated_question_is_answered_from_the_reasoning_cache_until_it_is_cleared() {
-    let ws = workspace();
-    let root = ws.path().join("shop");
-    let (mut config, _data) = test_config();
-    config.workspace_roots = vec![ws.path().to_path_buf()];
-    let running = spawn(&config, &ServiceKind::ALL).await;
-    let api = running.url(ServiceKind::Orchestrator).unwrap();
+    let shop = Shop::start().await;
+    let (root, running, api) = (&shop.root, &shop.running, shop.api.clone());
     let learning = running.url(ServiceKind::Learning).unwrap();
     let ask = |q: &str| json!({ "question": q, "path": root.display().to_string() });
     let url = format!("{api}/api/v1/agent/tasks");
@@ -543,12 +561,8 @@ async fn an_llm_provider_plans_the_tool_calls_and_its_made_up_citations_are_drop
 
 #[tokio::test]
 async fn in_sequence_the_test_architect_starts_from_the_security_findings() {
-    let ws = workspace();
-    let root = ws.path().join("shop");
-    let (mut config, _data) = test_config();
-    config.workspace_roots = vec![ws.path().to_path_buf()];
-    let running = spawn(&config, &ServiceKind::ALL).await;
-    let api = running.url(ServiceKind::Orchestrator).unwrap();
+    let shop = Shop::start().await;
+    let (root, running, api) = (&shop.root, &shop.running, shop.api.clone());
     let (code, _, body) = call(
         "POST",
         &format!("{api}/api/v1/agent/tasks"),
@@ -646,12 +660,8 @@ async fn the_planner_is_built_from_the_learned_state_the_learning_engine_publish
 
 #[tokio::test]
 async fn a_disabled_tool_is_an_observation_the_answer_survives() {
-    let ws = workspace();
-    let root = ws.path().join("shop");
-    let (mut config, _data) = test_config();
-    config.workspace_roots = vec![ws.path().to_path_buf()];
-    let running = spawn(&config, &ServiceKind::ALL).await;
-    let api = running.url(ServiceKind::Orchestrator).unwrap();
+    let shop = Shop::start().await;
+    let (root, running, api) = (&shop.root, &shop.running, shop.api.clone());
     let spec = running.url(ServiceKind::Specialists).unwrap();
     let (code, _, _) = call(
         "POST",
