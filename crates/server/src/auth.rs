@@ -99,6 +99,68 @@ fn fail(state: &AppState, reason: &'static str, detail: &str) -> ApiError {
     ApiError::unauthorized(detail)
 }
 
+/// Short-lived session tokens (`qat_…`): issued to a browser for the WebSocket, and by the
+/// conversation manager to ask the orchestrator on a user's behalf. Only their SHA-256 is
+/// kept, in Redis (or the in-process store), with the caller they stand for and a TTL.
+pub const TOKEN_PREFIX: &str = "qat_";
+
+fn token_key(token: &str) -> String {
+    format!("auth-token:{}", qa_store::hash_api_key(token))
+}
+
+/// Issues a token for `caller`, valid for `ttl`.
+pub async fn issue_token(
+    state: &AppState,
+    caller: &Caller,
+    ttl: std::time::Duration,
+) -> Result<String, ApiError> {
+    let token = format!(
+        "{TOKEN_PREFIX}{}",
+        qa_store::generate_api_key().trim_start_matches("qak_")
+    );
+    let principal = serde_json::to_vec(&caller.0).unwrap_or_default();
+    state
+        .cache
+        .set(&token_key(&token), &principal, ttl)
+        .await
+        .map_err(|e| {
+            ApiError::unavailable(
+                "redis-unavailable",
+                format!("cannot issue a session token: {e}"),
+            )
+        })?;
+    Ok(token)
+}
+
+async fn check_token(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+    match state.cache.get(&token_key(token)).await {
+        Ok(Some(bytes)) => serde_json::from_slice(&bytes)
+            .map(Caller)
+            .map_err(|_| fail(state, "invalid", "this session token is not valid")),
+        Ok(None) => Err(fail(
+            state,
+            "invalid",
+            "this session token is not valid or has expired; get a new one",
+        )),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot check session tokens");
+            Err(ApiError::unavailable(
+                "auth-unavailable",
+                "session tokens cannot be checked right now (Redis is unavailable); use an API key or try again shortly",
+            ))
+        }
+    }
+}
+
+/// A key or a session token, as the caller it stands for.
+pub async fn check_credential(state: &AppState, credential: &str) -> Result<Caller, ApiError> {
+    if credential.starts_with(TOKEN_PREFIX) {
+        check_token(state, credential).await
+    } else {
+        check_key(state, credential).await
+    }
+}
+
 async fn check_key(state: &AppState, key: &str) -> Result<Caller, ApiError> {
     match state.db.db.check_api_key(key).await {
         Ok(KeyCheck::Valid(p)) => Ok(Caller(p)),
@@ -168,7 +230,7 @@ impl Caller {
                 reason,
                 "the Authorization header is not `Bearer <key>`",
             )),
-            Some(Ok(key)) => check_key(state, key).await,
+            Some(Ok(key)) => check_credential(state, key).await,
         }
     }
 }

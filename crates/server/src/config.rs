@@ -148,6 +148,21 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "time one reasoning may take, analysis of the repository included (120)",
     ),
     (
+        "session_ttl_secs",
+        "QA_AGENT_SESSION_TTL_SECS",
+        "how long a conversation's live state stays in Redis after its last activity (3600); its messages and events are kept in the database regardless",
+    ),
+    (
+        "ws_idle_secs",
+        "QA_AGENT_WS_IDLE_SECS",
+        "a WebSocket that sends nothing (not even a pong) this long is closed (300)",
+    ),
+    (
+        "ws_max_frame_bytes",
+        "QA_AGENT_WS_MAX_FRAME_BYTES",
+        "largest WebSocket frame a client may send (65536); a larger one closes the connection with 1009",
+    ),
+    (
         "llm_provider",
         "QA_AGENT_LLM_PROVIDER",
         "`offline` (the default: the built-in planner, no network), `openai` (any OpenAI-compatible endpoint: OpenAI, vLLM, Ollama, LM Studio) or `anthropic`",
@@ -228,6 +243,9 @@ pub struct ServerConfig {
     pub reasoning_queue: u32,
     pub reasoning_max_steps: u32,
     pub reasoning_timeout_secs: u64,
+    pub session_ttl_secs: u64,
+    pub ws_idle_secs: u64,
+    pub ws_max_frame_bytes: usize,
     pub llm_provider: String,
     pub llm_base_url: Option<String>,
     pub llm_model: Option<String>,
@@ -292,6 +310,9 @@ impl Default for ServerConfig {
             reasoning_queue: 64,
             reasoning_max_steps: 24,
             reasoning_timeout_secs: 120,
+            session_ttl_secs: 3600,
+            ws_idle_secs: 300,
+            ws_max_frame_bytes: 65536,
             llm_provider: "offline".into(),
             llm_base_url: None,
             llm_model: None,
@@ -540,6 +561,17 @@ impl ServerConfig {
                     "`llm_provider` (QA_AGENT_LLM_PROVIDER) is `{other}`: offline, openai or anthropic"
                 )));
             }
+        }
+        if !(1024..=16 << 20).contains(&self.ws_max_frame_bytes) {
+            return Err(ConfigError::Invalid(format!(
+                "`ws_max_frame_bytes` (QA_AGENT_WS_MAX_FRAME_BYTES) is {}: between 1024 and 16777216",
+                self.ws_max_frame_bytes
+            )));
+        }
+        if self.ws_idle_secs < 10 || self.session_ttl_secs < 60 {
+            return Err(ConfigError::Invalid(
+                "`ws_idle_secs` is at least 10 and `session_ttl_secs` at least 60".into(),
+            ));
         }
         if !(1..=3600).contains(&self.llm_timeout_secs) {
             return Err(ConfigError::Invalid(format!(

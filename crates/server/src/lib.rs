@@ -7,6 +7,7 @@ mod api;
 pub mod archive;
 pub mod auth;
 mod config;
+mod conversation;
 pub mod error;
 mod health;
 pub mod metrics;
@@ -393,6 +394,9 @@ pub fn router(state: AppState, with_metrics: bool) -> Router {
     }
     if state.kind == ServiceKind::Specialists {
         app = app.route("/internal/v1/wake", axum::routing::post(worker::wake));
+    }
+    if state.kind == ServiceKind::Conversation && !with_metrics {
+        app = app.route("/ws", get(conversation::upgrade));
     }
     app.layer(middleware::from_fn_with_state(state.clone(), track_http))
         .with_state(state)

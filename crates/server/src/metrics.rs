@@ -79,6 +79,45 @@ pub struct CacheLabels {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RoleLabels {
+    pub role: String,
+}
+
+/// The conversation manager's metrics (the runbook's WebSocket and session names).
+pub struct ConversationMetrics {
+    pub connections: Gauge,
+    /// `websocket_errors_total{kind}`: bad frames, rate limits, slow consumers, ...
+    pub errors: Family<KindLabels, Counter>,
+    /// `session_persistence_writes_total{outcome}`.
+    pub writes: Family<OutcomeLabels, Counter>,
+    pub failures: Family<NoLabels, Counter>,
+    /// Sessions resumed after a reconnect (on any replica) or a restart.
+    pub restores: Family<NoLabels, Counter>,
+    pub write_duration: HistogramFamily<NoLabels>,
+    pub messages: Family<RoleLabels, Counter>,
+    /// `conversation_turns_total{outcome}`: answered, failed, cancelled, interrupted.
+    pub turns: Family<OutcomeLabels, Counter>,
+}
+
+impl ConversationMetrics {
+    pub fn error(&self, kind: &str) {
+        self.errors
+            .get_or_create(&KindLabels { kind: kind.into() })
+            .inc();
+    }
+}
+
 /// The orchestrator's reasoning metrics.
 pub struct ReasoningMetrics {
     /// `agent_reasoning_quality_score{specialist,task_type}`, one observation per reasoning.
@@ -139,6 +178,7 @@ pub struct ServiceMetrics {
     /// Background analysis jobs, start to finish (seconds to many minutes).
     pub job_duration: HistogramFamily<NoLabels>,
     pub reasoning: ReasoningMetrics,
+    pub conversation: ConversationMetrics,
 }
 
 impl ServiceMetrics {
@@ -253,6 +293,59 @@ impl ServiceMetrics {
                 r.cache.clone(),
             );
         }
+        let conversation = ConversationMetrics {
+            connections: Gauge::default(),
+            errors: Family::default(),
+            writes: Family::default(),
+            failures: Family::default(),
+            restores: Family::default(),
+            write_duration: Family::new_with_constructor(latency_histogram),
+            messages: Family::default(),
+            turns: Family::default(),
+        };
+        if kind == ServiceKind::Conversation {
+            let c = &conversation;
+            registry.register(
+                "websocket_connections",
+                "Open WebSocket connections",
+                c.connections.clone(),
+            );
+            registry.register(
+                "websocket_errors",
+                "WebSocket errors, by kind",
+                c.errors.clone(),
+            );
+            registry.register(
+                "session_persistence_writes",
+                "Session state writes, by outcome",
+                c.writes.clone(),
+            );
+            registry.register(
+                "session_persistence_failures",
+                "Session state writes that failed",
+                c.failures.clone(),
+            );
+            registry.register(
+                "session_persistence_restores",
+                "Sessions restored after a reconnect or restart",
+                c.restores.clone(),
+            );
+            registry.register(
+                "session_persistence_duration_seconds",
+                "Time to persist session state",
+                c.write_duration.clone(),
+            );
+            registry.register(
+                "conversation_messages",
+                "Messages stored, by role",
+                c.messages.clone(),
+            );
+            registry.register(
+                "conversation_turns",
+                "Questions answered in conversations, by outcome",
+                c.turns.clone(),
+            );
+        }
         // The process started (near enough) when its first service was set up.
         std::sync::LazyLock::force(&START_TIME);
         ServiceMetrics {
@@ -269,6 +362,7 @@ impl ServiceMetrics {
             tool_outcomes: Default::default(),
             job_duration,
             reasoning,
+            conversation,
         }
     }
 

@@ -80,6 +80,7 @@ macro_rules! on_pool {
 
 mod accounts;
 mod analyses;
+mod conversations;
 mod ephemeral;
 mod jobs;
 mod operations;
@@ -93,6 +94,7 @@ pub use analyses::{
     ANALYSIS_JOB, AnalysisRecord, AnalysisResult, ComponentRecord, FindingFilter, FindingRecord,
     NewComponent, NewFinding,
 };
+pub use conversations::{Conversation, MessageRecord, NewFeedback, StoredEvent};
 pub use ephemeral::{Ephemeral, Event};
 pub use jobs::{Job, MAX_ATTEMPTS};
 pub use operations::{FeedbackBacklog, MaintenanceStep, Specialist};

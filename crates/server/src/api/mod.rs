@@ -6,6 +6,7 @@
 mod account;
 pub mod agent;
 mod analyses;
+mod conversations;
 mod maintenance;
 pub mod openapi;
 pub mod specialists;
@@ -48,6 +49,16 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
             .route("/tools/{name}", post(tools::invoke))
             .route("/tools/{name}/disable", post(tools::disable))
             .route("/tools/{name}/enable", post(tools::enable));
+    }
+    if kind == ServiceKind::Conversation {
+        api = api
+            .route("/session-token", post(conversations::token))
+            .route("/conversations", get(conversations::list))
+            .route(
+                "/conversations/{id}",
+                get(conversations::get_one).delete(conversations::delete),
+            )
+            .route("/conversations/{id}/export", get(conversations::export));
     }
     if kind == ServiceKind::Learning {
         api = api

@@ -8,7 +8,7 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use super::{account, agent, analyses, maintenance, specialists, tools, views};
+use super::{account, agent, analyses, conversations, maintenance, specialists, tools, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +31,11 @@ use super::{account, agent, analyses, maintenance, specialists, tools, views};
         agent::list,
         agent::get_one,
         agent::clear_cache,
+        conversations::token,
+        conversations::list,
+        conversations::get_one,
+        conversations::delete,
+        conversations::export,
         maintenance::optimize,
         maintenance::clear_reasoning_cache,
         tools::list,
@@ -45,6 +50,7 @@ use super::{account, agent, analyses, maintenance, specialists, tools, views};
         (name = "account", description = "The caller and the audit log"),
         (name = "analyses", description = "Repository analysis as background jobs (agent-orchestrator, :8000)"),
         (name = "agents", description = "Questions answered by the specialists, and their reasoning traces (agent-orchestrator, :8000)"),
+        (name = "conversations", description = "Conversations and session tokens (conversation-manager, :8080); the chat itself is the WebSocket at /ws, docs/conversation.md"),
         (name = "tools", description = "The specialists' tools (specialist-agents, :8001)"),
         (name = "operations", description = "The runbook's operational calls (learning-engine, :8002); keyless from QA_AGENT_TRUSTED_NETWORKS"),
     )

@@ -4,6 +4,7 @@
 mod agent;
 mod analyses;
 mod auth;
+mod conversation;
 mod health;
 mod helpers;
 mod openapi;

@@ -1,0 +1,734 @@
+//! The conversation manager's WebSocket (`ws://host:8080/ws`, docs/conversation.md).
+//!
+//! A session is a conversation. Everything the server tells a client about it is stored
+//! first (`conversation_events`, with an id that increases per conversation) and then
+//! published on Redis (or the in-process bus), so a client connected to any replica
+//! receives it, and one that reconnects gets what it missed from the database, after the
+//! last id it saw: no gaps, no duplicates. A turn (a question being answered) runs in a
+//! task of its own that streams the orchestrator's steps into events; a client that goes
+//! away does not stop it. A turn whose process died is reported as `interrupted` the next
+//! time its conversation is opened.
+
+pub mod protocol;
+mod turn;
+
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::{Caller, check_credential};
+use protocol::{ClientFrame, VERSION, error};
+
+/// The channel every replica listens on; events carry their conversation.
+pub const CHANNEL: &str = "conversation-events";
+/// Keepalive pings from the server.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// A frame the client does not take within this long: it cannot keep up.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time to send `hello` after connecting.
+const HELLO_WITHIN: Duration = Duration::from_secs(10);
+/// Frames per second a client may send on average, and in a burst.
+const RATE_PER_SEC: f64 = 5.0;
+const RATE_BURST: f64 = 20.0;
+/// Events replayed per database read when a client resumes.
+const REPLAY_PAGE: i64 = 500;
+
+/// Close codes (4000–4999 are the application's).
+const CLOSE_UNAUTHORIZED: u16 = 4401;
+const CLOSE_FORBIDDEN: u16 = 4403;
+const CLOSE_POLICY: u16 = 1008;
+const CLOSE_TRY_LATER: u16 = 1013;
+
+/// `GET /ws`: upgrades, authenticating by the `Authorization` header now, or by the
+/// `token` of the client's `hello`.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let pre = match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+    {
+        Some((_, credential)) => match check_credential(&state, credential.trim()).await {
+            Ok(c) => Some(c),
+            Err(e) => return e.into_response(),
+        },
+        None => None,
+    };
+    let max = state.config.ws_max_frame_bytes;
+    ws.max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| async move {
+            let metrics = &state.metrics.conversation;
+            metrics.connections.inc();
+            if let Err(why) = Connection::new(&state, socket).run(pre).await {
+                tracing::debug!(reason = %why, "websocket closed");
+            }
+            metrics.connections.dec();
+        })
+}
+
+/// Stores an event under the conversation's next id and publishes it; returns the id.
+pub async fn emit(
+    state: &AppState,
+    conversation_id: i64,
+    kind: &str,
+    mut payload: Value,
+    message: Option<(&str, &str)>,
+) -> Result<i64, qa_store::StoreError> {
+    let metrics = &state.metrics.conversation;
+    let started = Instant::now();
+    let stored = state
+        .db
+        .db
+        .append_event(conversation_id, kind, &payload.to_string(), message)
+        .await;
+    metrics
+        .write_duration
+        .get_or_create(&Vec::new())
+        .observe(started.elapsed().as_secs_f64());
+    let id = match stored {
+        Ok(id) => {
+            metrics
+                .writes
+                .get_or_create(&crate::metrics::OutcomeLabels {
+                    outcome: "ok".into(),
+                })
+                .inc();
+            id
+        }
+        Err(e) => {
+            metrics
+                .writes
+                .get_or_create(&crate::metrics::OutcomeLabels {
+                    outcome: "failed".into(),
+                })
+                .inc();
+            metrics.failures.get_or_create(&Vec::new()).inc();
+            return Err(e);
+        }
+    };
+    if let Some((role, _)) = message {
+        metrics
+            .messages
+            .get_or_create(&crate::metrics::RoleLabels { role: role.into() })
+            .inc();
+    }
+    payload["type"] = kind.into();
+    payload["id"] = id.into();
+    let envelope = json!({ "conversation_id": conversation_id, "event": payload });
+    if let Err(e) = state
+        .cache
+        .publish(CHANNEL, envelope.to_string().as_bytes())
+        .await
+    {
+        // Stored all the same: a client gets it when it resumes.
+        tracing::warn!(error = %e, conversation_id, "cannot publish a conversation event");
+        metrics.error("publish");
+    }
+    Ok(id)
+}
+
+/// A stored event as a client receives it.
+fn wire_event(e: &qa_store::StoredEvent) -> Value {
+    let mut v: Value = serde_json::from_str(&e.payload).unwrap_or_else(|_| json!({}));
+    v["type"] = e.kind.clone().into();
+    v["id"] = e.event_id.into();
+    v
+}
+
+fn turn_key(conversation_id: i64) -> String {
+    format!("turn:{conversation_id}")
+}
+
+fn session_key(conversation_id: i64) -> String {
+    format!("session:{conversation_id}")
+}
+
+struct Connection<'a> {
+    state: &'a AppState,
+    socket: WebSocket,
+    caller: Option<Caller>,
+    conversation: Option<qa_store::Conversation>,
+    /// The last event id this client has been sent.
+    last_sent: i64,
+    tokens: f64,
+    refilled: Instant,
+    last_heard: Instant,
+    turn: Option<tokio::task::AbortHandle>,
+}
+
+/// Why a connection ended.
+type Closed = String;
+
+impl<'a> Connection<'a> {
+    fn new(state: &'a AppState, socket: WebSocket) -> Connection<'a> {
+        Connection {
+            state,
+            socket,
+            caller: None,
+            conversation: None,
+            last_sent: 0,
+            tokens: RATE_BURST,
+            refilled: Instant::now(),
+            last_heard: Instant::now(),
+            turn: None,
+        }
+    }
+
+    async fn send(&mut self, v: &Value) -> Result<(), Closed> {
+        match tokio::time::timeout(
+            SEND_TIMEOUT,
+            self.socket.send(Message::Text(v.to_string().into())),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("send failed: {e}")),
+            Err(_) => {
+                // The client does not read: say so (best effort) and let it go, rather
+                // than buffer for it.
+                self.state.metrics.conversation.error("slow_consumer");
+                Err("slow consumer".into())
+            }
+        }
+    }
+
+    async fn close(&mut self, code: u16, reason: &str) -> Closed {
+        let _ = self
+            .socket
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.to_string().into(),
+            })))
+            .await;
+        reason.to_string()
+    }
+
+    async fn fail(&mut self, kind: &str, detail: &str) -> Result<(), Closed> {
+        self.state.metrics.conversation.error(kind);
+        self.send(&error(kind, detail)).await
+    }
+
+    /// Takes a token from the frame budget; false when the client floods.
+    fn admit_frame(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens
+            + now.duration_since(self.refilled).as_secs_f64() * RATE_PER_SEC)
+            .min(RATE_BURST);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    async fn run(mut self, pre: Option<Caller>) -> Result<(), Closed> {
+        self.caller = pre;
+        let mut live = match self.state.cache.subscribe(CHANNEL).await {
+            Ok(rx) => rx,
+            Err(e) => {
+                self.state.metrics.conversation.error("redis");
+                self.send(&error(
+                    "unavailable",
+                    format!("live delivery is unavailable ({e}); try again shortly"),
+                ))
+                .await?;
+                return Err(self.close(CLOSE_TRY_LATER, "unavailable").await);
+            }
+        };
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        let idle = Duration::from_secs(self.state.config.ws_idle_secs);
+        let hello_deadline = Instant::now() + HELLO_WITHIN;
+        loop {
+            if self.conversation.is_none() && Instant::now() > hello_deadline {
+                self.fail("no_hello", "send `hello` first").await?;
+                return Err(self.close(CLOSE_POLICY, "no hello").await);
+            }
+            if self.last_heard.elapsed() > idle {
+                self.state.metrics.conversation.error("idle");
+                return Err(self.close(1000, "idle").await);
+            }
+            tokio::select! {
+                frame = self.socket.recv() => {
+                    let Some(Ok(frame)) = frame else {
+                        return Err("client went away".into());
+                    };
+                    self.last_heard = Instant::now();
+                    match frame {
+                        Message::Text(text) => self.on_text(&text).await?,
+                        Message::Binary(_) => self.fail("bad_frame", "frames are JSON text").await?,
+                        Message::Close(_) => return Ok(()),
+                        Message::Ping(_) | Message::Pong(_) => {}
+                    }
+                }
+                event = live.recv() => match event {
+                    Ok(e) => self.on_live(&e.payload).await?,
+                    // Missed some: catch up from the database.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.replay().await?,
+                    Err(_) => return Err(self.close(CLOSE_TRY_LATER, "live delivery stopped").await),
+                },
+                _ = ping.tick() => {
+                    if self.socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                        return Err("client went away".into());
+                    }
+                    if let Some(c) = &self.conversation {
+                        // Live state: which conversation is open, refreshed while it is.
+                        let _ = self.state.cache.touch(&session_key(c.id), Duration::from_secs(self.state.config.session_ttl_secs)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_live(&mut self, payload: &[u8]) -> Result<(), Closed> {
+        let Some(c) = &self.conversation else {
+            return Ok(());
+        };
+        let Ok(envelope) = serde_json::from_slice::<Value>(payload) else {
+            return Ok(());
+        };
+        if envelope["conversation_id"] != c.id {
+            return Ok(());
+        }
+        let id = envelope["event"]["id"].as_i64().unwrap_or(0);
+        if id <= self.last_sent {
+            return Ok(());
+        }
+        if id > self.last_sent + 1 {
+            // A gap: something was published before this client subscribed, or lost.
+            return self.replay().await;
+        }
+        self.last_sent = id;
+        self.send(&envelope["event"]).await
+    }
+
+    /// Sends the stored events after the last one sent.
+    async fn replay(&mut self) -> Result<(), Closed> {
+        let Some(c) = self.conversation.clone() else {
+            return Ok(());
+        };
+        loop {
+            let page = match self
+                .state
+                .db
+                .db
+                .events_after(c.id, self.last_sent, REPLAY_PAGE)
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    self.fail(
+                        "database",
+                        &format!("cannot read the conversation's history ({e}); resume later"),
+                    )
+                    .await?;
+                    return Err(self.close(CLOSE_TRY_LATER, "database unavailable").await);
+                }
+            };
+            let n = page.len() as i64;
+            for e in &page {
+                self.last_sent = e.event_id;
+                self.send(&wire_event(e)).await?;
+            }
+            if n < REPLAY_PAGE {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Result<(), Closed> {
+        if !self.admit_frame() {
+            self.fail(
+                "rate_limited",
+                &format!("more than {RATE_PER_SEC} frames a second; this one was dropped"),
+            )
+            .await?;
+            return Ok(());
+        }
+        let frame: ClientFrame = match serde_json::from_str(text) {
+            Ok(f) => f,
+            Err(e) => {
+                let kind = if serde_json::from_str::<Value>(text).is_ok() {
+                    "unknown_type"
+                } else {
+                    "bad_frame"
+                };
+                return self
+                    .fail(kind, &format!("not a frame of protocol v{VERSION}: {e}"))
+                    .await;
+            }
+        };
+        match frame {
+            ClientFrame::Ping => {
+                self.send(&json!({ "type": "pong", "id": Value::Null }))
+                    .await
+            }
+            ClientFrame::Hello {
+                v,
+                token,
+                conversation_id,
+                last_event_id,
+            } => self.hello(v, token, conversation_id, last_event_id).await,
+            ClientFrame::Resume {
+                v,
+                token,
+                conversation_id,
+                last_event_id,
+            } => {
+                self.hello(v, token, Some(conversation_id), last_event_id)
+                    .await
+            }
+            other => {
+                let (Some(caller), Some(c)) = (self.caller.clone(), self.conversation.clone())
+                else {
+                    return self.fail("no_session", "send `hello` first").await;
+                };
+                match other {
+                    ClientFrame::Message {
+                        text,
+                        path,
+                        analysis_id,
+                        specialists,
+                        mode,
+                    } => {
+                        self.message(
+                            caller,
+                            c,
+                            turn::Question {
+                                text,
+                                path,
+                                analysis_id,
+                                specialists,
+                                mode,
+                            },
+                        )
+                        .await
+                    }
+                    ClientFrame::Feedback {
+                        target,
+                        target_id,
+                        kind,
+                        rating,
+                        reason,
+                        comment,
+                    } => {
+                        let f = qa_store::NewFeedback {
+                            tenant_id: caller.0.tenant_id,
+                            user_id: Some(caller.0.user_id),
+                            target_kind: target,
+                            target_id,
+                            kind,
+                            rating,
+                            reason,
+                            comment,
+                        };
+                        self.feedback(f).await
+                    }
+                    ClientFrame::Cancel => self.cancel(&c).await,
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
+    async fn hello(
+        &mut self,
+        v: Option<u32>,
+        token: Option<String>,
+        conversation_id: Option<i64>,
+        last_event_id: i64,
+    ) -> Result<(), Closed> {
+        if v.is_some_and(|v| v != VERSION) {
+            self.fail(
+                "version",
+                &format!("this server speaks protocol v{VERSION}"),
+            )
+            .await?;
+            return Err(self.close(CLOSE_POLICY, "protocol version").await);
+        }
+        if self.conversation.is_some() {
+            return self
+                .fail(
+                    "already_open",
+                    "this connection has its session; open another connection for another one",
+                )
+                .await;
+        }
+        if let Some(t) = token {
+            match check_credential(self.state, t.trim()).await {
+                Ok(c) => self.caller = Some(c),
+                Err(e) => {
+                    self.fail("unauthorized", &e.detail).await?;
+                    return Err(self.close(CLOSE_UNAUTHORIZED, "unauthorized").await);
+                }
+            }
+        }
+        let Some(caller) = self.caller.clone() else {
+            self.fail(
+                "unauthorized",
+                "authenticate: `Authorization: Bearer <key>` on the upgrade, or `token` in `hello`",
+            )
+            .await?;
+            return Err(self.close(CLOSE_UNAUTHORIZED, "unauthorized").await);
+        };
+        let db = &self.state.db.db;
+        let (conversation, resumed) = match conversation_id {
+            Some(id) => match db
+                .conversation(caller.0.tenant_id, caller.0.user_id, id)
+                .await
+            {
+                Ok(Some(c)) => (c, true),
+                Ok(None) => {
+                    // Someone else's, or none: the same answer, so ids reveal nothing.
+                    self.fail(
+                        "forbidden",
+                        &format!("conversation {id} is not one of yours"),
+                    )
+                    .await?;
+                    return Err(self.close(CLOSE_FORBIDDEN, "forbidden").await);
+                }
+                Err(e) => return self.unavailable(e).await,
+            },
+            None => match db
+                .create_conversation(caller.0.tenant_id, caller.0.user_id, None)
+                .await
+            {
+                Ok(c) => (c, false),
+                Err(e) => return self.unavailable(e).await,
+            },
+        };
+        if resumed {
+            self.state
+                .metrics
+                .conversation
+                .restores
+                .get_or_create(&Vec::new())
+                .inc();
+            self.report_interrupted(&conversation).await;
+        }
+        let _ = self
+            .state
+            .cache
+            .set(
+                &session_key(conversation.id),
+                json!({ "user_id": caller.0.user_id, "opened_at": qa_store::now_ms() })
+                    .to_string()
+                    .as_bytes(),
+                Duration::from_secs(self.state.config.session_ttl_secs),
+            )
+            .await;
+        self.last_sent = last_event_id.max(0);
+        let latest = db
+            .conversation(caller.0.tenant_id, caller.0.user_id, conversation.id)
+            .await
+            .ok()
+            .flatten()
+            .map_or(conversation.last_event_id, |c| c.last_event_id);
+        self.conversation = Some(conversation.clone());
+        self.send(&json!({
+            "type": "session", "id": Value::Null, "v": VERSION,
+            "conversation_id": conversation.id, "last_event_id": latest, "resumed": resumed,
+        }))
+        .await?;
+        self.replay().await
+    }
+
+    async fn unavailable(&mut self, e: qa_store::StoreError) -> Result<(), Closed> {
+        self.fail(
+            "database",
+            &format!("conversations are unavailable ({e}); try again shortly"),
+        )
+        .await?;
+        Err(self.close(CLOSE_TRY_LATER, "database unavailable").await)
+    }
+
+    /// A conversation whose last turn never ended, and no process is answering it: the
+    /// turn is reported as interrupted (stored, so every client sees it once).
+    async fn report_interrupted(&mut self, c: &qa_store::Conversation) {
+        if c.last_event_id == 0 {
+            return;
+        }
+        let last = self
+            .state
+            .db
+            .db
+            .events_after(c.id, c.last_event_id - 1, 1)
+            .await
+            .ok();
+        let open = last
+            .as_ref()
+            .and_then(|l| l.first())
+            .is_some_and(|e| e.kind == "message" || e.kind == "step");
+        let answering = self
+            .state
+            .cache
+            .get(&turn_key(c.id))
+            .await
+            .ok()
+            .flatten()
+            .is_some();
+        if open && !answering {
+            self.state
+                .metrics
+                .conversation
+                .turns
+                .get_or_create(&crate::metrics::OutcomeLabels {
+                    outcome: "interrupted".into(),
+                })
+                .inc();
+            let _ = emit(
+                self.state,
+                c.id,
+                "error",
+                json!({ "code": "interrupted", "detail": "the answer to the last question was interrupted (its server stopped); ask again" }),
+                None,
+            )
+            .await;
+        }
+    }
+
+    async fn message(
+        &mut self,
+        caller: Caller,
+        c: qa_store::Conversation,
+        q: turn::Question,
+    ) -> Result<(), Closed> {
+        if q.text.trim().is_empty() {
+            return self.fail("invalid", "`text` is empty").await;
+        }
+        if self
+            .state
+            .cache
+            .get(&turn_key(c.id))
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            return self.fail("busy", "a question is being answered in this conversation; wait for it or send `cancel`").await;
+        }
+        // The turn is marked as running before the question is stored, so a resume in
+        // between never takes it for interrupted.
+        let _ = self
+            .state
+            .cache
+            .set(&turn_key(c.id), b"1", turn::LIVENESS)
+            .await;
+        let question = q.text.trim().to_string();
+        let stored = emit(
+            self.state,
+            c.id,
+            "message",
+            json!({ "role": "user", "text": question }),
+            Some(("user", &question)),
+        )
+        .await;
+        if let Err(e) = stored {
+            let _ = self.state.cache.delete(&turn_key(c.id)).await;
+            return self
+                .fail(
+                    "database",
+                    &format!("the message could not be stored ({e}); it was not sent"),
+                )
+                .await;
+        }
+        let handle = tokio::spawn(turn::run(self.state.clone(), caller, c.id, q));
+        self.turn = Some(handle.abort_handle());
+        Ok(())
+    }
+
+    async fn cancel(&mut self, c: &qa_store::Conversation) -> Result<(), Closed> {
+        match self.turn.take() {
+            Some(h) if !h.is_finished() => {
+                h.abort();
+                let _ = self.state.cache.delete(&turn_key(c.id)).await;
+                self.state
+                    .metrics
+                    .conversation
+                    .turns
+                    .get_or_create(&crate::metrics::OutcomeLabels {
+                        outcome: "cancelled".into(),
+                    })
+                    .inc();
+                let stored = emit(
+                    self.state,
+                    c.id,
+                    "error",
+                    json!({ "code": "cancelled", "detail": "the question was cancelled" }),
+                    None,
+                )
+                .await;
+                match stored {
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        self.fail(
+                            "database",
+                            &format!("cancelled, but that could not be stored ({e})"),
+                        )
+                        .await
+                    }
+                }
+            }
+            _ => {
+                self.fail(
+                    "nothing_to_cancel",
+                    "no question of this connection is being answered",
+                )
+                .await
+            }
+        }
+    }
+
+    async fn feedback(&mut self, f: qa_store::NewFeedback) -> Result<(), Closed> {
+        const TARGETS: &[&str] = &["answer", "step", "test", "finding", "correction"];
+        const KINDS: &[&str] = &[
+            "rating",
+            "accept",
+            "reject",
+            "dismiss",
+            "confirm",
+            "correction",
+        ];
+        if !TARGETS.contains(&f.target_kind.as_str()) || !KINDS.contains(&f.kind.as_str()) {
+            return self
+                .fail(
+                    "invalid",
+                    &format!(
+                        "`target` is one of {} and `kind` one of {}",
+                        TARGETS.join(", "),
+                        KINDS.join(", ")
+                    ),
+                )
+                .await;
+        }
+        if f.rating.is_some_and(|r| !(1..=5).contains(&r))
+            || (f.kind == "rating" && f.rating.is_none())
+        {
+            return self.fail("invalid", "a rating is 1 to 5").await;
+        }
+        if f.target_id.len() > 200 || f.comment.as_ref().is_some_and(|c| c.len() > 4000) {
+            return self
+                .fail(
+                    "invalid",
+                    "`target_id` is at most 200 bytes, `comment` 4000",
+                )
+                .await;
+        }
+        match self.state.db.db.add_feedback(&f).await {
+            Ok(id) => self.send(&json!({ "type": "feedback", "id": Value::Null, "stored": true, "feedback_id": id })).await,
+            Err(e) => self.fail("database", &format!("the feedback could not be stored ({e}); send it again later")).await,
+        }
+    }
+}

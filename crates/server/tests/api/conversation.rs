@@ -1,0 +1,298 @@
+//! The conversation manager's WebSocket and REST routes: a question answered with its
+//! steps streamed as stored events, resuming after the last event seen (no gaps, no
+//! duplicates), another user's conversation refused, bad frames answered without harm,
+//! feedback stored, export, and the runbook's metrics.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use qa_server::ServiceKind;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::analyses::workspace;
+use crate::helpers::{ADMIN_KEY, call, spawn, test_config};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(base: &str, key: Option<&str>) -> Socket {
+    let mut req = format!("{}/ws", base.replacen("http", "ws", 1))
+        .into_client_request()
+        .unwrap();
+    if let Some(k) = key {
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {k}").parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(req)
+        .await
+        .expect("upgrade")
+        .0
+}
+
+async fn send(ws: &mut Socket, v: Value) {
+    ws.send(Message::text(v.to_string())).await.unwrap();
+}
+
+/// The next JSON text frame (pings skipped), within 30 s.
+async fn next(ws: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .expect("a frame within 30 s")
+            .expect("the connection is open")
+            .expect("a frame");
+        match frame {
+            Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+            Message::Close(c) => panic!("closed: {c:?}"),
+            _ => continue,
+        }
+    }
+}
+
+/// Frames until (and with) the first of `kind`.
+async fn until(ws: &mut Socket, kind: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let v = next(ws).await;
+        let done = v["type"] == kind;
+        out.push(v);
+        if done {
+            return out;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_question_streams_stored_events_and_a_resume_misses_nothing() {
+    let ws_dir = workspace();
+    let root = ws_dir.path().join("shop");
+    let (mut config, _data) = test_config();
+    config.workspace_roots = vec![ws_dir.path().to_path_buf()];
+    let running = spawn(&config, &ServiceKind::ALL).await;
+    let chat = running.url(ServiceKind::Conversation).unwrap();
+
+    let mut ws = connect(&chat, Some(ADMIN_KEY)).await;
+    send(&mut ws, json!({ "type": "hello", "v": 1 })).await;
+    let session = next(&mut ws).await;
+    assert_eq!(session["type"], "session", "{session}");
+    assert_eq!(session["resumed"], false);
+    let conversation = session["conversation_id"].as_i64().unwrap();
+
+    send(&mut ws, json!({ "type": "message", "text": "what should I test first?", "path": root.display().to_string() })).await;
+    let events = until(&mut ws, "answer").await;
+    // Ids increase by one from the first event: nothing skipped, nothing twice.
+    let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(
+        ids,
+        (1..=ids.len() as i64).collect::<Vec<_>>(),
+        "{events:?}"
+    );
+    assert_eq!(events[0]["type"], "message");
+    assert_eq!(events[0]["text"], "what should I test first?");
+    assert!(events.iter().filter(|e| e["type"] == "step").count() >= 3);
+    let answer = events.last().unwrap();
+    assert!(
+        answer["text"].as_str().unwrap().contains("Cart.total"),
+        "{answer}"
+    );
+    assert_eq!(answer["specialists"], json!(["test-architect"]));
+    let last = *ids.last().unwrap();
+
+    // Feedback on the answer is stored.
+    send(&mut ws, json!({ "type": "feedback", "target": "answer", "target_id": answer["task_id"].to_string(), "kind": "rating", "rating": 5 })).await;
+    let ack = next(&mut ws).await;
+    assert_eq!(ack["stored"], true, "{ack}");
+    drop(ws);
+
+    // Reconnect having seen only up to the third event: the rest comes, once, in order.
+    let mut ws = connect(&chat, Some(ADMIN_KEY)).await;
+    send(
+        &mut ws,
+        json!({ "type": "resume", "conversation_id": conversation, "last_event_id": 3 }),
+    )
+    .await;
+    let session = next(&mut ws).await;
+    assert_eq!(
+        (session["resumed"].clone(), session["last_event_id"].clone()),
+        (json!(true), json!(last))
+    );
+    let replay = until(&mut ws, "answer").await;
+    let replayed: Vec<i64> = replay.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert_eq!(replayed, (4..=last).collect::<Vec<_>>());
+    assert_eq!(replay.last().unwrap()["text"], answer["text"]);
+    // Still alive and answering.
+    send(&mut ws, json!({ "type": "ping" })).await;
+    assert_eq!(next(&mut ws).await["type"], "pong");
+
+    // REST: the same conversation, its messages, an export.
+    let (code, _, list) = call(
+        "GET",
+        &format!("{chat}/api/v1/conversations"),
+        Some(ADMIN_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(list["conversations"][0]["id"], conversation);
+    let (_, _, one) = call(
+        "GET",
+        &format!("{chat}/api/v1/conversations/{conversation}"),
+        Some(ADMIN_KEY),
+        None,
+    )
+    .await;
+    let roles: Vec<&str> = one["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant"]);
+    let md = reqwest::Client::new()
+        .get(format!(
+            "{chat}/api/v1/conversations/{conversation}/export?format=markdown"
+        ))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        md.contains("## You\n\nwhat should I test first?") && md.contains("Cart.total"),
+        "{md}"
+    );
+
+    // The runbook's names carry values.
+    let ops = running.ops_url(ServiceKind::Conversation).unwrap();
+    let (_, metrics) = crate::helpers::get(&format!("{ops}/metrics")).await;
+    for name in [
+        "websocket_connections 1",
+        "session_persistence_writes_total{outcome=\"ok\"}",
+        "session_persistence_restores_total 1",
+        "conversation_turns_total{outcome=\"answered\"} 1",
+        "conversation_messages_total{role=\"assistant\"} 1",
+    ] {
+        assert!(metrics.contains(name), "{name} in\n{metrics}");
+    }
+    running.shutdown();
+}
+
+#[tokio::test]
+async fn bad_frames_floods_and_strangers_get_errors_and_the_server_is_unharmed() {
+    let (config, _data) = test_config();
+    let running = spawn(&config, &ServiceKind::ALL).await;
+    let chat = running.url(ServiceKind::Conversation).unwrap();
+
+    // No credentials: told, then closed.
+    let mut ws = connect(&chat, None).await;
+    send(&mut ws, json!({ "type": "hello" })).await;
+    assert_eq!(next(&mut ws).await["code"], "unauthorized");
+    // A wrong key on the upgrade is refused before it.
+    let mut req = format!("{}/ws", chat.replacen("http", "ws", 1))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("authorization", "Bearer qak_nope".parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(req).await.is_err());
+    // A browser's way: a session token in hello.
+    let (_, _, t) = call(
+        "POST",
+        &format!("{chat}/api/v1/session-token"),
+        Some(ADMIN_KEY),
+        None,
+    )
+    .await;
+    let mut ws = connect(&chat, None).await;
+    send(&mut ws, json!({ "type": "hello", "token": t["token"] })).await;
+    assert_eq!(next(&mut ws).await["type"], "session");
+
+    // Garbage, unknown types, frames before their time: errors, the connection lives on.
+    ws.send(Message::text("{not json")).await.unwrap();
+    assert_eq!(next(&mut ws).await["code"], "bad_frame");
+    send(&mut ws, json!({ "type": "teleport" })).await;
+    assert_eq!(next(&mut ws).await["code"], "unknown_type");
+    send(&mut ws, json!({ "type": "cancel" })).await;
+    assert_eq!(next(&mut ws).await["code"], "nothing_to_cancel");
+    send(&mut ws, json!({ "type": "feedback", "target": "answer", "target_id": "1", "kind": "rating", "rating": 9 })).await;
+    assert_eq!(next(&mut ws).await["code"], "invalid");
+    // A flood: past the burst, frames are dropped with an error.
+    for _ in 0..40 {
+        send(&mut ws, json!({ "type": "ping" })).await;
+    }
+    let mut limited = 0;
+    for _ in 0..40 {
+        if next(&mut ws).await["code"] == "rate_limited" {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 10, "{limited} of 40 were limited");
+
+    // Someone else's conversation: refused, and closed.
+    let db = qa_store::Database::open(None, &config.data_dir, 1)
+        .await
+        .unwrap();
+    let tenant = db.tenant_by_name("default").await.unwrap().unwrap();
+    let user = db
+        .create_user(tenant.id, "other@example.com", qa_store::Role::Member)
+        .await
+        .unwrap();
+    let theirs = db
+        .create_conversation(tenant.id, user.id, None)
+        .await
+        .unwrap();
+    let mut ws = connect(&chat, Some(ADMIN_KEY)).await;
+    send(
+        &mut ws,
+        json!({ "type": "resume", "conversation_id": theirs.id }),
+    )
+    .await;
+    assert_eq!(next(&mut ws).await["code"], "forbidden");
+    let closed = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap();
+    assert!(
+        matches!(closed, Some(Ok(Message::Close(Some(ref f)))) if u16::from(f.code) == 4403),
+        "{closed:?}"
+    );
+    let (code, _, _) = call(
+        "GET",
+        &format!("{chat}/api/v1/conversations/{}", theirs.id),
+        Some(ADMIN_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(code, 404);
+
+    // Oversized: the connection is closed, the server still serves others.
+    let mut ws = connect(&chat, Some(ADMIN_KEY)).await;
+    send(&mut ws, json!({ "type": "hello" })).await;
+    next(&mut ws).await;
+    let _ = ws.send(Message::text("x".repeat(70_000))).await;
+    let end = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap();
+    assert!(!matches!(end, Some(Ok(Message::Text(_)))), "{end:?}");
+    let mut ws = connect(&chat, Some(ADMIN_KEY)).await;
+    send(&mut ws, json!({ "type": "hello" })).await;
+    assert_eq!(next(&mut ws).await["type"], "session");
+
+    let ops = running.ops_url(ServiceKind::Conversation).unwrap();
+    let (_, metrics) = crate::helpers::get(&format!("{ops}/metrics")).await;
+    for kind in [
+        "bad_frame",
+        "unknown_type",
+        "rate_limited",
+        "forbidden",
+        "unauthorized",
+    ] {
+        assert!(
+            metrics.contains(&format!("websocket_errors_total{{kind=\"{kind}\"}}")),
+            "{kind} in\n{metrics}"
+        );
+    }
+    running.shutdown();
+}
