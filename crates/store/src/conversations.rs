@@ -147,20 +147,21 @@ impl Database {
     }
 
     /// Stores an event under the conversation's next id (and, for a message, the
-    /// message with it), in one transaction; returns the id.
+    /// message with it), in one transaction; returns the id and the conversation's
+    /// creation time (with its id, what tells it apart from another database's).
     pub async fn append_event(
         &self,
         conversation_id: i64,
         kind: &str,
         payload: &str,
         message: Option<(&str, &str)>,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<(i64, i64), StoreError> {
         let now = now_ms();
         Ok(on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let id: i64 = sqlx::query_scalar(
+            let (id, created_at): (i64, i64) = sqlx::query_as(
                 "UPDATE conversations SET last_event_id = last_event_id + 1, updated_at = $2 \
-                 WHERE id = $1 RETURNING last_event_id",
+                 WHERE id = $1 RETURNING last_event_id, created_at",
             )
             .bind(conversation_id)
             .bind(now)
@@ -191,7 +192,7 @@ impl Database {
                 .await?;
             }
             tx.commit().await?;
-            id
+            (id, created_at)
         }))
     }
 

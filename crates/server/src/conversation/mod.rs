@@ -95,15 +95,15 @@ pub async fn emit(
         .write_duration
         .get_or_create(&Vec::new())
         .observe(started.elapsed().as_secs_f64());
-    let id = match stored {
-        Ok(id) => {
+    let (id, created_at) = match stored {
+        Ok(stored) => {
             metrics
                 .writes
                 .get_or_create(&crate::metrics::OutcomeLabels {
                     outcome: "ok".into(),
                 })
                 .inc();
-            id
+            stored
         }
         Err(e) => {
             metrics
@@ -124,7 +124,10 @@ pub async fn emit(
     }
     payload["type"] = kind.into();
     payload["id"] = id.into();
-    let envelope = json!({ "conversation_id": conversation_id, "event": payload });
+    // Replicas of other deployments may share the Redis: a conversation is its id and
+    // its creation time.
+    let envelope =
+        json!({ "conversation_id": conversation_id, "created_at": created_at, "event": payload });
     if let Err(e) = state
         .cache
         .publish(CHANNEL, envelope.to_string().as_bytes())
@@ -299,7 +302,7 @@ impl<'a> Connection<'a> {
         let Ok(envelope) = serde_json::from_slice::<Value>(payload) else {
             return Ok(());
         };
-        if envelope["conversation_id"] != c.id {
+        if envelope["conversation_id"] != c.id || envelope["created_at"] != c.created_at {
             return Ok(());
         }
         let id = envelope["event"]["id"].as_i64().unwrap_or(0);

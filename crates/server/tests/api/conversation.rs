@@ -296,3 +296,94 @@ async fn bad_frames_floods_and_strangers_get_errors_and_the_server_is_unharmed()
     }
     running.shutdown();
 }
+
+#[tokio::test]
+async fn two_replicas_share_sessions_through_redis() {
+    let Ok(redis) = std::env::var("QA_AGENT_TEST_REDIS_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "QA_AGENT_TEST_REDIS_URL is not set in CI (.ci/run sets it)"
+        );
+        eprintln!("SKIPPED: two conversation replicas (set QA_AGENT_TEST_REDIS_URL)");
+        return;
+    };
+    let ws_dir = workspace();
+    let root = ws_dir.path().join("shop");
+    let (mut config, _data) = test_config();
+    config.workspace_roots = vec![ws_dir.path().to_path_buf()];
+    config.redis_url = Some(redis);
+    // The orchestrator and specialists in one process, two conversation managers in
+    // two others, sharing the database and Redis.
+    let core = spawn(
+        &config,
+        &[
+            ServiceKind::Orchestrator,
+            ServiceKind::Specialists,
+            ServiceKind::Learning,
+        ],
+    )
+    .await;
+    let mut replica = config.clone();
+    replica.peers.orchestrator = core.url(ServiceKind::Orchestrator);
+    let a = spawn(&replica, &[ServiceKind::Conversation]).await;
+    let b = spawn(&replica, &[ServiceKind::Conversation]).await;
+    let (url_a, url_b) = (
+        a.url(ServiceKind::Conversation).unwrap(),
+        b.url(ServiceKind::Conversation).unwrap(),
+    );
+    assert_ne!(url_a, url_b);
+
+    let mut on_a = connect(&url_a, Some(ADMIN_KEY)).await;
+    send(&mut on_a, json!({ "type": "hello" })).await;
+    let conversation = next(&mut on_a).await["conversation_id"].as_i64().unwrap();
+    // The same session, opened on the other replica.
+    let mut on_b = connect(&url_b, Some(ADMIN_KEY)).await;
+    send(
+        &mut on_b,
+        json!({ "type": "resume", "conversation_id": conversation }),
+    )
+    .await;
+    assert_eq!(next(&mut on_b).await["resumed"], true);
+
+    // Asked on A, answered to both: B receives every event live, through Redis.
+    send(&mut on_a, json!({ "type": "message", "text": "review pkg/pricing.py for security", "path": root.display().to_string() })).await;
+    let seen_a = until(&mut on_a, "answer").await;
+    let seen_b = until(&mut on_b, "answer").await;
+    let ids = |v: &[Value]| {
+        v.iter()
+            .map(|e| e["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&seen_a), ids(&seen_b));
+    assert!(
+        seen_b.last().unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .contains("SEC001")
+    );
+
+    // Replica A goes away; its client resumes on B after the last event it saw and
+    // misses nothing of the next question.
+    a.shutdown();
+    drop(on_a);
+    let last = *ids(&seen_a).last().unwrap();
+    let started = std::time::Instant::now();
+    let mut again = connect(&url_b, Some(ADMIN_KEY)).await;
+    send(
+        &mut again,
+        json!({ "type": "resume", "conversation_id": conversation, "last_event_id": last }),
+    )
+    .await;
+    assert_eq!(next(&mut again).await["last_event_id"], last);
+    eprintln!(
+        "served again on the other replica after {:?}",
+        started.elapsed()
+    );
+    send(&mut again, json!({ "type": "message", "text": "what should I test first?", "path": root.display().to_string() })).await;
+    let more = until(&mut again, "answer").await;
+    assert_eq!(more[0]["id"], last + 1);
+    let watched = until(&mut on_b, "answer").await;
+    assert_eq!(ids(&more), ids(&watched));
+    b.shutdown();
+    core.shutdown();
+}
