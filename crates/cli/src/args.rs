@@ -33,6 +33,9 @@ pub enum Command {
     /// Ask a question about a repository; the reasoning steps stream as they happen,
     /// then the answer (with file:line evidence) is printed.
     Ask(AskArgs),
+    /// Chat in the terminal: each line is a question, the steps stream, then the answer
+    /// (the conversation manager's WebSocket protocol).
+    Chat(ChatArgs),
     /// Administer tenants, users and API keys, and read-only mode, directly in the
     /// database (works while the services are down).
     #[command(subcommand)]
@@ -132,6 +135,29 @@ pub struct AskArgs {
     #[arg(long)]
     pub json: bool,
     /// Configuration file for embedded mode (as `serve` reads it).
+    #[arg(long, env = "QA_AGENT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// The repository the questions are about (as for `ask`); `/path DIR` changes it.
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<String>,
+    /// Resume this conversation instead of starting one.
+    #[arg(long, value_name = "ID")]
+    pub conversation: Option<i64>,
+    /// A running conversation manager (e.g. http://conversation-manager:8080); without
+    /// it the services run inside this process on the embedded database.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    #[arg(
+        long,
+        env = "QA_AGENT_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
     #[arg(long, env = "QA_AGENT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::Serve(s) => commands::serve::run(s),
         Command::Migrate(m) => commands::migrate::run(m),
         Command::Ask(a) => commands::ask::run(a),
+        Command::Chat(c) => commands::chat::run(c),
         Command::Admin(a) => commands::admin::run(a),
     };
     match result {

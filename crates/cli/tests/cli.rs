@@ -497,3 +497,65 @@ fn ask_answers_with_streamed_steps_and_cited_evidence_in_embedded_mode() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("API key"));
 }
+
+#[test]
+fn chat_answers_each_line_in_turn_and_resumes_its_conversation() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let p = Project::new();
+    p.file(
+        "repo/shop/orders.py",
+        "def parse_order(rows, wanted):\n    out = []\n    for r in rows:\n        for w in wanted:\n            if r == w:\n                out.append(r)\n    return out\n",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let chat = |args: &[&str], input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_qa-agent"))
+            .arg("chat")
+            .args(args)
+            .current_dir(p.path())
+            .env("QA_AGENT_DATA_DIR", data.path())
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = chat(
+        &["--path", "repo"],
+        "what should I test first?\nwhy is parse_order slow?\n/quit\n",
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("conversation 1 (new)") && stderr.contains("→ list_untested"),
+        "{stderr}"
+    );
+    // Both answers, in the order asked.
+    let first = stdout.find("Cover first").expect(&stdout);
+    let second = stdout.find("nesting level 2").expect(&stdout);
+    assert!(first < second, "{stdout}");
+
+    // The conversation is kept: resuming it replays the history.
+    let out = chat(&["--conversation", "1"], "/quit\n");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stderr.contains("conversation 1 (resumed)"), "{stderr}");
+    assert!(
+        stdout.contains("Cover first") && stdout.contains("nesting level 2"),
+        "{stdout}"
+    );
+}

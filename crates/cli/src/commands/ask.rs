@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use qa_server::{ServerConfig, ServiceKind};
+use qa_server::ServiceKind;
 use serde_json::{Value, json};
 
 use crate::args::AskArgs;
@@ -42,60 +42,19 @@ async fn execute(args: AskArgs) -> anyhow::Result<ExitCode> {
         }
         return ask(server.trim_end_matches('/'), key, &body, args.json).await;
     }
-    // Embedded: the two services this needs, on free local ports, with the repository
-    // as the only directory they may read.
-    let mut config = ServerConfig::load(args.config.as_deref())?;
-    config.bind = std::net::IpAddr::from([127, 0, 0, 1]);
-    config.ports.orchestrator = 0;
-    config.ports.specialists = 0;
-    config.peers = Default::default();
-    if let Some(p) = &args.path {
-        let dir = std::path::Path::new(p)
-            .canonicalize()
-            .with_context(|| format!("{p} does not exist"))?;
-        config.workspace_roots = vec![dir.clone()];
-        body["path"] = dir.display().to_string().into();
-    }
-    let running = qa_server::start(
-        &config,
+    let embedded = super::embedded::Embedded::start(
+        args.config.as_deref(),
+        args.path.as_deref(),
         &[ServiceKind::Orchestrator, ServiceKind::Specialists],
     )
-    .await
-    .context("cannot start the embedded services")?;
-    if let Some(b) = &running.bootstrap {
-        use qa_server::Announce;
-        eprintln!("{}", b.announcement());
+    .await?;
+    if let Some(p) = &embedded.path {
+        body["path"] = p.as_str().into();
     }
-    let db = qa_store::Database::open(config.database_url.as_deref(), &config.data_dir, 1).await?;
-    let key = session_key(&db).await?;
-    let api = running.url(ServiceKind::Orchestrator).unwrap_or_default();
-    let result = ask(&api, &key, &body, args.json).await;
-    // The key lived for this question only.
-    let _ = db.revoke_api_key(&key).await;
-    running.shutdown();
-    let _ = running.wait(std::time::Duration::from_secs(5)).await;
+    let api = embedded.url(ServiceKind::Orchestrator);
+    let result = ask(&api, &embedded.key, &body, args.json).await;
+    embedded.stop().await;
     result
-}
-
-/// A key for one embedded question, for the local `cli@localhost` user of the first
-/// tenant (created on first use).
-async fn session_key(db: &qa_store::Database) -> anyhow::Result<String> {
-    let tenant = match db.tenant_by_name("default").await? {
-        Some(t) => t,
-        None => bail!(
-            "the embedded database has no `default` tenant; create it with `qa-agent admin create-tenant default`"
-        ),
-    };
-    let user = match db.user_by_email(tenant.id, "cli@localhost").await? {
-        Some(u) => u,
-        None => {
-            db.create_user(tenant.id, "cli@localhost", qa_store::Role::Member)
-                .await?
-        }
-    };
-    let key = qa_store::generate_api_key();
-    db.add_api_key(&user, &key).await?;
-    Ok(key)
 }
 
 /// Asks with a streamed answer: steps to stderr as they come, the answer to stdout.
