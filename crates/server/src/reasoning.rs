@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use qa_agents::client::{CallError, CallFuture, ToolClient};
@@ -21,11 +21,17 @@ pub struct Reasoning {
     pub engine: Engine,
     /// The learned-state snapshot the planner was built from (`None`: built-in defaults).
     learned_state: std::sync::Mutex<Option<i64>>,
+    /// The specialist service's last readiness check, reused for a second: one check per
+    /// question would put a round trip before every first step.
+    readiness: std::sync::Mutex<Option<(Instant, Value)>>,
     slots: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue_bound: usize,
     pub budget: Budget,
 }
+
+/// How long a readiness check of the specialist service is reused.
+const READINESS_TTL: Duration = Duration::from_secs(1);
 
 /// The learned-state scope of the offline planner (intent examples and routes).
 pub const PLANNER_SCOPE: &str = "planner";
@@ -83,6 +89,7 @@ impl Reasoning {
         Reasoning {
             engine,
             learned_state: std::sync::Mutex::new(None),
+            readiness: std::sync::Mutex::new(None),
             slots: Arc::new(Semaphore::new(config.reasoning_concurrency as usize)),
             waiting: AtomicUsize::new(0),
             queue_bound: config.reasoning_queue as usize,
@@ -150,6 +157,27 @@ impl Reasoning {
                 tracing::warn!(snapshot = snapshot.id, error = %e, "learned state for the planner does not parse; keeping the current planner");
             }
         }
+    }
+
+    /// Whether the specialist service is ready, checked at most once a second.
+    pub async fn specialists_ready<F, Fut>(&self, check: F) -> Value
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Value>,
+    {
+        if let Some((at, v)) = self
+            .readiness
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            && at.elapsed() < READINESS_TTL
+        {
+            return v;
+        }
+        let v = check().await;
+        *self.readiness.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now(), v.clone()));
+        v
     }
 
     /// The snapshot in use, for /health/detailed.

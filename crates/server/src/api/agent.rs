@@ -127,7 +127,11 @@ pub async fn ask(
             .peers
             .get(ServiceKind::Specialists)
             .map(str::to_string);
-        let check = crate::health::check_peer(&state, base.as_deref(), "/health/ready").await;
+        let check = reasoning
+            .specialists_ready(|| {
+                crate::health::check_peer(&state, base.as_deref(), "/health/ready")
+            })
+            .await;
         if check["status"] != "up" {
             let names: Vec<&str> = route.specialists.iter().map(|s| s.name()).collect();
             return Err(ApiError::unavailable(

@@ -35,6 +35,10 @@ const HELLO_WITHIN: Duration = Duration::from_secs(10);
 /// Frames per second a client may send on average, and in a burst.
 const RATE_PER_SEC: f64 = 5.0;
 const RATE_BURST: f64 = 20.0;
+/// Bytes read from a socket at a time.
+const READ_BUFFER: usize = 4096;
+/// Bytes a connection may have waiting to be written before sends fail.
+const MAX_WRITE_BUFFER: usize = 1 << 20;
 /// Events replayed per database read when a client resumes.
 const REPLAY_PAGE: i64 = 500;
 
@@ -64,8 +68,13 @@ pub async fn upgrade(
         None => None,
     };
     let max = state.config.ws_max_frame_bytes;
+    // Small buffers: most sessions are idle, and the defaults (128 KiB each way) would
+    // make an idle session cost far more than its state.
     ws.max_message_size(max)
         .max_frame_size(max)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
         .on_upgrade(move |socket| async move {
             let metrics = &state.metrics.conversation;
             metrics.connections.inc();
