@@ -104,11 +104,12 @@ fn fail(state: &AppState, reason: &'static str, detail: &str) -> ApiError {
 /// kept, in Redis (or the in-process store), with the caller they stand for and a TTL.
 pub const TOKEN_PREFIX: &str = "qat_";
 
-fn token_key(token: &str) -> String {
-    format!("auth-token:{}", qa_store::hash_api_key(token))
+fn token_key(deployment: &str, token: &str) -> String {
+    format!("auth-token:{deployment}:{}", qa_store::hash_api_key(token))
 }
 
-/// Issues a token for `caller`, valid for `ttl`.
+/// Issues a token for `caller`, valid for `ttl`, worth no more than the key it was
+/// issued from (checked on every use) and only in this installation.
 pub async fn issue_token(
     state: &AppState,
     caller: &Caller,
@@ -118,10 +119,11 @@ pub async fn issue_token(
         "{TOKEN_PREFIX}{}",
         qa_store::generate_api_key().trim_start_matches("qak_")
     );
+    let deployment = state.db.deployment().await?;
     let principal = serde_json::to_vec(&caller.0).unwrap_or_default();
     state
         .cache
-        .set(&token_key(&token), &principal, ttl)
+        .set(&token_key(&deployment, &token), &principal, ttl)
         .await
         .map_err(|e| {
             ApiError::unavailable(
@@ -132,24 +134,42 @@ pub async fn issue_token(
     Ok(token)
 }
 
+/// Ends a token before its time (a turn's, when the turn is over).
+pub async fn revoke_token(state: &AppState, token: &str) {
+    if let Ok(deployment) = state.db.deployment().await {
+        let _ = state.cache.delete(&token_key(&deployment, token)).await;
+    }
+}
+
 async fn check_token(state: &AppState, token: &str) -> Result<Caller, ApiError> {
-    match state.cache.get(&token_key(token)).await {
-        Ok(Some(bytes)) => serde_json::from_slice(&bytes)
-            .map(Caller)
-            .map_err(|_| fail(state, "invalid", "this session token is not valid")),
-        Ok(None) => Err(fail(
-            state,
-            "invalid",
-            "this session token is not valid or has expired; get a new one",
-        )),
+    let deployment = state.db.deployment().await?;
+    let principal = match state.cache.get(&token_key(&deployment, token)).await {
+        Ok(Some(bytes)) => serde_json::from_slice::<Principal>(&bytes)
+            .map_err(|_| fail(state, "invalid", "this session token is not valid"))?,
+        Ok(None) => {
+            return Err(fail(
+                state,
+                "invalid",
+                "this session token is not valid or has expired; get a new one",
+            ));
+        }
         Err(e) => {
             tracing::error!(error = %e, "cannot check session tokens");
-            Err(ApiError::unavailable(
+            return Err(ApiError::unavailable(
                 "auth-unavailable",
                 "session tokens cannot be checked right now (Redis is unavailable); use an API key or try again shortly",
-            ))
+            ));
         }
+    };
+    // A token is worth what its key is worth now: revoking the key ends its tokens.
+    if !state.db.db.api_key_active(principal.key_id).await? {
+        return Err(fail(
+            state,
+            "revoked",
+            "the API key this session token came from was revoked",
+        ));
     }
+    Ok(Caller(principal))
 }
 
 /// A key or a session token, as the caller it stands for.

@@ -70,6 +70,8 @@ pub struct Storage {
     bootstrap_key: Option<String>,
     /// What the first start created, until start-up reports it.
     bootstrapped: Arc<std::sync::Mutex<Option<qa_store::Bootstrap>>>,
+    /// This installation's id, read once: see [`Storage::deployment`].
+    deployment: Arc<tokio::sync::OnceCell<String>>,
 }
 
 /// How the first start announces the admin key it created.
@@ -114,6 +116,7 @@ impl Storage {
             migrated: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             bootstrap_key: config.bootstrap_key.clone(),
             bootstrapped: Arc::new(std::sync::Mutex::new(None)),
+            deployment: Arc::new(tokio::sync::OnceCell::new()),
         };
         if let Err(e) = storage.try_migrate().await {
             tracing::error!(error = %e, "database not ready; migrations will be retried every 5 s");
@@ -147,6 +150,15 @@ impl Storage {
         self.migrated
             .store(true, std::sync::atomic::Ordering::Release);
         Ok(())
+    }
+
+    /// This installation's id: the namespace of its session tokens, turn and session
+    /// marks in a Redis another installation may share.
+    pub async fn deployment(&self) -> Result<String, qa_store::StoreError> {
+        self.deployment
+            .get_or_try_init(|| self.db.deployment_id())
+            .await
+            .cloned()
     }
 
     fn take_bootstrap(&self) -> Option<qa_store::Bootstrap> {

@@ -284,6 +284,36 @@ impl Database {
         })
     }
 
+    /// Whether the key `key_id` still stands (exists, not revoked): what a session token
+    /// issued from it is worth.
+    pub async fn api_key_active(&self, key_id: i64) -> Result<bool, StoreError> {
+        let revoked: Option<Option<i64>> = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT revoked_at FROM api_keys WHERE id = $1",
+        )
+        .bind(key_id)
+        .fetch_optional(pool)
+        .await?);
+        Ok(matches!(revoked, Some(None)))
+    }
+
+    /// This installation's id (created on first use): it keeps the rebuildable state of
+    /// two installations that share a Redis apart.
+    pub async fn deployment_id(&self) -> Result<String, StoreError> {
+        if let Some(id) = self.setting("deployment_id").await? {
+            return Ok(id);
+        }
+        let fresh = generate_api_key()[4..20].to_string();
+        on_pool!(self, pool => sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ('deployment_id', $1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(&fresh)
+        .bind(now_ms())
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(self.setting("deployment_id").await?.unwrap_or(fresh))
+    }
+
     /// Revokes the key given whole, or by its listed prefix (at least its first
     /// [`KEY_PREFIX_LEN`] characters); returns the revoked key, or `None` when no active key
     /// matches. A prefix shared by several active keys is refused rather than guessed.

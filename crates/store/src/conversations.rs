@@ -156,17 +156,37 @@ impl Database {
         payload: &str,
         message: Option<(&str, &str)>,
     ) -> Result<(i64, i64), StoreError> {
+        self.append_event_after(conversation_id, None, kind, payload, message)
+            .await?
+            .ok_or_else(|| StoreError::Invalid(format!("conversation {conversation_id} is gone")))
+    }
+
+    /// As [`Database::append_event`], but only if the conversation's last event is still
+    /// `expected` (when given): `None` when another event came first. Two replicas that
+    /// both find a turn interrupted store one report, not two.
+    pub async fn append_event_after(
+        &self,
+        conversation_id: i64,
+        expected: Option<i64>,
+        kind: &str,
+        payload: &str,
+        message: Option<(&str, &str)>,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
         let now = now_ms();
         Ok(on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let (id, created_at): (i64, i64) = sqlx::query_as(
+            let row: Option<(i64, i64)> = sqlx::query_as(
                 "UPDATE conversations SET last_event_id = last_event_id + 1, updated_at = $2 \
-                 WHERE id = $1 RETURNING last_event_id, created_at",
+                 WHERE id = $1 AND ($3 IS NULL OR last_event_id = $3) RETURNING last_event_id, created_at",
             )
             .bind(conversation_id)
             .bind(now)
-            .fetch_one(&mut *tx)
+            .bind(expected)
+            .fetch_optional(&mut *tx)
             .await?;
+            let Some((id, created_at)) = row else {
+                return Ok(None);
+            };
             sqlx::query(
                 "INSERT INTO conversation_events (conversation_id, event_id, kind, payload, created_at) \
                  VALUES ($1, $2, $3, $4, $5)",
@@ -192,7 +212,7 @@ impl Database {
                 .await?;
             }
             tx.commit().await?;
-            (id, created_at)
+            Some((id, created_at))
         }))
     }
 

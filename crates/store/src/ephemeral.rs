@@ -182,6 +182,61 @@ impl Ephemeral {
         Ok(())
     }
 
+    /// Sets `key` only if it is absent; whether it was set (a mark only one holder gets).
+    pub async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let key = format!("{PREFIX}{key}");
+        match self {
+            Ephemeral::Redis(r) => {
+                let set: Option<String> = redis::cmd("SET")
+                    .arg(&key)
+                    .arg(value)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl.as_millis().max(1) as u64)
+                    .query_async(&mut r.manager.clone())
+                    .await?;
+                Ok(set.is_some())
+            }
+            Ephemeral::Memory(m) => {
+                let entry = m.cache.entry(key).or_insert_with(|| Entry {
+                    value: value.into(),
+                    ttl,
+                });
+                Ok(entry.is_fresh())
+            }
+        }
+    }
+
+    /// Deletes `key` only if it still holds `value` (the holder's own mark, not one a
+    /// later holder set); whether it did.
+    pub async fn delete_if(&self, key: &str, value: &[u8]) -> Result<bool, StoreError> {
+        let full = format!("{PREFIX}{key}");
+        match self {
+            Ephemeral::Redis(r) => {
+                let n: i64 = redis::cmd("EVAL")
+                    .arg("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end")
+                    .arg(1)
+                    .arg(&full)
+                    .arg(value)
+                    .query_async(&mut r.manager.clone())
+                    .await?;
+                Ok(n > 0)
+            }
+            Ephemeral::Memory(m) => {
+                let mine = m.cache.get(&full).is_some_and(|e| *e.value == *value);
+                if mine {
+                    m.cache.invalidate(&full);
+                }
+                Ok(mine)
+            }
+        }
+    }
+
     /// Restarts `key`'s TTL (activity on a session); `false` if it is gone.
     pub async fn touch(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
         let key = format!("{PREFIX}{key}");

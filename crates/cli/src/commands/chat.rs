@@ -101,7 +101,40 @@ async fn chat(
     // A resumed conversation replays its history first, up to this event.
     let mut catching_up = true;
     let mut catch_up_to = 0;
+    // Lines typed ahead wait their turn; `/cancel` acts at once.
+    let mut pending: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    let mut input_closed = false;
     loop {
+        if !waiting && let Some(line) = pending.pop_front() {
+            let line = line.trim().to_string();
+            match line
+                .split_once(' ')
+                .map_or((line.as_str(), ""), |(a, b)| (a, b.trim()))
+            {
+                ("", _) => {}
+                ("/path", dir) => {
+                    path = (!dir.is_empty()).then(|| dir.to_string());
+                    eprintln!("repository: {}", path.as_deref().unwrap_or("(none)"));
+                }
+                ("/new", _) => {
+                    eprintln!(
+                        "start a new conversation by running `qa-agent chat` again (this one stays in the history)"
+                    );
+                }
+                _ => {
+                    let mut m = json!({ "type": "message", "text": line });
+                    if let Some(p) = &path {
+                        m["path"] = p.as_str().into();
+                    }
+                    ws.send(Message::text(m.to_string())).await?;
+                    waiting = true;
+                }
+            }
+            continue;
+        }
+        if !waiting && input_closed {
+            break;
+        }
         tokio::select! {
             frame = ws.next() => {
                 let Some(frame) = frame else { bail!("the server closed the connection") };
@@ -110,6 +143,14 @@ async fn chat(
                         let v: Value = serde_json::from_str(&t).unwrap_or_default();
                         let ended = show(&v);
                         let id = v["id"].as_i64().unwrap_or(0);
+                        // A refusal of the question (busy, invalid, rate limited, ...)
+                        // ends the wait as an answer would.
+                        let refused = v["type"] == "error"
+                            && v["id"].is_null()
+                            && matches!(
+                                v["code"].as_str(),
+                                Some("busy" | "invalid" | "database" | "rate_limited" | "read_only" | "unavailable")
+                            );
                         if v["type"] == "session" {
                             catch_up_to = v["last_event_id"].as_i64().unwrap_or(0);
                             catching_up = catch_up_to > 0;
@@ -119,7 +160,7 @@ async fn chat(
                                 catching_up = false;
                                 waiting = false;
                             }
-                        } else if ended {
+                        } else if ended || refused {
                             waiting = false;
                         }
                     }
@@ -127,31 +168,15 @@ async fn chat(
                     _ => {}
                 }
             }
-            line = lines.recv(), if !waiting => {
-                let Some(line) = line else {
-                    // End of input, nothing pending: done.
-                    break;
-                };
-                let line = line.trim().to_string();
-                match line.split_once(' ').map_or((line.as_str(), ""), |(a, b)| (a, b.trim())) {
-                    ("", _) => {}
-                    ("/quit", _) | ("/exit", _) => break,
-                    ("/cancel", _) => ws.send(Message::text(json!({ "type": "cancel" }).to_string())).await?,
-                    ("/path", dir) => {
-                        path = (!dir.is_empty()).then(|| dir.to_string());
-                        eprintln!("repository: {}", path.as_deref().unwrap_or("(none)"));
+            line = lines.recv(), if !input_closed => {
+                match line {
+                    None => input_closed = true,
+                    // `/quit` leaves once what was asked before it is answered.
+                    Some(l) if (l.trim() == "/quit" || l.trim() == "/exit") && pending.is_empty() && !waiting => break,
+                    Some(l) if l.trim() == "/cancel" => {
+                        ws.send(Message::text(json!({ "type": "cancel" }).to_string())).await?;
                     }
-                    ("/new", _) => {
-                        eprintln!("start a new conversation by running `qa-agent chat` again (this one stays in the history)");
-                    }
-                    _ => {
-                        let mut m = json!({ "type": "message", "text": line });
-                        if let Some(p) = &path {
-                            m["path"] = p.as_str().into();
-                        }
-                        ws.send(Message::text(m.to_string())).await?;
-                        waiting = true;
-                    }
+                    Some(l) => pending.push_back(l),
                 }
             }
         }

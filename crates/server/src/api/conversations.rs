@@ -22,7 +22,21 @@ const TOKEN_TTL: Duration = Duration::from_secs(300);
 /// A short-lived token for `hello` (browsers cannot send `Authorization` on a WebSocket).
 #[utoipa::path(post, path = "/api/v1/session-token", tag = "conversations",
     responses((status = 200, description = "`{token, expires_in}`"), (status = 401, body = Problem)))]
-pub async fn token(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn token(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    // Only a key mints tokens: a token that renewed itself would outlive any revocation.
+    let by_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(crate::auth::TOKEN_PREFIX));
+    if by_token {
+        return Err(ApiError::forbidden(
+            "a session token cannot issue another; use an API key",
+        ));
+    }
     let token = issue_token(&state, &caller, TOKEN_TTL).await?;
     Ok(Json(
         json!({ "token": token, "expires_in": TOKEN_TTL.as_secs() }),

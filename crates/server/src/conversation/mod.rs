@@ -28,6 +28,9 @@ use protocol::{ClientFrame, VERSION, error};
 pub const CHANNEL: &str = "conversation-events";
 /// Keepalive pings from the server.
 const PING_EVERY: Duration = Duration::from_secs(20);
+/// How often an open session compares what it sent with what is stored: a safety net
+/// for events whose live delivery was lost (Redis down when they were published).
+const CATCH_UP_EVERY: Duration = Duration::from_secs(15);
 /// A frame the client does not take within this long: it cannot keep up.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time to send `hello` after connecting.
@@ -85,45 +88,54 @@ pub async fn upgrade(
         })
 }
 
-/// Stores an event under the conversation's next id and publishes it; returns the id.
-pub async fn emit(
+/// An event stored, ready to publish.
+pub struct Stored {
+    pub conversation_id: i64,
+    /// The conversation's creation time (with its id, what names it across replicas).
+    pub created_at: i64,
+    /// As clients receive it (with `type` and `id`).
+    pub event: Value,
+}
+
+/// Stores an event under the conversation's next id (only if the last is still
+/// `expected`, when given; `None` otherwise), counting it in the metrics.
+pub async fn store_event(
     state: &AppState,
     conversation_id: i64,
+    expected: Option<i64>,
     kind: &str,
     mut payload: Value,
     message: Option<(&str, &str)>,
-) -> Result<i64, qa_store::StoreError> {
+) -> Result<Option<Stored>, qa_store::StoreError> {
     let metrics = &state.metrics.conversation;
     let started = Instant::now();
     let stored = state
         .db
         .db
-        .append_event(conversation_id, kind, &payload.to_string(), message)
+        .append_event_after(
+            conversation_id,
+            expected,
+            kind,
+            &payload.to_string(),
+            message,
+        )
         .await;
     metrics
         .write_duration
         .get_or_create(&Vec::new())
         .observe(started.elapsed().as_secs_f64());
-    let (id, created_at) = match stored {
-        Ok(stored) => {
-            metrics
-                .writes
-                .get_or_create(&crate::metrics::OutcomeLabels {
-                    outcome: "ok".into(),
-                })
-                .inc();
-            stored
-        }
-        Err(e) => {
-            metrics
-                .writes
-                .get_or_create(&crate::metrics::OutcomeLabels {
-                    outcome: "failed".into(),
-                })
-                .inc();
-            metrics.failures.get_or_create(&Vec::new()).inc();
-            return Err(e);
-        }
+    let outcome = if stored.is_ok() { "ok" } else { "failed" };
+    metrics
+        .writes
+        .get_or_create(&crate::metrics::OutcomeLabels {
+            outcome: outcome.into(),
+        })
+        .inc();
+    let Some((id, created_at)) = stored.inspect_err(|_| {
+        metrics.failures.get_or_create(&Vec::new()).inc();
+    })?
+    else {
+        return Ok(None);
     };
     if let Some((role, _)) = message {
         metrics
@@ -133,20 +145,47 @@ pub async fn emit(
     }
     payload["type"] = kind.into();
     payload["id"] = id.into();
-    // Replicas of other deployments may share the Redis: a conversation is its id and
-    // its creation time.
-    let envelope =
-        json!({ "conversation_id": conversation_id, "created_at": created_at, "event": payload });
+    Ok(Some(Stored {
+        conversation_id,
+        created_at,
+        event: payload,
+    }))
+}
+
+/// Publishes a stored event to every replica. A failure loses only the live delivery:
+/// clients get the event from the database (the next event's gap, or the catch-up tick).
+pub async fn publish(state: &AppState, s: &Stored) {
+    let envelope = json!({ "conversation_id": s.conversation_id, "created_at": s.created_at, "event": s.event });
     if let Err(e) = state
         .cache
         .publish(CHANNEL, envelope.to_string().as_bytes())
         .await
     {
-        // Stored all the same: a client gets it when it resumes.
-        tracing::warn!(error = %e, conversation_id, "cannot publish a conversation event");
-        metrics.error("publish");
+        tracing::warn!(error = %e, conversation_id = s.conversation_id, "cannot publish a conversation event");
+        state.metrics.conversation.error("publish");
     }
-    Ok(id)
+}
+
+/// Stores an event and publishes it; returns its id.
+pub async fn emit(
+    state: &AppState,
+    conversation_id: i64,
+    kind: &str,
+    payload: Value,
+    message: Option<(&str, &str)>,
+) -> Result<i64, qa_store::StoreError> {
+    let stored = store_event(state, conversation_id, None, kind, payload, message)
+        .await?
+        .ok_or_else(|| {
+            qa_store::StoreError::Invalid(format!("conversation {conversation_id} is gone"))
+        })?;
+    publish(state, &stored).await;
+    Ok(stored.event["id"].as_i64().unwrap_or_default())
+}
+
+/// Whether read-only mode is on (then nothing new is stored; reading goes on).
+async fn read_only(state: &AppState) -> bool {
+    state.db.db.read_only().await.unwrap_or(false)
 }
 
 /// A stored event as a client receives it.
@@ -157,12 +196,13 @@ fn wire_event(e: &qa_store::StoredEvent) -> Value {
     v
 }
 
-fn turn_key(conversation_id: i64) -> String {
-    format!("turn:{conversation_id}")
+/// The mark of a running turn (namespaced by installation: a Redis may be shared).
+fn turn_key(deployment: &str, conversation_id: i64) -> String {
+    format!("turn:{deployment}:{conversation_id}")
 }
 
-fn session_key(conversation_id: i64) -> String {
-    format!("session:{conversation_id}")
+fn session_key(deployment: &str, conversation_id: i64) -> String {
+    format!("session:{deployment}:{conversation_id}")
 }
 
 struct Connection<'a> {
@@ -175,7 +215,11 @@ struct Connection<'a> {
     tokens: f64,
     refilled: Instant,
     last_heard: Instant,
-    turn: Option<tokio::task::AbortHandle>,
+    /// The turn this connection started: its task, and the nonce its mark holds.
+    turn: Option<(tokio::task::AbortHandle, String)>,
+    /// The kind of the last stored event sent (an open turn ends in `message`/`step`).
+    last_kind: String,
+    deployment: String,
 }
 
 /// Why a connection ended.
@@ -193,6 +237,8 @@ impl<'a> Connection<'a> {
             refilled: Instant::now(),
             last_heard: Instant::now(),
             turn: None,
+            last_kind: String::new(),
+            deployment: String::new(),
         }
     }
 
@@ -247,6 +293,17 @@ impl<'a> Connection<'a> {
 
     async fn run(mut self, pre: Option<Caller>) -> Result<(), Closed> {
         self.caller = pre;
+        self.deployment = match self.state.db.deployment().await {
+            Ok(d) => d,
+            Err(e) => {
+                self.fail(
+                    "database",
+                    &format!("conversations are unavailable ({e}); try again shortly"),
+                )
+                .await?;
+                return Err(self.close(CLOSE_TRY_LATER, "database unavailable").await);
+            }
+        };
         let mut live = match self.state.cache.subscribe(CHANNEL).await {
             Ok(rx) => rx,
             Err(e) => {
@@ -261,6 +318,8 @@ impl<'a> Connection<'a> {
         };
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
+        let mut catch_up = tokio::time::interval(CATCH_UP_EVERY);
+        catch_up.tick().await;
         let idle = Duration::from_secs(self.state.config.ws_idle_secs);
         let hello_deadline = Instant::now() + HELLO_WITHIN;
         loop {
@@ -291,13 +350,30 @@ impl<'a> Connection<'a> {
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.replay().await?,
                     Err(_) => return Err(self.close(CLOSE_TRY_LATER, "live delivery stopped").await),
                 },
+                // Only while a turn is open: an idle session costs no query.
+                _ = catch_up.tick(), if self.last_kind == "message" || self.last_kind == "step" => {
+                    if let (Some(c), Some(caller)) = (self.conversation.clone(), self.caller.clone()) {
+                        let stored = self.state.db.db.conversation(caller.0.tenant_id, caller.0.user_id, c.id).await;
+                        if let Ok(Some(now)) = stored {
+                            // Behind by an event stored over 2 s ago: its live delivery
+                            // was lost, not merely in flight.
+                            if now.last_event_id > self.last_sent && now.updated_at < qa_store::now_ms() - 2000 {
+                                self.state.metrics.conversation.error("live_missed");
+                                self.replay().await?;
+                            } else if now.last_event_id == self.last_sent {
+                                // Its process may have died while this client watched.
+                                self.report_interrupted(&now).await;
+                            }
+                        }
+                    }
+                }
                 _ = ping.tick() => {
                     if self.socket.send(Message::Ping(Vec::new().into())).await.is_err() {
                         return Err("client went away".into());
                     }
                     if let Some(c) = &self.conversation {
                         // Live state: which conversation is open, refreshed while it is.
-                        let _ = self.state.cache.touch(&session_key(c.id), Duration::from_secs(self.state.config.session_ttl_secs)).await;
+                        let _ = self.state.cache.touch(&session_key(&self.deployment, c.id), Duration::from_secs(self.state.config.session_ttl_secs)).await;
                     }
                 }
             }
@@ -323,6 +399,10 @@ impl<'a> Connection<'a> {
             return self.replay().await;
         }
         self.last_sent = id;
+        self.last_kind = envelope["event"]["type"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         self.send(&envelope["event"]).await
     }
 
@@ -352,6 +432,7 @@ impl<'a> Connection<'a> {
             let n = page.len() as i64;
             for e in &page {
                 self.last_sent = e.event_id;
+                self.last_kind = e.kind.clone();
                 self.send(&wire_event(e)).await?;
             }
             if n < REPLAY_PAGE {
@@ -513,6 +594,10 @@ impl<'a> Connection<'a> {
                 }
                 Err(e) => return self.unavailable(e).await,
             },
+            None if read_only(self.state).await => {
+                self.fail("read_only", "qa-agent is in read-only mode: new conversations cannot be started; resume one").await?;
+                return Err(self.close(CLOSE_TRY_LATER, "read-only").await);
+            }
             None => match db
                 .create_conversation(caller.0.tenant_id, caller.0.user_id, None)
                 .await
@@ -534,20 +619,25 @@ impl<'a> Connection<'a> {
             .state
             .cache
             .set(
-                &session_key(conversation.id),
+                &session_key(&self.deployment, conversation.id),
                 json!({ "user_id": caller.0.user_id, "opened_at": qa_store::now_ms() })
                     .to_string()
                     .as_bytes(),
                 Duration::from_secs(self.state.config.session_ttl_secs),
             )
             .await;
-        self.last_sent = last_event_id.max(0);
         let latest = db
             .conversation(caller.0.tenant_id, caller.0.user_id, conversation.id)
             .await
             .ok()
             .flatten()
             .map_or(conversation.last_event_id, |c| c.last_event_id);
+        // An id past the newest (a client ahead of a restored database) starts over.
+        self.last_sent = if last_event_id > latest {
+            0
+        } else {
+            last_event_id.max(0)
+        };
         self.conversation = Some(conversation.clone());
         self.send(&json!({
             "type": "session", "id": Value::Null, "v": VERSION,
@@ -567,31 +657,48 @@ impl<'a> Connection<'a> {
     }
 
     /// A conversation whose last turn never ended, and no process is answering it: the
-    /// turn is reported as interrupted (stored, so every client sees it once).
+    /// turn is reported as interrupted, once (stored only if nothing came after the event
+    /// it was found on, so two clients finding it at once store one report). A turn is
+    /// taken for dead only when its mark is gone and its last event is older than the
+    /// mark lasts; when Redis cannot be asked, nothing is reported.
     async fn report_interrupted(&mut self, c: &qa_store::Conversation) {
         if c.last_event_id == 0 {
             return;
         }
-        let last = self
+        let Ok(last) = self
             .state
             .db
             .db
             .events_after(c.id, c.last_event_id - 1, 1)
             .await
-            .ok();
-        let open = last
-            .as_ref()
-            .and_then(|l| l.first())
-            .is_some_and(|e| e.kind == "message" || e.kind == "step");
-        let answering = self
+        else {
+            return;
+        };
+        let Some(last) = last.first() else { return };
+        let open = last.kind == "message" || last.kind == "step";
+        let stale = last.created_at < qa_store::now_ms() - turn::LIVENESS.as_millis() as i64;
+        if !open || !stale {
+            return;
+        }
+        match self
             .state
             .cache
-            .get(&turn_key(c.id))
+            .get(&turn_key(&self.deployment, c.id))
             .await
-            .ok()
-            .flatten()
-            .is_some();
-        if open && !answering {
+        {
+            Ok(None) => {}
+            _ => return,
+        }
+        let stored = store_event(
+            self.state,
+            c.id,
+            Some(c.last_event_id),
+            "error",
+            json!({ "code": "interrupted", "detail": "the answer to the last question was interrupted (its server stopped); ask again" }),
+            None,
+        )
+        .await;
+        if let Ok(Some(stored)) = stored {
             self.state
                 .metrics
                 .conversation
@@ -600,14 +707,7 @@ impl<'a> Connection<'a> {
                     outcome: "interrupted".into(),
                 })
                 .inc();
-            let _ = emit(
-                self.state,
-                c.id,
-                "error",
-                json!({ "code": "interrupted", "detail": "the answer to the last question was interrupted (its server stopped); ask again" }),
-                None,
-            )
-            .await;
+            publish(self.state, &stored).await;
         }
     }
 
@@ -620,24 +720,33 @@ impl<'a> Connection<'a> {
         if q.text.trim().is_empty() {
             return self.fail("invalid", "`text` is empty").await;
         }
-        if self
-            .state
-            .cache
-            .get(&turn_key(c.id))
-            .await
-            .ok()
-            .flatten()
-            .is_some()
-        {
-            return self.fail("busy", "a question is being answered in this conversation; wait for it or send `cancel`").await;
+        if read_only(self.state).await {
+            return self
+                .fail(
+                    "read_only",
+                    "qa-agent is in read-only mode: questions are not taken now",
+                )
+                .await;
         }
-        // The turn is marked as running before the question is stored, so a resume in
-        // between never takes it for interrupted.
-        let _ = self
+        // One turn per conversation, across replicas: the mark is taken atomically, and
+        // holds this turn's own nonce so only it can release it. It is taken before the
+        // question is stored, so a resume in between never takes the turn for dead.
+        let nonce = qa_store::generate_api_key()[4..24].to_string();
+        let key = turn_key(&self.deployment, c.id);
+        match self
             .state
             .cache
-            .set(&turn_key(c.id), b"1", turn::LIVENESS)
-            .await;
+            .set_if_absent(&key, nonce.as_bytes(), turn::LIVENESS)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                return self.fail("busy", "a question is being answered in this conversation; wait for it or send `cancel`").await;
+            }
+            Err(e) => {
+                return self.fail("unavailable", &format!("questions cannot be taken while Redis is unavailable ({e}); try again shortly")).await;
+            }
+        }
         let question = q.text.trim().to_string();
         let stored = emit(
             self.state,
@@ -648,7 +757,7 @@ impl<'a> Connection<'a> {
         )
         .await;
         if let Err(e) = stored {
-            let _ = self.state.cache.delete(&turn_key(c.id)).await;
+            let _ = self.state.cache.delete_if(&key, nonce.as_bytes()).await;
             return self
                 .fail(
                     "database",
@@ -656,16 +765,22 @@ impl<'a> Connection<'a> {
                 )
                 .await;
         }
-        let handle = tokio::spawn(turn::run(self.state.clone(), caller, c.id, q));
-        self.turn = Some(handle.abort_handle());
+        let handle = tokio::spawn(turn::run(
+            self.state.clone(),
+            caller,
+            c.id,
+            q,
+            key,
+            nonce.clone(),
+        ));
+        self.turn = Some((handle.abort_handle(), nonce));
         Ok(())
     }
 
     async fn cancel(&mut self, c: &qa_store::Conversation) -> Result<(), Closed> {
         match self.turn.take() {
-            Some(h) if !h.is_finished() => {
+            Some((h, nonce)) if !h.is_finished() => {
                 h.abort();
-                let _ = self.state.cache.delete(&turn_key(c.id)).await;
                 self.state
                     .metrics
                     .conversation
@@ -674,6 +789,8 @@ impl<'a> Connection<'a> {
                         outcome: "cancelled".into(),
                     })
                     .inc();
+                // Stored before the mark goes, so a resume in between does not find the
+                // turn dead and report it interrupted too.
                 let stored = emit(
                     self.state,
                     c.id,
@@ -682,6 +799,11 @@ impl<'a> Connection<'a> {
                     None,
                 )
                 .await;
+                let _ = self
+                    .state
+                    .cache
+                    .delete_if(&turn_key(&self.deployment, c.id), nonce.as_bytes())
+                    .await;
                 match stored {
                     Ok(_) => Ok(()),
                     Err(e) => {
@@ -735,6 +857,14 @@ impl<'a> Connection<'a> {
                 .fail(
                     "invalid",
                     "`target_id` is at most 200 bytes, `comment` 4000",
+                )
+                .await;
+        }
+        if read_only(self.state).await {
+            return self
+                .fail(
+                    "read_only",
+                    "qa-agent is in read-only mode: feedback is not taken now",
                 )
                 .await;
         }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{emit, turn_key};
-use crate::auth::{Caller, issue_token};
+use super::{Stored, emit, publish, store_event};
+use crate::auth::{Caller, issue_token, revoke_token};
 use crate::metrics::OutcomeLabels;
 use crate::{AppState, ServiceKind};
 
@@ -25,18 +25,37 @@ pub struct Question {
     pub mode: Option<String>,
 }
 
-pub async fn run(state: AppState, caller: Caller, conversation_id: i64, q: Question) {
+/// The turn's mark: its key and the nonce it holds.
+pub struct Mark {
+    key: String,
+    nonce: String,
+}
+
+pub async fn run(
+    state: AppState,
+    caller: Caller,
+    conversation_id: i64,
+    q: Question,
+    key: String,
+    nonce: String,
+) {
+    let mark = Mark { key, nonce };
     let outcome = tokio::select! {
-        outcome = ask(&state, &caller, conversation_id, q) => outcome,
-        // Keeps the running mark fresh for as long as the turn runs.
+        outcome = ask(&state, &caller, conversation_id, q, &mark) => outcome,
+        // Keeps the mark fresh for as long as the turn runs (never recreates one that
+        // was released: `touch` only extends).
         _ = async {
             loop {
                 tokio::time::sleep(REFRESH).await;
-                let _ = state.cache.set(&turn_key(conversation_id), b"1", LIVENESS).await;
+                let _ = state.cache.touch(&mark.key, LIVENESS).await;
             }
         } => unreachable!(),
     };
-    let _ = state.cache.delete(&turn_key(conversation_id)).await;
+    // Released already with the last event; this is for paths that stored none.
+    let _ = state
+        .cache
+        .delete_if(&mark.key, mark.nonce.as_bytes())
+        .await;
     state
         .metrics
         .conversation
@@ -47,10 +66,43 @@ pub async fn run(state: AppState, caller: Caller, conversation_id: i64, q: Quest
         .inc();
 }
 
-async fn failed(state: &AppState, conversation_id: i64, detail: String) -> &'static str {
-    let _ = emit(
+/// Stores the turn's last event, releases the mark, then publishes: a client that has
+/// the event can ask its next question at once.
+async fn finish(
+    state: &AppState,
+    conversation_id: i64,
+    mark: &Mark,
+    kind: &str,
+    payload: Value,
+    message: Option<(&str, &str)>,
+) -> bool {
+    let stored: Option<Stored> = store_event(state, conversation_id, None, kind, payload, message)
+        .await
+        .ok()
+        .flatten();
+    let _ = state
+        .cache
+        .delete_if(&mark.key, mark.nonce.as_bytes())
+        .await;
+    match stored {
+        Some(s) => {
+            publish(state, &s).await;
+            true
+        }
+        None => false,
+    }
+}
+
+async fn failed(
+    state: &AppState,
+    conversation_id: i64,
+    mark: &Mark,
+    detail: String,
+) -> &'static str {
+    finish(
         state,
         conversation_id,
+        mark,
         "error",
         json!({ "code": "failed", "detail": detail }),
         None,
@@ -59,13 +111,32 @@ async fn failed(state: &AppState, conversation_id: i64, detail: String) -> &'sta
     "failed"
 }
 
-/// Asks and streams; the turn's outcome.
-async fn ask(state: &AppState, caller: &Caller, conversation_id: i64, q: Question) -> &'static str {
+/// Asks and streams; the turn's outcome. The session token lives as long as the turn.
+async fn ask(
+    state: &AppState,
+    caller: &Caller,
+    conversation_id: i64,
+    q: Question,
+    mark: &Mark,
+) -> &'static str {
     let budget = Duration::from_secs(state.config.reasoning_timeout_secs + 60);
     let token = match issue_token(state, caller, budget).await {
         Ok(t) => t,
-        Err(e) => return failed(state, conversation_id, e.detail).await,
+        Err(e) => return failed(state, conversation_id, mark, e.detail).await,
     };
+    let outcome = stream(state, conversation_id, q, mark, &token, budget).await;
+    revoke_token(state, &token).await;
+    outcome
+}
+
+async fn stream(
+    state: &AppState,
+    conversation_id: i64,
+    q: Question,
+    mark: &Mark,
+    token: &str,
+    budget: Duration,
+) -> &'static str {
     let mut body = json!({ "question": q.text });
     if let Some(p) = q.path {
         body["path"] = p.into();
@@ -100,15 +171,11 @@ async fn ask(state: &AppState, caller: &Caller, conversation_id: i64, q: Questio
     let mut response = match response {
         Ok(r) => r,
         Err(e) => {
-            return failed(
-                state,
-                conversation_id,
-                format!(
-                    "the orchestrator cannot be reached ({}); ask again shortly",
-                    crate::health::root_cause(&e)
-                ),
-            )
-            .await;
+            let why = format!(
+                "the orchestrator cannot be reached ({}); ask again shortly",
+                crate::health::root_cause(&e)
+            );
+            return failed(state, conversation_id, mark, why).await;
         }
     };
     if !response.status().is_success() {
@@ -118,7 +185,7 @@ async fn ask(state: &AppState, caller: &Caller, conversation_id: i64, q: Questio
             || format!("the orchestrator answered {status}"),
             str::to_string,
         );
-        return failed(state, conversation_id, detail).await;
+        return failed(state, conversation_id, mark, detail).await;
     }
     let mut buffer = Vec::new();
     let mut task_id = Value::Null;
@@ -127,12 +194,8 @@ async fn ask(state: &AppState, caller: &Caller, conversation_id: i64, q: Questio
             Ok(Some(c)) => c,
             Ok(None) => break,
             Err(e) => {
-                return failed(
-                    state,
-                    conversation_id,
-                    format!("the answer stream broke off ({e})"),
-                )
-                .await;
+                let why = format!("the answer stream broke off ({e})");
+                return failed(state, conversation_id, mark, why).await;
             }
         };
         buffer.extend_from_slice(&chunk);
@@ -144,7 +207,7 @@ async fn ask(state: &AppState, caller: &Caller, conversation_id: i64, q: Questio
             let kind = event["type"].as_str().unwrap_or_default().to_string();
             match kind.as_str() {
                 "task" => task_id = event["id"].clone(),
-                "step" => {
+                "step" if event.is_object() => {
                     if let Some(o) = event.as_object_mut() {
                         o.remove("type");
                     }
@@ -153,36 +216,44 @@ async fn ask(state: &AppState, caller: &Caller, conversation_id: i64, q: Questio
                         .await
                         .is_err()
                     {
-                        return "failed";
+                        return failed(
+                            state,
+                            conversation_id,
+                            mark,
+                            "a step could not be stored".into(),
+                        )
+                        .await;
                     }
                 }
                 "answer" => {
                     let mut answer = event["answer"].take();
+                    if !answer.is_object() {
+                        let why = "the orchestrator's answer is malformed".to_string();
+                        return failed(state, conversation_id, mark, why).await;
+                    }
                     let text = answer["text"].as_str().unwrap_or_default().to_string();
                     // The steps were sent one by one already.
                     if let Some(o) = answer.as_object_mut() {
                         o.remove("steps");
                     }
                     answer["task_id"] = task_id.clone();
-                    return match emit(
+                    let done = finish(
                         state,
                         conversation_id,
+                        mark,
                         "answer",
                         answer,
                         Some(("assistant", &text)),
                     )
-                    .await
-                    {
-                        Ok(_) => "answered",
-                        Err(_) => "failed",
-                    };
+                    .await;
+                    return if done { "answered" } else { "failed" };
                 }
                 "error" => {
                     let detail = event["detail"]
                         .as_str()
                         .unwrap_or("the question could not be answered")
                         .to_string();
-                    return failed(state, conversation_id, detail).await;
+                    return failed(state, conversation_id, mark, detail).await;
                 }
                 _ => {}
             }
@@ -191,6 +262,7 @@ async fn ask(state: &AppState, caller: &Caller, conversation_id: i64, q: Questio
     failed(
         state,
         conversation_id,
+        mark,
         "the orchestrator stopped before answering".into(),
     )
     .await
