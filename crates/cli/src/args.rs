@@ -119,8 +119,20 @@ pub struct AskArgs {
     /// How several specialists work together: sequential, parallel or consensus.
     #[arg(long, value_name = "MODE")]
     pub mode: Option<String>,
-    /// A running orchestrator to ask (e.g. http://agent-orchestrator:8000); without it
-    /// the services run inside this process on the embedded database.
+    /// Print the whole answer (steps, evidence, quality) as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+/// Where `ask` and `chat` find the services.
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    /// A running service to talk to: the orchestrator for `ask` (e.g.
+    /// http://agent-orchestrator:8000), the conversation manager for `chat` (e.g.
+    /// http://conversation-manager:8080). Without it the services run inside this
+    /// process on the embedded database.
     #[arg(long, value_name = "URL")]
     pub server: Option<String>,
     /// The API key for `--server`.
@@ -131,9 +143,6 @@ pub struct AskArgs {
         value_name = "KEY"
     )]
     pub api_key: Option<String>,
-    /// Print the whole answer (steps, evidence, quality) as JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
     /// Configuration file for embedded mode (as `serve` reads it).
     #[arg(long, env = "QA_AGENT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -147,19 +156,8 @@ pub struct ChatArgs {
     /// Resume this conversation instead of starting one.
     #[arg(long, value_name = "ID")]
     pub conversation: Option<i64>,
-    /// A running conversation manager (e.g. http://conversation-manager:8080); without
-    /// it the services run inside this process on the embedded database.
-    #[arg(long, value_name = "URL")]
-    pub server: Option<String>,
-    #[arg(
-        long,
-        env = "QA_AGENT_API_KEY",
-        hide_env_values = true,
-        value_name = "KEY"
-    )]
-    pub api_key: Option<String>,
-    #[arg(long, env = "QA_AGENT_CONFIG", value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 #[derive(Debug, Args)]

@@ -302,15 +302,7 @@ fn hotspots(s: &Scratch) -> Vec<Value> {
 }
 
 fn hotspot_evidence(h: &Value) -> Evidence {
-    Evidence {
-        file: h["path"].as_str().unwrap_or_default().into(),
-        line: h["start_line"].as_i64(),
-        rule_id: None,
-        metric: Some(format!("cyclomatic={}", h["cyclomatic"])),
-        symbol: h["qualified_name"].as_str().map(str::to_string),
-        excerpt: None,
-        detail: String::new(),
-    }
+    Evidence::hotspot(h)
 }
 
 /// Metrics observed for a function (`function_metrics`), by qualified name and file.

@@ -368,21 +368,7 @@ impl Tool for AnalysisSummary {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|h| Evidence {
-                    file: h["path"].as_str().unwrap_or_default().into(),
-                    line: h["start_line"].as_i64(),
-                    rule_id: None,
-                    metric: Some(format!("cyclomatic={}", h["cyclomatic"])),
-                    symbol: h["qualified_name"].as_str().map(str::to_string),
-                    excerpt: None,
-                    detail: format!(
-                        "hotspot {}: cyclomatic {}, cognitive {}, {} lines",
-                        h["qualified_name"].as_str().unwrap_or_default(),
-                        h["cyclomatic"],
-                        h["cognitive"],
-                        h["nloc"]
-                    ),
-                })
+                .map(Evidence::hotspot)
                 .collect();
             Ok(ToolOutput {
                 summary: format!(

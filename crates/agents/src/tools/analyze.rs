@@ -82,22 +82,7 @@ impl Tool for AnalyzeRepository {
                 .and_then(|s| serde_json::from_str(s).ok())
                 .unwrap_or(Value::Null);
             let hotspots = summary["hotspots"].as_array().cloned().unwrap_or_default();
-            let evidence = hotspots
-                .iter()
-                .take(5)
-                .map(|h| Evidence {
-                    file: h["path"].as_str().unwrap_or_default().into(),
-                    line: h["start_line"].as_i64(),
-                    rule_id: None,
-                    metric: Some(format!("cyclomatic={}", h["cyclomatic"])),
-                    symbol: h["qualified_name"].as_str().map(str::to_string),
-                    excerpt: None,
-                    detail: format!(
-                        "hotspot {}",
-                        h["qualified_name"].as_str().unwrap_or_default()
-                    ),
-                })
-                .collect();
+            let evidence = hotspots.iter().take(5).map(Evidence::hotspot).collect();
             let line = if record.status == "done" {
                 format!(
                     "analysis {id} of `{name}`: {} files, {} functions, findings by severity {}",

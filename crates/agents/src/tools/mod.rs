@@ -131,6 +131,26 @@ pub struct Registry {
     breakers: Mutex<HashMap<&'static str, Breaker>>,
 }
 
+impl Evidence {
+    /// A complexity hotspot of an analysis summary (`path`, `start_line`,
+    /// `qualified_name`, `cyclomatic`, `cognitive`, `nloc`), cited by its definition.
+    pub fn hotspot(h: &Value) -> Evidence {
+        let name = h["qualified_name"].as_str().unwrap_or_default();
+        Evidence {
+            file: h["path"].as_str().unwrap_or_default().into(),
+            line: h["start_line"].as_i64(),
+            rule_id: None,
+            metric: Some(format!("cyclomatic={}", h["cyclomatic"])),
+            symbol: (!name.is_empty()).then(|| name.to_string()),
+            excerpt: None,
+            detail: format!(
+                "hotspot {name}: cyclomatic {}, cognitive {}, {} lines",
+                h["cyclomatic"], h["cognitive"], h["nloc"]
+            ),
+        }
+    }
+}
+
 /// Deserialises a tool's input (already checked against its schema).
 pub(crate) fn input<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ToolError> {
     serde_json::from_value(v).map_err(|e| ToolError::Invalid(e.to_string()))

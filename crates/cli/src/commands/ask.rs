@@ -13,13 +13,7 @@ use serde_json::{Value, json};
 use crate::args::AskArgs;
 
 pub fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let result = runtime.block_on(execute(args));
-    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-    result
+    super::embedded::block_on(execute(args))
 }
 
 async fn execute(args: AskArgs) -> anyhow::Result<ExitCode> {
@@ -33,8 +27,8 @@ async fn execute(args: AskArgs) -> anyhow::Result<ExitCode> {
     if let Some(m) = &args.mode {
         body["mode"] = m.as_str().into();
     }
-    if let Some(server) = &args.server {
-        let key = args.api_key.as_deref().context(
+    if let Some(server) = &args.remote.server {
+        let key = args.remote.api_key.as_deref().context(
             "--server needs an API key: pass --api-key or set QA_AGENT_API_KEY (an admin creates one with `qa-agent admin create-key`)",
         )?;
         if let Some(p) = &args.path {
@@ -43,7 +37,7 @@ async fn execute(args: AskArgs) -> anyhow::Result<ExitCode> {
         return ask(server.trim_end_matches('/'), key, &body, args.json).await;
     }
     let embedded = super::embedded::Embedded::start(
-        args.config.as_deref(),
+        args.remote.config.as_deref(),
         args.path.as_deref(),
         &[ServiceKind::Orchestrator, ServiceKind::Specialists],
     )

@@ -17,18 +17,13 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::args::ChatArgs;
 
 pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let result = runtime.block_on(execute(args));
-    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
-    result
+    super::embedded::block_on(execute(args))
 }
 
 async fn execute(args: ChatArgs) -> anyhow::Result<ExitCode> {
-    if let Some(server) = &args.server {
+    if let Some(server) = &args.remote.server {
         let key = args
+            .remote
             .api_key
             .as_deref()
             .context("--server needs an API key: pass --api-key or set QA_AGENT_API_KEY")?;
@@ -41,7 +36,7 @@ async fn execute(args: ChatArgs) -> anyhow::Result<ExitCode> {
         .await;
     }
     let embedded = super::embedded::Embedded::start(
-        args.config.as_deref(),
+        args.remote.config.as_deref(),
         args.path.as_deref(),
         &[
             ServiceKind::Orchestrator,

@@ -5,6 +5,18 @@
 use anyhow::{Context, bail};
 use qa_server::{Running, ServerConfig, ServiceKind};
 
+/// Runs a command's future on a runtime of its own; an embedded service still busy on a
+/// blocking thread does not hold the exit beyond 2 s.
+pub fn block_on<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(f);
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    result
+}
+
 pub struct Embedded {
     running: Running,
     db: qa_store::Database,
