@@ -326,6 +326,16 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
     let bootstrap = storage.take_bootstrap();
     let shared_config = Arc::new(config.clone());
     let cache = qa_store::Ephemeral::open(config.redis_url.as_deref())?;
+    if kinds.contains(&ServiceKind::Conversation)
+        && !kinds.contains(&ServiceKind::Orchestrator)
+        && config.redis_url.is_none()
+    {
+        // Its turns ask the orchestrator with session tokens kept in Redis; without one
+        // shared, the orchestrator cannot check them and every question fails.
+        tracing::warn!(
+            "the conversation manager runs apart from the orchestrator without REDIS_URL: questions will fail until both share a Redis"
+        );
+    }
     let work_available = Arc::new(tokio::sync::Notify::new());
     let tools = Arc::new(qa_agents::Registry::standard());
     let reasoning = Arc::new(reasoning::Reasoning::new(config));
