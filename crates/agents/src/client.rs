@@ -1,14 +1,13 @@
-//! How the engine reaches the tools: in-process ([`LocalTools`], for `qa-agent ask`
-//! without a server and for tests) or over HTTP to the specialist service (in qa-server).
+//! How the engine reaches the tools: over HTTP to the specialist service (qa-server's
+//! `HttpTools`; `qa-agent ask` without a server runs that service in-process too), or a
+//! stand-in in tests.
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::tools::{Registry, ToolContext, ToolError, ToolOutput};
+use crate::tools::{ToolError, ToolOutput};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum CallError {
@@ -39,20 +38,4 @@ pub type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<ToolOutput, CallErr
 
 pub trait ToolClient: Send + Sync {
     fn call<'a>(&'a self, tool: &'a str, input: Value) -> CallFuture<'a>;
-}
-
-/// The registry in this process, as one tenant.
-pub struct LocalTools {
-    pub registry: Arc<Registry>,
-    pub cx: ToolContext,
-    pub disabled: HashSet<String>,
-}
-
-impl ToolClient for LocalTools {
-    fn call<'a>(&'a self, tool: &'a str, input: Value) -> CallFuture<'a> {
-        Box::pin(async move {
-            let off = self.disabled.contains(tool);
-            Ok(self.registry.invoke(tool, &self.cx, input, off).await?)
-        })
-    }
 }

@@ -144,8 +144,11 @@ pub struct Scratch {
     /// (qualified name, file, line).
     pub symbols: Vec<(String, String, i64)>,
     pub observations: Vec<Observation>,
-    /// Verification results by evidence key.
-    pub verified: HashMap<String, (bool, Option<String>)>,
+    /// Whether each cited location checked out, by evidence key.
+    pub checks: HashMap<String, bool>,
+    /// What `verify_evidence` read at each location (the line and the few before it),
+    /// by `file:line`.
+    pub line_context: HashMap<String, String>,
     /// What the previous specialists concluded (sequential mode).
     pub previous: Vec<Draft>,
 }
@@ -175,11 +178,14 @@ impl Scratch {
         self.understanding.entities.paths.first().cloned()
     }
 
+    /// Whether a cited location checked out (`None`: not checked).
+    pub fn verified(&self, e: &Evidence) -> Option<bool> {
+        self.checks.get(&evidence_key(e)).copied()
+    }
+
     /// The line `verify_evidence` saw at an evidence location, with the lines before it.
     pub fn line_context(&self, e: &Evidence) -> Option<&str> {
-        self.verified
-            .get(&location_key(e))
-            .and_then(|(_, t)| t.as_deref())
+        self.line_context.get(&location_key(e)).map(String::as_str)
     }
 }
 
@@ -262,7 +268,7 @@ pub fn cache_key(
     });
     let digest = Sha256::digest(material.to_string().as_bytes());
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("reasoning:{content}:{hex}")
+    format!("{content}:{hex}")
 }
 
 /// Why a task could not be answered at all.
@@ -474,19 +480,11 @@ fn absorb_verification(s: &mut Scratch, args: &Value, out: &ToolOutput) {
         })) else {
             continue;
         };
+        s.checks.insert(evidence_key(&e), r["verified"] == true);
         // The line with the few before it: what triage reads for where data came from.
-        let text = r["context"]
-            .as_str()
-            .or(r["text"].as_str())
-            .map(str::to_string);
-        s.verified.insert(
-            evidence_key(&e),
-            (
-                r["verified"] == true,
-                r["problem"].as_str().map(str::to_string),
-            ),
-        );
-        s.verified.insert(location_key(&e), (true, text));
+        if let Some(text) = r["context"].as_str().or(r["text"].as_str()) {
+            s.line_context.insert(location_key(&e), text.to_string());
+        }
     }
 }
 
@@ -577,7 +575,8 @@ impl Engine {
             analysis_id: task.analysis_id,
             symbols: Vec::new(),
             observations: Vec::new(),
-            verified: HashMap::new(),
+            checks: HashMap::new(),
+            line_context: HashMap::new(),
             previous: Vec::new(),
         };
         if route.specialists.is_empty() {
@@ -704,7 +703,8 @@ impl Engine {
                     // Keep what each one observed, for verification and consensus.
                     s.observations
                         .extend(mine.observations.into_iter().skip(before));
-                    s.verified.extend(mine.verified);
+                    s.checks.extend(mine.checks);
+                    s.line_context.extend(mine.line_context);
                     drafts.push((Some(id), draft, planned, done));
                 }
             }
@@ -810,7 +810,7 @@ impl Engine {
             for (_, d, _, _) in &drafts {
                 for e in d.claims().flat_map(|c| &c.evidence) {
                     let k = evidence_key(e);
-                    if !s.verified.contains_key(&k) && seen.insert(k) {
+                    if !s.checks.contains_key(&k) && seen.insert(k) {
                         pending.push(e);
                     }
                 }
@@ -831,7 +831,6 @@ impl Engine {
                 run.act(None, &action, s).await;
             }
         }
-        let verified = |e: &Evidence| s.verified.get(&evidence_key(e)).map(|(ok, _)| *ok);
         let collaboration =
             (route.specialists.len() > 1).then(|| specialists::collaborate(route.mode, &drafts, s));
         let mut text = String::new();
@@ -859,7 +858,7 @@ impl Engine {
                     let factual = !claim.evidence.is_empty();
                     // Only what was checked and held is shown: a claim whose check failed,
                     // or could not run (timeout, service down), is left out.
-                    let holds = claim.evidence.iter().all(|e| verified(e) == Some(true));
+                    let holds = claim.evidence.iter().all(|e| s.verified(e) == Some(true));
                     if factual {
                         claims += 1;
                         claims_verified += usize::from(holds);
@@ -1095,7 +1094,8 @@ mod tests {
             analysis_id: Some(1),
             symbols: Vec::new(),
             observations: Vec::new(),
-            verified: HashMap::new(),
+            checks: HashMap::new(),
+            line_context: HashMap::new(),
             previous: Vec::new(),
         }
     }

@@ -15,7 +15,7 @@ pub mod tools;
 pub mod workspace;
 
 pub use breaker::{Breaker, BreakerState};
-pub use client::{CallError, LocalTools, ToolClient};
+pub use client::{CallError, ToolClient};
 pub use engine::{Answer, Budget, Engine, EngineError, Step, Task};
 pub use planner::{Intent, LearnedState, Mode, Planner};
 pub use specialists::SpecialistId;

@@ -45,19 +45,28 @@ fn system_prompt(route: &Route, analysis_id: Option<i64>) -> String {
     )
 }
 
-/// The tools a model may call (analysis already ran; verification is the engine's job).
-pub fn tool_specs() -> Vec<ToolSpec> {
-    Registry::standard()
+/// The tools a model may call (analysis already ran; verification is the engine's job),
+/// with the names the engine runs them by; built once, not per question.
+static TOOLS: LazyLock<Vec<(&'static str, ToolSpec)>> = LazyLock::new(|| {
+    let registry = Registry::standard();
+    let names: Vec<&'static str> = registry.names().collect();
+    registry
         .list()
         .into_iter()
         .filter(|t| t.name != "analyze_repository" && t.name != "verify_evidence")
-        .map(|t| ToolSpec {
-            name: t.name,
-            description: t.description,
-            parameters: t.input_schema,
+        .filter_map(|t| {
+            let name = names.iter().copied().find(|n| *n == t.name)?;
+            Some((
+                name,
+                ToolSpec {
+                    name: t.name,
+                    description: t.description,
+                    parameters: t.input_schema,
+                },
+            ))
         })
         .collect()
-}
+});
 
 fn observation_text(s: &Scratch) -> String {
     let Some(o) = s.observations.last() else {
@@ -161,13 +170,11 @@ pub async fn answer(
     route: &Route,
 ) -> Result<(Draft, usize, usize), Fallback> {
     let spend = Spend::default();
-    let registry = Registry::standard();
-    let tools = tool_specs();
     let deadline = std::time::Instant::now() + run.remaining() / 2;
     let mut request = Request {
         system: system_prompt(route, s.analysis_id),
         messages: vec![Message::user(s.question.clone())],
-        tools: tools.clone(),
+        tools: TOOLS.iter().map(|(_, spec)| spec.clone()).collect(),
         max_tokens: 1500,
         no_more_tools: false,
     };
@@ -197,8 +204,7 @@ pub async fn answer(
         ));
         for call in &response.tool_calls {
             // Only the tools it was offered.
-            let offered = tools.iter().any(|t| t.name == call.name);
-            let tool = registry.names().find(|n| *n == call.name && offered);
+            let tool = TOOLS.iter().find(|(n, _)| *n == call.name).map(|(n, _)| *n);
             let key = format!("{} {}", call.name, call.arguments);
             if !attempted.insert(key) || run.over_budget().is_some() {
                 // Repeating itself, or out of steps: make it answer from what it has.

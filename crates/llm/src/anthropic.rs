@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::sse::Event;
-use crate::{
-    LlmError, ProviderConfig, Request, Response, Role, ToolCall, Usage, Wire, tool_arguments,
-};
+use crate::{LlmError, ProviderConfig, Request, Response, Role, ToolCall, Usage, Wire};
 
 pub struct Anthropic;
 
@@ -161,15 +159,7 @@ impl Wire for Anthropic {
         let tool_calls = blocks
             .into_values()
             .filter(|b| b.0 == "tool_use")
-            .map(|(_, id, name, input)| {
-                let (arguments, repaired) = tool_arguments(&name, &input, truncated)?;
-                Ok(ToolCall {
-                    id,
-                    name,
-                    arguments,
-                    repaired,
-                })
-            })
+            .map(|(_, id, name, input)| ToolCall::assemble(id, name, &input, truncated))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Response {
             text,

@@ -348,6 +348,25 @@ impl Client {
     }
 }
 
+impl ToolCall {
+    /// A streamed call put together: its argument text parsed, and repaired once if need
+    /// be (see [`tool_arguments`]).
+    pub fn assemble(
+        id: String,
+        name: String,
+        args: &str,
+        truncated: bool,
+    ) -> Result<ToolCall, LlmError> {
+        let (arguments, repaired) = tool_arguments(&name, args, truncated)?;
+        Ok(ToolCall {
+            id,
+            name,
+            arguments,
+            repaired,
+        })
+    }
+}
+
 /// Parses a tool call's argument text, repairing it once if need be. Arguments cut off
 /// by the output limit (`truncated`) are not repaired: closing `{"id": 12` could turn a
 /// cut-off 123 into a call on something else.

@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::sse::Event;
-use crate::{
-    LlmError, ProviderConfig, Request, Response, Role, ToolCall, Usage, Wire, tool_arguments,
-};
+use crate::{LlmError, ProviderConfig, Request, Response, Role, ToolCall, Usage, Wire};
 
 pub struct OpenAi;
 
@@ -126,18 +124,12 @@ impl Wire for OpenAi {
                 if name.is_empty() {
                     return Err(LlmError::Malformed("a tool call without a name".into()));
                 }
-                let (arguments, repaired) = tool_arguments(&name, &args, truncated)?;
                 let id = if id.is_empty() {
                     format!("call_{i}")
                 } else {
                     id
                 };
-                Ok(ToolCall {
-                    id,
-                    name,
-                    arguments,
-                    repaired,
-                })
+                ToolCall::assemble(id, name, &args, truncated)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Response {

@@ -196,7 +196,7 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
             json!({
                 "planner": if r.engine.llm.is_some() { state.config.llm_provider.as_str() } else { "offline" },
                 "model": r.engine.llm.as_ref().map(|c| c.config.model.clone()),
-                "running": r.running(&state.config),
+                "running": r.running(),
                 "queued": r.waiting(),
                 "concurrency": state.config.reasoning_concurrency,
                 "queue_bound": state.config.reasoning_queue,

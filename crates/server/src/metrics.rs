@@ -219,17 +219,17 @@ impl ServiceMetrics {
         if kind == ServiceKind::Specialists {
             registry.register(
                 "tool_execution",
-                "Tool executions, by tool and outcome",
+                runbook_help("tool_execution"),
                 tool_executions.clone(),
             );
             registry.register(
                 "tool_execution_duration_seconds",
-                "Tool execution time, by tool",
+                runbook_help("tool_execution_duration_seconds"),
                 tool_duration.clone(),
             );
             registry.register(
                 "tool_success_rate",
-                "Share (0-1) of recent executions of a tool that succeeded",
+                runbook_help("tool_success_rate"),
                 tool_success_rate.clone(),
             );
             registry.register(
@@ -259,32 +259,28 @@ impl ServiceMetrics {
             let r = &reasoning;
             registry.register(
                 "agent_reasoning_quality_score",
-                "Quality score (0-1) of each reasoning, by specialist and task type",
+                runbook_help("agent_reasoning_quality_score"),
                 r.quality.clone(),
             );
             registry.register(
                 "agent_reasoning_steps",
-                "Steps and tool calls per reasoning, by kind",
+                runbook_help("agent_reasoning_steps"),
                 r.steps.clone(),
             );
             registry.register(
                 "agent_response_time_seconds",
-                "Time to answer an interactive request",
+                runbook_help("agent_response_time_seconds"),
                 r.response_time.clone(),
             );
             registry.register(
                 "reasoning_queue_length",
-                "Reasoning requests waiting for a worker",
+                runbook_help("reasoning_queue_length"),
                 r.queue_length.clone(),
             );
-            registry.register(
-                "load_shed",
-                "Reasoning requests refused with 503 because the queue was full",
-                r.load_shed.clone(),
-            );
+            registry.register("load_shed", runbook_help("load_shed"), r.load_shed.clone());
             registry.register(
                 "collaboration_effectiveness",
-                "Share (0-1) of multi-specialist collaborations with no unresolved conflict and all evidence verified, by mode",
+                runbook_help("collaboration_effectiveness"),
                 r.collaboration_effectiveness.clone(),
             );
             registry.register(
@@ -307,32 +303,32 @@ impl ServiceMetrics {
             let c = &conversation;
             registry.register(
                 "websocket_connections",
-                "Open WebSocket connections",
+                runbook_help("websocket_connections"),
                 c.connections.clone(),
             );
             registry.register(
                 "websocket_errors",
-                "WebSocket errors, by kind",
+                runbook_help("websocket_errors"),
                 c.errors.clone(),
             );
             registry.register(
                 "session_persistence_writes",
-                "Session state writes, by outcome",
+                runbook_help("session_persistence_writes"),
                 c.writes.clone(),
             );
             registry.register(
                 "session_persistence_failures",
-                "Session state writes that failed",
+                runbook_help("session_persistence_failures"),
                 c.failures.clone(),
             );
             registry.register(
                 "session_persistence_restores",
-                "Sessions restored after a reconnect or restart",
+                runbook_help("session_persistence_restores"),
                 c.restores.clone(),
             );
             registry.register(
                 "session_persistence_duration_seconds",
-                "Time to persist session state",
+                runbook_help("session_persistence_duration_seconds"),
                 c.write_duration.clone(),
             );
             registry.register(
@@ -551,6 +547,16 @@ const AUTH_ERRORS: (&str, &str) = (
     "auth_errors",
     "Requests whose credentials could not be checked (an authentication outage), by kind",
 );
+
+/// The help of a runbook metric, from [`RUNBOOK`]: one text for the registered family
+/// and for the descriptor shown before it has a sample.
+fn runbook_help(name: &str) -> &'static str {
+    RUNBOOK
+        .iter()
+        .find(|(_, n, _, _)| *n == name)
+        .map(|(_, _, help, _)| *help)
+        .unwrap_or_else(|| panic!("{name} is not in RUNBOOK"))
+}
 
 /// prometheus-client leaves a family with no series out of its output entirely; the
 /// runbook wants every name visible from the start, so add the HELP/TYPE lines of the

@@ -25,6 +25,7 @@ pub struct Reasoning {
     /// question would put a round trip before every first step.
     readiness: std::sync::Mutex<Option<(Instant, Value)>>,
     slots: Arc<Semaphore>,
+    concurrency: usize,
     waiting: AtomicUsize,
     queue_bound: usize,
     pub budget: Budget,
@@ -91,6 +92,7 @@ impl Reasoning {
             learned_state: std::sync::Mutex::new(None),
             readiness: std::sync::Mutex::new(None),
             slots: Arc::new(Semaphore::new(config.reasoning_concurrency as usize)),
+            concurrency: config.reasoning_concurrency as usize,
             waiting: AtomicUsize::new(0),
             queue_bound: config.reasoning_queue as usize,
             budget: Budget {
@@ -189,8 +191,9 @@ impl Reasoning {
         self.waiting.load(Ordering::SeqCst)
     }
 
-    pub fn running(&self, config: &ServerConfig) -> usize {
-        config.reasoning_concurrency as usize - self.slots.available_permits()
+    /// Reasonings running now.
+    pub fn running(&self) -> usize {
+        self.concurrency - self.slots.available_permits()
     }
 }
 
@@ -277,6 +280,9 @@ impl ToolClient for HttpTools {
     }
 }
 
+/// The Redis keys of the reasoning cache (the learning engine's clear deletes them).
+pub const REASONING_CACHE_PREFIX: &str = "reasoning:";
+
 /// How long a reused answer stays: the code it is about cannot change under the same
 /// content hash, but rules and the planner do between releases.
 const CACHE_TTL: Duration = Duration::from_secs(3600);
@@ -291,11 +297,9 @@ pub struct EphemeralCache<'a> {
 }
 
 impl EphemeralCache<'_> {
-    /// `reasoning:<content>:<question>` becomes `reasoning:t<tenant>:<content>:<question>`,
-    /// under the prefix the clear call deletes.
+    /// The engine's key, per tenant, under the prefix the clear call deletes.
     fn key(&self, key: &str) -> String {
-        let rest = key.strip_prefix("reasoning:").unwrap_or(key);
-        format!("reasoning:t{}:{rest}", self.tenant_id)
+        format!("{}t{}:{key}", REASONING_CACHE_PREFIX, self.tenant_id)
     }
 }
 

@@ -150,9 +150,14 @@ fn features(words: &[String]) -> Vec<String> {
     f
 }
 
-fn data() -> BTreeMap<String, toml::Value> {
-    toml::from_str(include_str!("../../data/intents.toml"))
-        .expect("data/intents.toml is checked by the tests")
+/// `data/intents.toml`, parsed once.
+fn data() -> &'static BTreeMap<String, toml::Value> {
+    static DATA: std::sync::LazyLock<BTreeMap<String, toml::Value>> =
+        std::sync::LazyLock::new(|| {
+            toml::from_str(include_str!("../../data/intents.toml"))
+                .expect("data/intents.toml is checked by the tests")
+        });
+    &DATA
 }
 
 /// The examples the model is built from: `data/intents.toml`.
@@ -162,7 +167,7 @@ pub fn builtin_examples() -> Vec<(Intent, String)> {
         if name == "lexicon" {
             continue;
         }
-        let intent = Intent::parse(&name)
+        let intent = Intent::parse(name)
             .unwrap_or_else(|| panic!("data/intents.toml: unknown intent `{name}`"));
         for e in v["examples"].as_array().into_iter().flatten() {
             out.push((intent, e.as_str().unwrap_or_default().to_string()));

@@ -6,9 +6,8 @@ use serde_json::{Value, json};
 
 use super::{
     Action, Claim, Draft, Section, SpecialistId, Strategy, aid, explain_actions, family_actions,
-    file_findings_actions, finding_evidence, findings, findings_within, function_actions,
-    function_evidence, function_facts, hotspot_evidence, hotspots, is_test_path, refactorings,
-    source_of, top_rules,
+    finding_evidence, findings, findings_within, function_evidence, function_facts, hotspots,
+    is_test_path, named_function_actions, refactorings, source_of, top_rules,
 };
 use crate::engine::Scratch;
 use crate::planner::Intent;
@@ -353,9 +352,7 @@ impl Strategy for CodeReviewer {
             _ => {}
         }
         if !s.symbols.is_empty() {
-            let mut out = function_actions(s, "Review the function");
-            out.extend(file_findings_actions(s));
-            return out;
+            return named_function_actions(s, "Review the function");
         }
         let mut out = family_actions(
             s,
@@ -432,7 +429,7 @@ impl Strategy for CodeReviewer {
                         format!(" — {}", fixes.join("; "))
                     }
                 ),
-                vec![hotspot_evidence(h)],
+                vec![Evidence::hotspot(h)],
             ));
         }
         d.add(sec);

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::engine::{Artifact, Collaboration, Scratch, evidence_key};
+use crate::engine::{Artifact, Collaboration, Scratch};
 use crate::planner::{Intent, Mode};
 use crate::tools::Evidence;
 
@@ -111,40 +111,6 @@ impl SpecialistId {
             }
         };
         c.iter().map(|s| s.to_string()).collect()
-    }
-
-    /// The tools its strategy uses (the specialist is unavailable without them).
-    pub fn tools(self) -> &'static [&'static str] {
-        match self {
-            SpecialistId::TestArchitect => &[
-                "list_untested",
-                "analysis_summary",
-                "function_metrics",
-                "function_source",
-            ],
-            SpecialistId::CodeReviewer => &[
-                "analysis_summary",
-                "find_violations",
-                "explain_rule",
-                "function_metrics",
-                "function_source",
-                "search_code",
-                "compare_analyses",
-            ],
-            SpecialistId::PerformanceAnalyst => &[
-                "analysis_summary",
-                "find_violations",
-                "function_metrics",
-                "function_source",
-                "search_code",
-            ],
-            SpecialistId::SecuritySpecialist => &[
-                "find_violations",
-                "explain_rule",
-                "search_code",
-                "verify_evidence",
-            ],
-        }
     }
 
     /// Who knows a rule family best.
@@ -301,10 +267,6 @@ fn hotspots(s: &Scratch) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-fn hotspot_evidence(h: &Value) -> Evidence {
-    Evidence::hotspot(h)
-}
-
 /// Metrics observed for a function (`function_metrics`), by qualified name and file.
 fn function_facts(s: &Scratch) -> Vec<Value> {
     let mut seen = HashSet::new();
@@ -350,6 +312,14 @@ fn function_actions(s: &Scratch, why: &str) -> Vec<Action> {
             json!({ "analysis_id": id, "name": name, "file": file }),
         ));
     }
+    out
+}
+
+/// The named functions' metrics and source, and the findings of their files (to place
+/// findings inside them): how every specialist starts on a question about a function.
+fn named_function_actions(s: &Scratch, why: &str) -> Vec<Action> {
+    let mut out = function_actions(s, why);
+    out.extend(file_findings_actions(s));
     out
 }
 
@@ -592,8 +562,7 @@ pub fn no_analysis(s: &Scratch, tried: bool) -> Draft {
 
 /// A rater's vote on another specialist's claim: agree, disagree, or abstain (`None`).
 fn vote(rater: SpecialistId, rater_draft: &Draft, claim: &Claim, s: &Scratch) -> Option<bool> {
-    let verified = |e: &Evidence| s.verified.get(&evidence_key(e)).map(|(ok, _)| *ok);
-    if claim.evidence.iter().any(|e| verified(e) == Some(false)) {
+    if claim.evidence.iter().any(|e| s.verified(e) == Some(false)) {
         return Some(false);
     }
     // Code that only tests run is not a production risk, whatever the rule says.
@@ -628,12 +597,11 @@ pub fn collaborate(
     drafts: &[(Option<SpecialistId>, Draft, usize, usize)],
     s: &Scratch,
 ) -> (Collaboration, HashSet<String>) {
-    let verified = |e: &Evidence| s.verified.get(&evidence_key(e)).map(|(ok, _)| *ok);
     let all_verified = drafts
         .iter()
         .flat_map(|(_, d, ..)| d.claims())
         .flat_map(|c| &c.evidence)
-        .all(|e| verified(e) == Some(true));
+        .all(|e| s.verified(e) == Some(true));
     let mut conflicts = 0;
     let mut resolved = 0;
     let mut rejected = HashSet::new();
@@ -644,7 +612,7 @@ pub fn collaborate(
                     + claim
                         .evidence
                         .iter()
-                        .filter(|e| verified(e) == Some(true))
+                        .filter(|e| s.verified(e) == Some(true))
                         .count() as f64;
                 let (mut yes, mut no) = (author_weight, 0.0);
                 for (rater, rater_draft, ..) in drafts {

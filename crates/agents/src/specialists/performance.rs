@@ -10,9 +10,8 @@ use serde_json::{Value, json};
 use super::security::ENTRY_POINTS;
 use super::{
     Action, Claim, Draft, Section, SpecialistId, Strategy, aid, explain_actions, family_actions,
-    file_findings_actions, finding_evidence, findings, findings_within, function_actions,
-    function_evidence, function_facts, hotspot_evidence, hotspots, is_test_path, source_of,
-    top_rules,
+    finding_evidence, findings, findings_within, function_evidence, function_facts, hotspots,
+    is_test_path, named_function_actions, source_of, top_rules,
 };
 use crate::engine::{Artifact, Scratch};
 use crate::tools::Evidence;
@@ -97,9 +96,7 @@ impl Strategy for PerformanceAnalyst {
         }
         let id = aid(s);
         if !s.symbols.is_empty() {
-            let mut out = function_actions(s, "Find what makes it slow");
-            out.extend(file_findings_actions(s));
-            return out;
+            return named_function_actions(s, "Find what makes it slow");
         }
         let mut out = family_actions(
             s,
@@ -196,7 +193,7 @@ impl Strategy for PerformanceAnalyst {
                     h["cognitive"],
                     h["nloc"]
                 ),
-                vec![hotspot_evidence(h)],
+                vec![Evidence::hotspot(h)],
             ));
         }
         d.add(sec);

@@ -9,8 +9,8 @@ use regex::Regex;
 use serde_json::{Value, json};
 
 use super::{
-    Action, Claim, Draft, Section, SpecialistId, Strategy, aid, explain_actions,
-    file_findings_actions, finding_evidence, findings, function_actions, severity_rank, top_rules,
+    Action, Claim, Draft, Section, SpecialistId, Strategy, aid, explain_actions, finding_evidence,
+    findings, named_function_actions, severity_rank, top_rules,
 };
 use crate::engine::Scratch;
 use crate::tools::Evidence;
@@ -83,8 +83,10 @@ impl Strategy for SecuritySpecialist {
         }
         let mut out = Vec::new();
         if !s.symbols.is_empty() {
-            out.extend(function_actions(s, "The question is about specific code"));
-            out.extend(file_findings_actions(s));
+            out.extend(named_function_actions(
+                s,
+                "The question is about specific code",
+            ));
         } else {
             let mut args = json!({ "analysis_id": id, "family": "security", "limit": 200 });
             if let Some(scope) = s.scope() {

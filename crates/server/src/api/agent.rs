@@ -394,7 +394,7 @@ pub async fn clear_cache(
 ) -> Result<Json<crate::api::views::CacheCleared>, ApiError> {
     let removed = state
         .cache
-        .delete_prefix(crate::api::maintenance::REASONING_CACHE_PREFIX)
+        .delete_prefix(crate::reasoning::REASONING_CACHE_PREFIX)
         .await
         .map_err(|e| {
             if e.is_unavailable() {

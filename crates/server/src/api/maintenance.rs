@@ -11,9 +11,6 @@ use crate::api::views::{CacheCleared, Maintenance, MaintenanceStep, Problem};
 use crate::auth::Operator;
 use crate::error::ApiError;
 
-/// Reasoning results cached by the orchestrator live under this key prefix.
-pub const REASONING_CACHE_PREFIX: &str = "reasoning:";
-
 /// Weekly maintenance: prune finished jobs and superseded snapshots, refresh statistics.
 #[utoipa::path(post, path = "/api/v1/maintenance/optimize", tag = "operations",
     security((), ("api_key" = [])),

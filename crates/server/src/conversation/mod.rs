@@ -362,7 +362,7 @@ impl<'a> Connection<'a> {
                                 self.replay().await?;
                             } else if now.last_event_id == self.last_sent {
                                 // Its process may have died while this client watched.
-                                self.report_interrupted(&now).await;
+                                let _ = self.report_interrupted(&now).await;
                             }
                         }
                     }
@@ -613,8 +613,15 @@ impl<'a> Connection<'a> {
                 .restores
                 .get_or_create(&Vec::new())
                 .inc();
-            self.report_interrupted(&conversation).await;
         }
+        // The newest stored event: the conversation as read, or the report just stored.
+        let latest = if resumed {
+            self.report_interrupted(&conversation)
+                .await
+                .unwrap_or(conversation.last_event_id)
+        } else {
+            0
+        };
         let _ = self
             .state
             .cache
@@ -626,12 +633,6 @@ impl<'a> Connection<'a> {
                 Duration::from_secs(self.state.config.session_ttl_secs),
             )
             .await;
-        let latest = db
-            .conversation(caller.0.tenant_id, caller.0.user_id, conversation.id)
-            .await
-            .ok()
-            .flatten()
-            .map_or(conversation.last_event_id, |c| c.last_event_id);
         // An id past the newest (a client ahead of a restored database) starts over.
         self.last_sent = if last_event_id > latest {
             0
@@ -661,9 +662,10 @@ impl<'a> Connection<'a> {
     /// it was found on, so two clients finding it at once store one report). A turn is
     /// taken for dead only when its mark is gone and its last event is older than the
     /// mark lasts; when Redis cannot be asked, nothing is reported.
-    async fn report_interrupted(&mut self, c: &qa_store::Conversation) {
+    /// Returns the id of the report it stored, if it stored one.
+    async fn report_interrupted(&mut self, c: &qa_store::Conversation) -> Option<i64> {
         if c.last_event_id == 0 {
-            return;
+            return None;
         }
         let Ok(last) = self
             .state
@@ -672,13 +674,13 @@ impl<'a> Connection<'a> {
             .events_after(c.id, c.last_event_id - 1, 1)
             .await
         else {
-            return;
+            return None;
         };
-        let Some(last) = last.first() else { return };
+        let last = last.first()?;
         let open = last.kind == "message" || last.kind == "step";
         let stale = last.created_at < qa_store::now_ms() - turn::LIVENESS.as_millis() as i64;
         if !open || !stale {
-            return;
+            return None;
         }
         match self
             .state
@@ -687,7 +689,7 @@ impl<'a> Connection<'a> {
             .await
         {
             Ok(None) => {}
-            _ => return,
+            _ => return None,
         }
         let stored = store_event(
             self.state,
@@ -698,17 +700,17 @@ impl<'a> Connection<'a> {
             None,
         )
         .await;
-        if let Ok(Some(stored)) = stored {
-            self.state
-                .metrics
-                .conversation
-                .turns
-                .get_or_create(&crate::metrics::OutcomeLabels {
-                    outcome: "interrupted".into(),
-                })
-                .inc();
-            publish(self.state, &stored).await;
-        }
+        let stored = stored.ok().flatten()?;
+        self.state
+            .metrics
+            .conversation
+            .turns
+            .get_or_create(&crate::metrics::OutcomeLabels {
+                outcome: "interrupted".into(),
+            })
+            .inc();
+        publish(self.state, &stored).await;
+        stored.event["id"].as_i64()
     }
 
     async fn message(

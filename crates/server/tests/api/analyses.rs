@@ -28,6 +28,21 @@ pub fn workspace() -> tempfile::TempDir {
     ws
 }
 
+/// Submits `path` for analysis and waits until it is done; its id.
+pub async fn analyse(base: &str, key: &str, path: &std::path::Path) -> i64 {
+    let (code, _, body) = call(
+        "POST",
+        &format!("{base}/api/v1/analyses"),
+        Some(key),
+        Some(serde_json::json!({ "path": path })),
+    )
+    .await;
+    assert!(code == 202 || code == 200, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    assert_eq!(wait_done(base, key, id).await["status"], "done");
+    id
+}
+
 pub async fn wait_done(base: &str, key: &str, id: i64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

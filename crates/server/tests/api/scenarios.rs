@@ -13,7 +13,7 @@ use qa_server::ServiceKind;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::analyses::wait_done;
+use crate::analyses::analyse;
 use crate::helpers::{ADMIN_KEY, call, spawn, test_config};
 
 /// Rule ids reported at each (file, line) of an analysis.
@@ -298,16 +298,7 @@ async fn the_scenario_suite_meets_its_targets() {
     // One analysis per repository, and its findings by location for the rule checks.
     let mut analyses = HashMap::new();
     for repo in ["bottle", "tinydb"] {
-        let (code, _, body) = call(
-            "POST",
-            &format!("{api}/api/v1/analyses"),
-            Some(ADMIN_KEY),
-            Some(json!({ "path": repos.join(repo).display().to_string() })),
-        )
-        .await;
-        assert!(code == 202 || code == 200, "{body}");
-        let id = body["id"].as_i64().unwrap();
-        assert_eq!(wait_done(&api, ADMIN_KEY, id).await["status"], "done");
+        let id = analyse(&api, ADMIN_KEY, &repos.join(repo)).await;
         let mut findings = FindingsAt::new();
         let mut cursor: Option<i64> = None;
         loop {

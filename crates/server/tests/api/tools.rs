@@ -7,7 +7,7 @@ use qa_server::ServiceKind;
 use qa_store::{Database, Role};
 use serde_json::{Value, json};
 
-use crate::analyses::{wait_done, workspace};
+use crate::analyses::{analyse, workspace};
 use crate::helpers::{ADMIN_KEY, call, get, get_json, spawn, test_config};
 
 /// Every evidence entry names a line that exists and holds what it claims.
@@ -38,15 +38,7 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
     let orch = app.url(ServiceKind::Orchestrator).unwrap();
     let spec = app.url(ServiceKind::Specialists).unwrap();
     let root = ws.path().join("shop");
-    let (_, _, a) = call(
-        "POST",
-        &format!("{orch}/api/v1/analyses"),
-        Some(ADMIN_KEY),
-        Some(json!({ "path": root })),
-    )
-    .await;
-    let id = a["id"].as_i64().unwrap();
-    assert_eq!(wait_done(&orch, ADMIN_KEY, id).await["status"], "done");
+    let id = analyse(&orch, ADMIN_KEY, &root).await;
     let tool = |name: &str| format!("{spec}/api/v1/tools/{name}");
 
     let (code, _, list) = call(
@@ -339,15 +331,7 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
         "def make_getter(name):\n    return name\n",
     )
     .unwrap();
-    let (_, _, a2) = call(
-        "POST",
-        &format!("{orch}/api/v1/analyses"),
-        Some(ADMIN_KEY),
-        Some(json!({ "path": root })),
-    )
-    .await;
-    let id2 = a2["id"].as_i64().unwrap();
-    assert_eq!(wait_done(&orch, ADMIN_KEY, id2).await["status"], "done");
+    let id2 = analyse(&orch, ADMIN_KEY, &root).await;
     let (code, _, r) = call(
         "POST",
         &tool("compare_analyses"),
