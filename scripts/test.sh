@@ -25,6 +25,9 @@ command -v curl >/dev/null || need_debs+=(curl)
 command -v jq >/dev/null || need_debs+=(jq)
 command -v psql >/dev/null || need_debs+=(postgresql-client)
 command -v redis-cli >/dev/null || need_debs+=(redis-tools)
+# The web UI's browser test: Debian's Chromium, driven by playwright-core from npm.
+command -v chromium >/dev/null || need_debs+=(chromium)
+command -v npm >/dev/null || need_debs+=(nodejs npm)
 if [ ${#need_debs[@]} -gt 0 ]; then
   log "installing ${need_debs[*]}"
   as_root apt-get update -qq
@@ -39,6 +42,14 @@ if ! python3 -m pip --version >/dev/null 2>&1; then
 fi
 QA_AGENT_SCENARIO_REPOS="$(bash scripts/fetch-scenario-repos.sh)"
 export QA_AGENT_SCENARIO_REPOS
+
+# playwright-core and axe-core, as pinned in tests/ui/package-lock.json (no browser
+# download: the test uses /usr/bin/chromium).
+if ! cmp -s tests/ui/package-lock.json tests/ui/node_modules/.installed-from-lock 2>/dev/null; then
+  log "npm ci in tests/ui"
+  (cd tests/ui && npm ci --no-audit --no-fund --loglevel=error &&
+    cp package-lock.json node_modules/.installed-from-lock)
+fi
 
 log "cargo test --workspace --all-targets"
 cargo test --workspace --all-targets --locked "$@"

@@ -14,6 +14,7 @@ pub mod metrics;
 mod reasoning;
 mod service;
 mod telemetry;
+mod ui;
 mod worker;
 
 use std::net::SocketAddr;
@@ -418,7 +419,9 @@ pub fn router(state: AppState, with_metrics: bool) -> Router {
         app = app.route("/internal/v1/wake", axum::routing::post(worker::wake));
     }
     if state.kind == ServiceKind::Conversation && !with_metrics {
-        app = app.route("/ws", get(conversation::upgrade));
+        app = app
+            .route("/ws", get(conversation::upgrade))
+            .merge(ui::routes());
     }
     app.layer(middleware::from_fn_with_state(state.clone(), track_http))
         .with_state(state)
@@ -431,6 +434,12 @@ fn info_is_api(state: &AppState, with_metrics: bool) -> bool {
 }
 
 async fn metrics_handler(State(state): State<AppState>) -> Response {
+    let text = metrics_text(&state);
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
+}
+
+/// What `/metrics` answers: the service's registry and its storage.
+pub(crate) fn metrics_text(state: &AppState) -> String {
     let mut text = state.metrics.encode();
     metrics::storage_metrics(
         &mut text,
@@ -438,7 +447,7 @@ async fn metrics_handler(State(state): State<AppState>) -> Response {
         state.db.db.backend(),
         &state.db.data_dir,
     );
-    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
+    text
 }
 
 /// Counts and times every request by its route pattern.

@@ -210,6 +210,14 @@ impl Database {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+                if role == "user" {
+                    // The first question names the conversation in lists.
+                    sqlx::query("UPDATE conversations SET title = $2 WHERE id = $1 AND title IS NULL")
+                        .bind(conversation_id)
+                        .bind(title_of(content))
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             tx.commit().await?;
             Some((id, created_at))
@@ -300,5 +308,49 @@ impl Database {
         .bind(now_ms())
         .fetch_one(pool)
         .await?))
+    }
+
+    /// The tenant's feedback about one thing (an answer's task id, a finding's
+    /// fingerprint), oldest first.
+    pub async fn feedback_about(
+        &self,
+        tenant_id: i64,
+        target_kind: &str,
+        target_id: &str,
+    ) -> Result<Vec<NewFeedback>, StoreError> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT tenant_id, user_id, target_kind, target_id, kind, rating, reason, comment FROM feedback \
+                 WHERE tenant_id = $1 AND target_kind = $2 AND target_id = $3 ORDER BY id",
+            )
+            .bind(tenant_id)
+            .bind(target_kind)
+            .bind(target_id)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(NewFeedback {
+                        tenant_id: r.try_get("tenant_id")?,
+                        user_id: r.try_get("user_id")?,
+                        target_kind: r.try_get("target_kind")?,
+                        target_id: r.try_get("target_id")?,
+                        kind: r.try_get("kind")?,
+                        rating: r.try_get("rating")?,
+                        reason: r.try_get("reason")?,
+                        comment: r.try_get("comment")?,
+                    })
+                })
+                .collect()
+        })
+    }
+}
+
+/// A conversation's title from its first question: the first line, at most 80 characters.
+fn title_of(question: &str) -> String {
+    let line = question.trim().lines().next().unwrap_or_default().trim();
+    match line.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", line[..cut].trim_end()),
+        None => line.to_string(),
     }
 }

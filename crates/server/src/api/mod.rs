@@ -58,7 +58,15 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
                 "/conversations/{id}",
                 get(conversations::get_one).delete(conversations::delete),
             )
-            .route("/conversations/{id}/export", get(conversations::export));
+            .route("/conversations/{id}/export", get(conversations::export))
+            // For the web UI: the orchestrator's analyses through this origin, and the
+            // operations dashboard.
+            .route(
+                "/analyses",
+                get(crate::ui::proxy::forward).post(crate::ui::proxy::forward),
+            )
+            .route("/analyses/{*rest}", get(crate::ui::proxy::forward))
+            .route("/operations", get(crate::ui::operations::overview));
     }
     if kind == ServiceKind::Learning {
         api = api

@@ -11,3 +11,4 @@ mod openapi;
 mod operations;
 mod scenarios;
 mod tools;
+mod ui;
