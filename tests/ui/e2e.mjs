@@ -37,7 +37,8 @@ const browser = await chromium.launch({
 });
 const problems = [];
 try {
-  const context = await browser.newContext();
+  const context = await browser.newContext({ acceptDownloads: true });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   // Any script error or refused resource (the Content-Security-Policy included) fails the test.
@@ -64,19 +65,19 @@ try {
     new MutationObserver(() => {
       const now = performance.now();
       if (!window.__seen.step && document.querySelector('#messages .steps li')) window.__seen.step = now;
-      if (!window.__seen.answer && document.querySelector('#messages .answer .markdown')) window.__seen.answer = now;
+      if (!window.__seen.answer && document.querySelector('#messages .answer > .markdown')) window.__seen.answer = now;
     }).observe(document.querySelector('#messages'), { childList: true, subtree: true });
   });
   const question = 'What should I test first?';
   await page.getByLabel('Question').fill(question);
   await page.getByRole('button', { name: 'Send' }).click();
-  await page.locator('#messages .answer .markdown').waitFor();
+  await page.locator('#messages .answer > .markdown').waitFor();
   const order = await page.evaluate(() => window.__seen);
   check(order.step && order.step < order.answer, `steps must stream before the answer: ${JSON.stringify(order)}`);
   const steps = await page.locator('#messages .steps li').count();
   check(steps >= 2, `expected reasoning steps, saw ${steps}: ${await page.locator('#messages').innerText()}`);
   check(!(await page.locator('#messages details.steps').getAttribute('open')), 'steps collapse when the answer comes');
-  const answer = await page.locator('#messages .answer .markdown').innerText();
+  const answer = await page.locator('#messages .answer > .markdown').innerText();
   check(/\.py:\d+/.test(answer) || (await page.locator('.evidence li').count()) > 0, `the answer cites file:line: ${answer}`);
   seen.steps = steps;
   seen.answer_chars = answer.length;
@@ -92,6 +93,26 @@ try {
   await page.getByRole('button', { name: 'Helpful', exact: true }).click();
   await page.locator('#announce', { hasText: 'feedback was saved' }).waitFor();
   check(await page.getByRole('button', { name: 'Helpful', exact: true }).getAttribute('aria-pressed') === 'true', 'the thumb shows as pressed');
+
+  // An answer with an artifact (a k6 script): copy, download, accept.
+  await page.getByRole('textbox', { name: 'Question' }).fill('Write a k6 load test for the slowest endpoint');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const artifact = page.locator('#messages section.artifact').first();
+  await artifact.waitFor();
+  const script = await artifact.locator('pre code').innerText();
+  check(script.includes('k6/http'), `a k6 script: ${script.slice(0, 200)}`);
+  check(await artifact.locator('pre code .token').count() > 0, 'the script is highlighted');
+  await artifact.getByRole('button', { name: 'Copy' }).click();
+  await page.locator('#announce', { hasText: 'Copied' }).waitFor();
+  check(await page.evaluate(() => navigator.clipboard.readText()) === script, 'the copy is the script');
+  const [file] = await Promise.all([
+    page.waitForEvent('download'),
+    artifact.getByRole('button', { name: /^Download / }).click(),
+  ]);
+  check(file.suggestedFilename().endsWith('.js'), `downloaded as ${file.suggestedFilename()}`);
+  await artifact.getByRole('button', { name: 'Accept', exact: true }).click();
+  await page.locator('#announce', { hasText: 'feedback was saved' }).waitFor();
+  seen.artifact = { file: file.suggestedFilename(), chars: script.length };
   await audit(page, 'chat');
 
   // What an answer says is rendered safely: markup in it never runs.
@@ -105,11 +126,12 @@ try {
 
   // Reload: the history is back, once.
   await page.reload();
-  await page.locator('#messages .answer .markdown').waitFor();
+  await page.locator('#messages .answer > .markdown').first().waitFor();
+  await page.locator('#messages section.artifact').waitFor();
   const questions = await page.locator('#messages .msg.user').count();
-  const answers = await page.locator('#messages .answer .markdown').count();
-  check(questions === 1 && answers === 1, `after a reload: ${questions} questions, ${answers} answers (want 1 and 1)`);
-  check((await page.locator('#messages .msg.user').innerText()).includes(question), 'the question is shown after a reload');
+  const answers = await page.locator('#messages .answer > .markdown').count();
+  check(questions === 2 && answers === 2, `after a reload: ${questions} questions, ${answers} answers (want 2 and 2)`);
+  check((await page.locator('#messages .msg.user').first().innerText()).includes(question), 'the question is shown after a reload');
   await page.getByRole('button', { name: question }).waitFor();
 
   // The analysis page: summary, hotspots, chart, findings filtered by severity.
@@ -120,10 +142,19 @@ try {
   await page.locator('#complexity-chart svg').waitFor();
   await page.locator('#findings tr').first().waitFor();
   const allFindings = await page.locator('#findings tr').count();
-  await page.getByLabel('Severity').selectOption('critical');
+  // Filter by the severity of the last finding shown: only its rows remain.
+  const severity = await page.locator('#findings tr td:first-child').last().innerText();
+  await page.getByLabel('Severity').selectOption(severity);
   await page.getByRole('button', { name: 'Filter' }).click();
-  await page.waitForFunction(() => [...document.querySelectorAll('#findings td:first-child')].every((td) => td.textContent === 'critical' || td.colSpan === 4));
-  seen.findings = { all: allFindings, critical: await page.locator('#findings td.sev-critical').count() };
+  await page.waitForFunction((sev) => {
+    const cells = [...document.querySelectorAll('#findings td:first-child')];
+    return cells.length > 0 && cells.every((td) => td.textContent === sev);
+  }, severity);
+  seen.findings = { all: allFindings, [severity]: await page.locator('#findings tr').count() };
+  // A rule with no finding says so.
+  await page.getByLabel('Rule').fill('NOPE999');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.getByText('No finding matches.').waitFor();
   await audit(page, 'analysis');
 
   // The operations dashboard: the four services, with live numbers after two reads.

@@ -158,6 +158,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "a WebSocket that sends nothing (not even a pong) this long is closed (300)",
     ),
     (
+        "turns_per_user",
+        "QA_AGENT_TURNS_PER_USER",
+        "questions one user may have answered at once, across conversations and replicas (4); one more is refused with `too_many_turns`",
+    ),
+    (
         "ws_max_frame_bytes",
         "QA_AGENT_WS_MAX_FRAME_BYTES",
         "largest WebSocket frame a client may send (65536); a larger one closes the connection with 1009",
@@ -245,6 +250,7 @@ pub struct ServerConfig {
     pub reasoning_timeout_secs: u64,
     pub session_ttl_secs: u64,
     pub ws_idle_secs: u64,
+    pub turns_per_user: u32,
     pub ws_max_frame_bytes: usize,
     pub llm_provider: String,
     pub llm_base_url: Option<String>,
@@ -312,6 +318,7 @@ impl Default for ServerConfig {
             reasoning_timeout_secs: 120,
             session_ttl_secs: 3600,
             ws_idle_secs: 300,
+            turns_per_user: 4,
             ws_max_frame_bytes: 65536,
             llm_provider: "offline".into(),
             llm_base_url: None,
@@ -566,6 +573,12 @@ impl ServerConfig {
             return Err(ConfigError::Invalid(format!(
                 "`ws_max_frame_bytes` (QA_AGENT_WS_MAX_FRAME_BYTES) is {}: between 1024 and 16777216",
                 self.ws_max_frame_bytes
+            )));
+        }
+        if !(1..=100).contains(&self.turns_per_user) {
+            return Err(ConfigError::Invalid(format!(
+                "`turns_per_user` (QA_AGENT_TURNS_PER_USER) is {}: between 1 and 100",
+                self.turns_per_user
             )));
         }
         if self.ws_idle_secs < 10 || self.session_ttl_secs < 60 {

@@ -337,6 +337,9 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
             "the conversation manager runs apart from the orchestrator without REDIS_URL: questions will fail until both share a Redis"
         );
     }
+    if kinds.contains(&ServiceKind::Conversation) {
+        conversation::subscribe(cache.clone());
+    }
     let work_available = Arc::new(tokio::sync::Notify::new());
     let tools = Arc::new(qa_agents::Registry::standard());
     let reasoning = Arc::new(reasoning::Reasoning::new(config));

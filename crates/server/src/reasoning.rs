@@ -29,6 +29,15 @@ pub struct Reasoning {
     waiting: AtomicUsize,
     queue_bound: usize,
     pub budget: Budget,
+    /// Streamed reasonings running in this process, by task id: who asked (tenant,
+    /// user) and how to stop them.
+    running_tasks: std::sync::Mutex<std::collections::HashMap<i64, RunningTask>>,
+}
+
+struct RunningTask {
+    tenant_id: i64,
+    user_id: i64,
+    handle: tokio::task::AbortHandle,
 }
 
 /// How long a readiness check of the specialist service is reused.
@@ -99,6 +108,42 @@ impl Reasoning {
                 max_steps: config.reasoning_max_steps as usize,
                 time: Duration::from_secs(config.reasoning_timeout_secs),
             },
+            running_tasks: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Registers a running reasoning so its asker can stop it; forgotten by [`Self::done`].
+    pub fn started(&self, id: i64, tenant_id: i64, user_id: i64, handle: tokio::task::AbortHandle) {
+        if let Ok(mut m) = self.running_tasks.lock() {
+            m.insert(
+                id,
+                RunningTask {
+                    tenant_id,
+                    user_id,
+                    handle,
+                },
+            );
+        }
+    }
+
+    pub fn done(&self, id: i64) {
+        if let Ok(mut m) = self.running_tasks.lock() {
+            m.remove(&id);
+        }
+    }
+
+    /// Stops task `id` if it runs here and `tenant_id`'s `user_id` asked it (or `admin`
+    /// of that tenant); whether it did.
+    pub fn stop(&self, id: i64, tenant_id: i64, user_id: i64, admin: bool) -> bool {
+        let Ok(m) = self.running_tasks.lock() else {
+            return false;
+        };
+        match m.get(&id) {
+            Some(t) if t.tenant_id == tenant_id && (t.user_id == user_id || admin) => {
+                t.handle.abort();
+                true
+            }
+            _ => false,
         }
     }
 

@@ -5,9 +5,10 @@
 //!
 //! Keys and channels are prefixed with `qa:` so a shared Redis stays tidy.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::broadcast;
 
@@ -19,6 +20,11 @@ const EVENT_BUFFER: usize = 1024;
 /// Entries the in-process store keeps (least recently used go first, as with Redis'
 /// `allkeys-lru`).
 const MEMORY_ENTRIES: u64 = 100_000;
+
+/// The channel of the event every listener of this process receives when live delivery
+/// may have lost events (Redis was unreachable and is back): listeners then catch up from
+/// their durable source. No Redis channel maps to it (they all carry the `qa:` prefix).
+pub const RESYNC: &str = "\u{0}resync";
 
 /// One published event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +44,23 @@ pub enum Ephemeral {
 pub struct RedisState {
     manager: ConnectionManager,
     events: broadcast::Sender<Event>,
+    /// A publish failed: some listener may have missed it (cleared by the next resync).
+    lost: Arc<AtomicBool>,
+}
+
+impl RedisState {
+    /// Runs `cmd`, and once more if the connection turned out to be gone (Redis restarted
+    /// since the last command): that first failure is what makes the manager reconnect,
+    /// and a caller should not see it. Every command here is safe to repeat (a `SET NX`
+    /// whose reply was lost answers "taken" the second time: a rare false "busy").
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
+        match cmd.query_async(&mut self.manager.clone()).await {
+            Err(e) if e.is_connection_dropped() || e.is_io_error() => {
+                cmd.query_async(&mut self.manager.clone()).await
+            }
+            other => other,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -119,21 +142,38 @@ impl Ephemeral {
             })
             .set_automatic_resubscription();
         let manager = ConnectionManager::new_lazy_with_config(client, config)?;
-        // The manager reconnects when a command finds the connection gone. A replica that
-        // only listens sends none, so while anyone listens, a ping every 2 s brings the
-        // connection (and its subscriptions) back after Redis returns. The task lives as
-        // long as the process: open this once per process.
-        let (keepalive, listeners) = (manager.clone(), events.clone());
+        // The manager reconnects when a command finds the connection gone, and that
+        // command fails. A ping every 2 s is that command, so the connection (and its
+        // subscriptions) is back within 2 s of Redis returning, before a user's request
+        // finds it broken; when it comes back after a failed ping or publish, listeners
+        // are told to resync. The task lives as long as the process: open this once per
+        // process.
+        let lost = Arc::new(AtomicBool::new(false));
+        let (keepalive, listeners, lost_flag) = (manager.clone(), events.clone(), lost.clone());
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
-                if listeners.receiver_count() > 0 {
-                    let mut c = keepalive.clone();
-                    let _: Result<String, _> = redis::cmd("PING").query_async(&mut c).await;
+                let mut c = keepalive.clone();
+                let up = redis::cmd("PING")
+                    .query_async::<String>(&mut c)
+                    .await
+                    .is_ok();
+                if !up {
+                    lost_flag.store(true, Ordering::Relaxed);
+                } else if lost_flag.swap(false, Ordering::Relaxed) {
+                    // No receiver is not an error: nobody listens in this process.
+                    let _ = listeners.send(Event {
+                        channel: RESYNC.to_string(),
+                        payload: Vec::new(),
+                    });
                 }
             }
         });
-        Ok(Ephemeral::Redis(RedisState { manager, events }))
+        Ok(Ephemeral::Redis(RedisState {
+            manager,
+            events,
+            lost,
+        }))
     }
 
     pub fn backend(&self) -> &'static str {
@@ -158,7 +198,7 @@ impl Ephemeral {
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let key = format!("{PREFIX}{key}");
         match self {
-            Ephemeral::Redis(r) => Ok(r.manager.clone().get(key).await?),
+            Ephemeral::Redis(r) => Ok(r.query(redis::cmd("GET").arg(&key)).await?),
             Ephemeral::Memory(m) => Ok(m.cache.get(&key).map(|e| e.value.to_vec())),
         }
     }
@@ -169,7 +209,9 @@ impl Ephemeral {
         match self {
             Ephemeral::Redis(r) => {
                 let secs = ttl.as_secs().max(1);
-                let _: () = r.manager.clone().set_ex(key, value, secs).await?;
+                let _: () = r
+                    .query(redis::cmd("SET").arg(&key).arg(value).arg("EX").arg(secs))
+                    .await?;
             }
             Ephemeral::Memory(m) => m.cache.insert(
                 key,
@@ -192,13 +234,15 @@ impl Ephemeral {
         let key = format!("{PREFIX}{key}");
         match self {
             Ephemeral::Redis(r) => {
-                let set: Option<String> = redis::cmd("SET")
-                    .arg(&key)
-                    .arg(value)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(ttl.as_millis().max(1) as u64)
-                    .query_async(&mut r.manager.clone())
+                let set: Option<String> = r
+                    .query(
+                        redis::cmd("SET")
+                            .arg(&key)
+                            .arg(value)
+                            .arg("NX")
+                            .arg("PX")
+                            .arg(ttl.as_millis().max(1) as u64),
+                    )
                     .await?;
                 Ok(set.is_some())
             }
@@ -218,12 +262,14 @@ impl Ephemeral {
         let full = format!("{PREFIX}{key}");
         match self {
             Ephemeral::Redis(r) => {
-                let n: i64 = redis::cmd("EVAL")
-                    .arg("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end")
-                    .arg(1)
-                    .arg(&full)
-                    .arg(value)
-                    .query_async(&mut r.manager.clone())
+                let n: i64 = r
+                    .query(
+                        redis::cmd("EVAL")
+                            .arg("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end")
+                            .arg(1)
+                            .arg(&full)
+                            .arg(value),
+                    )
                     .await?;
                 Ok(n > 0)
             }
@@ -243,7 +289,7 @@ impl Ephemeral {
         match self {
             Ephemeral::Redis(r) => {
                 let secs = ttl.as_secs().max(1) as i64;
-                Ok(r.manager.clone().expire(key, secs).await?)
+                Ok(r.query(redis::cmd("EXPIRE").arg(&key).arg(secs)).await?)
             }
             Ephemeral::Memory(m) => match m.cache.get(&key) {
                 Some(mut e) => {
@@ -260,7 +306,7 @@ impl Ephemeral {
         let key = format!("{PREFIX}{key}");
         match self {
             Ephemeral::Redis(r) => {
-                let n: i64 = r.manager.clone().del(key).await?;
+                let n: i64 = r.query(redis::cmd("DEL").arg(&key)).await?;
                 Ok(n > 0)
             }
             Ephemeral::Memory(m) => Ok(m.cache.remove(&key).is_some()),
@@ -315,11 +361,17 @@ impl Ephemeral {
     pub async fn publish(&self, channel: &str, payload: &[u8]) -> Result<(), StoreError> {
         match self {
             Ephemeral::Redis(r) => {
-                let _: i64 = r
-                    .manager
-                    .clone()
-                    .publish(format!("{PREFIX}{channel}"), payload)
-                    .await?;
+                let published: Result<i64, _> = r
+                    .query(
+                        redis::cmd("PUBLISH")
+                            .arg(format!("{PREFIX}{channel}"))
+                            .arg(payload),
+                    )
+                    .await;
+                if let Err(e) = published {
+                    r.lost.store(true, Ordering::Relaxed);
+                    return Err(e.into());
+                }
             }
             Ephemeral::Memory(m) => {
                 let _ = m.events.send(Event {
@@ -329,6 +381,16 @@ impl Ephemeral {
             }
         }
         Ok(())
+    }
+
+    /// Receives the events of the channels this process subscribed to (and [`RESYNC`]),
+    /// without asking Redis anything: for a listener that comes and goes while the
+    /// process stays subscribed.
+    pub fn listen(&self) -> broadcast::Receiver<Event> {
+        match self {
+            Ephemeral::Redis(r) => r.events.subscribe(),
+            Ephemeral::Memory(m) => m.events.subscribe(),
+        }
     }
 
     /// Starts receiving the events of `channel` (on Redis, subscribes this replica). The

@@ -95,7 +95,7 @@ pub use analyses::{
     NewComponent, NewFinding,
 };
 pub use conversations::{Conversation, MessageRecord, NewFeedback, StoredEvent};
-pub use ephemeral::{Ephemeral, Event};
+pub use ephemeral::{Ephemeral, Event, RESYNC};
 pub use jobs::{Job, MAX_ATTEMPTS};
 pub use operations::{FeedbackBacklog, MaintenanceStep, Specialist};
 pub use traces::{FinishedTrace, LearnedSnapshot, TraceRecord};

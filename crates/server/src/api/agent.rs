@@ -164,7 +164,7 @@ pub async fn ask(
         .start_trace(caller.0.tenant_id, Some(caller.0.user_id), &task.question)
         .await?;
     let tools = HttpTools::new(&state, authorization, reasoning.budget.time);
-    let tenant_id = caller.0.tenant_id;
+    let (tenant_id, user_id) = (caller.0.tenant_id, caller.0.user_id);
     if !stream {
         let started = Instant::now();
         let cache = EphemeralCache {
@@ -231,9 +231,23 @@ pub async fn ask(
                     .await
             })
         };
+        reasoning.started(id, tenant_id, user_id, inner.abort_handle());
         let joined = inner.await;
+        reasoning.done(id);
         let _ = forward.await;
         let end = match joined {
+            Err(e) if e.is_cancelled() => {
+                let cancelled = qa_store::FinishedTrace {
+                    status: "cancelled".into(),
+                    steps: "[]".into(),
+                    duration_ms: started.elapsed().as_millis() as i64,
+                    ..Default::default()
+                };
+                if let Err(e) = state.db.db.finish_trace(id, &cancelled).await {
+                    tracing::error!(task = id, error = %e, "cannot mark the task cancelled");
+                }
+                json!({ "type": "error", "status": 409, "code": "cancelled", "detail": "the question was cancelled by its asker" })
+            }
             Ok(result) => match store(&state, id, &result, started.elapsed()).await {
                 Ok(Some(view)) => {
                     let mut v = serde_json::to_value(&view).unwrap_or_default();
@@ -321,6 +335,29 @@ async fn store(
         Ok(answer) => Some(TaskView::from_answer(id, "done", answer.clone())),
         Err(_) => None,
     })
+}
+
+/// Stops a streamed task that is still reasoning (its asker or an admin of the tenant):
+/// the reasoning ends at its next step, the stream ends with an `error` line (`code`
+/// `cancelled`) and the trace is stored as cancelled.
+#[utoipa::path(post, path = "/api/v1/agent/tasks/{id}/cancel", tag = "agents", params(("id" = i64, Path)),
+    responses((status = 202, description = "`{cancelled: true}`"), (status = 404, body = Problem)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let admin = caller.require_admin().is_ok();
+    if state
+        .reasoning
+        .stop(id, caller.0.tenant_id, caller.0.user_id, admin)
+    {
+        Ok((StatusCode::ACCEPTED, Json(json!({ "cancelled": true }))))
+    } else {
+        Err(ApiError::not_found(format!(
+            "task {id} reasoning on this orchestrator (it finished, or is not yours)"
+        )))
+    }
 }
 
 /// A stored task: question, status, steps and answer. Only its asker (or an admin of the

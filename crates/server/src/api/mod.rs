@@ -41,6 +41,7 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
             .route("/agent/specialists", get(specialists::list))
             .route("/agent/tasks", post(agent::ask).get(agent::list))
             .route("/agent/tasks/{id}", get(agent::get_one))
+            .route("/agent/tasks/{id}/cancel", post(agent::cancel))
             .route("/agent/reasoning_cache/clear", post(agent::clear_cache));
     }
     if kind == ServiceKind::Specialists {

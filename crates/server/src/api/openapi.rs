@@ -30,6 +30,7 @@ use super::{account, agent, analyses, conversations, maintenance, specialists, t
         agent::ask,
         agent::list,
         agent::get_one,
+        agent::cancel,
         agent::clear_cache,
         conversations::token,
         conversations::list,

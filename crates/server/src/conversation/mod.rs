@@ -51,6 +51,20 @@ const CLOSE_FORBIDDEN: u16 = 4403;
 const CLOSE_POLICY: u16 = 1008;
 const CLOSE_TRY_LATER: u16 = 1013;
 
+/// Subscribes this process to [`CHANNEL`], once for all its connections (retrying while
+/// Redis is unreachable; the subscription then survives reconnects by itself), so that
+/// opening a session never waits on Redis and a Redis outage does not refuse sessions.
+pub fn subscribe(cache: qa_store::Ephemeral) {
+    tokio::spawn(async move {
+        let mut delay = Duration::from_millis(200);
+        while let Err(e) = cache.subscribe(CHANNEL).await {
+            tracing::warn!(error = %e, "cannot subscribe to live conversation events yet; retrying");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    });
+}
+
 /// `GET /ws`: upgrades, authenticating by the `Authorization` header now, or by the
 /// `token` of the client's `hello`.
 pub async fn upgrade(
@@ -215,11 +229,56 @@ struct Connection<'a> {
     tokens: f64,
     refilled: Instant,
     last_heard: Instant,
-    /// The turn this connection started: its task, and the nonce its mark holds.
-    turn: Option<(tokio::task::AbortHandle, String)>,
+    /// The turn this connection started: its task, the nonce its mark holds, and how to
+    /// ask it to stop.
+    turn: Option<Turn>,
     /// The kind of the last stored event sent (an open turn ends in `message`/`step`).
     last_kind: String,
     deployment: String,
+    /// Live events of every conversation, from the moment this client authenticated.
+    live: Option<tokio::sync::broadcast::Receiver<qa_store::Event>>,
+}
+
+/// The next live event, or never before there is a receiver.
+async fn next_live(
+    live: &mut Option<tokio::sync::broadcast::Receiver<qa_store::Event>>,
+) -> Result<qa_store::Event, tokio::sync::broadcast::error::RecvError> {
+    match live {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+struct Turn {
+    task: tokio::task::JoinHandle<()>,
+    nonce: String,
+    /// The user's turn slot it holds.
+    slot: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// How long a cancelled turn may take to stop its reasoning before it is aborted.
+const CANCEL_WITHIN: Duration = Duration::from_secs(3);
+
+/// Takes a free one of the user's turn slots (`userturn:<installation>:<user>:<n>`, held
+/// like the turn mark); its key, or none when all are taken.
+async fn take_user_slot(
+    state: &AppState,
+    deployment: &str,
+    user_id: i64,
+    nonce: &str,
+) -> Result<Option<String>, qa_store::StoreError> {
+    for n in 0..state.config.turns_per_user {
+        let slot = format!("userturn:{deployment}:{user_id}:{n}");
+        if state
+            .cache
+            .set_if_absent(&slot, nonce.as_bytes(), turn::LIVENESS)
+            .await?
+        {
+            return Ok(Some(slot));
+        }
+    }
+    Ok(None)
 }
 
 /// Why a connection ended.
@@ -239,6 +298,7 @@ impl<'a> Connection<'a> {
             turn: None,
             last_kind: String::new(),
             deployment: String::new(),
+            live: None,
         }
     }
 
@@ -304,18 +364,6 @@ impl<'a> Connection<'a> {
                 return Err(self.close(CLOSE_TRY_LATER, "database unavailable").await);
             }
         };
-        let mut live = match self.state.cache.subscribe(CHANNEL).await {
-            Ok(rx) => rx,
-            Err(e) => {
-                self.state.metrics.conversation.error("redis");
-                self.send(&error(
-                    "unavailable",
-                    format!("live delivery is unavailable ({e}); try again shortly"),
-                ))
-                .await?;
-                return Err(self.close(CLOSE_TRY_LATER, "unavailable").await);
-            }
-        };
         let mut ping = tokio::time::interval(PING_EVERY);
         ping.tick().await;
         let mut catch_up = tokio::time::interval(CATCH_UP_EVERY);
@@ -344,7 +392,15 @@ impl<'a> Connection<'a> {
                         Message::Ping(_) | Message::Pong(_) => {}
                     }
                 }
-                event = live.recv() => match event {
+                event = next_live(&mut self.live) => match event {
+                    // Redis is back after an outage: what was published meanwhile is lost.
+                    Ok(e) if e.channel == qa_store::RESYNC => {
+                        let before = self.last_sent;
+                        self.replay().await?;
+                        if self.last_sent > before {
+                            self.state.metrics.conversation.error("live_missed");
+                        }
+                    }
                     Ok(e) => self.on_live(&e.payload).await?,
                     // Missed some: catch up from the database.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.replay().await?,
@@ -640,6 +696,9 @@ impl<'a> Connection<'a> {
             last_event_id.max(0)
         };
         self.conversation = Some(conversation.clone());
+        // Listening before the replay: an event stored in between arrives live too, and
+        // its id (not above the last sent) drops it.
+        self.live = Some(self.state.cache.listen());
         self.send(&json!({
             "type": "session", "id": Value::Null, "v": VERSION,
             "conversation_id": conversation.id, "last_event_id": latest, "resumed": resumed,
@@ -734,20 +793,36 @@ impl<'a> Connection<'a> {
         // holds this turn's own nonce so only it can release it. It is taken before the
         // question is stored, so a resume in between never takes the turn for dead.
         let nonce = qa_store::generate_api_key()[4..24].to_string();
+        let unavailable = |e: qa_store::StoreError| {
+            format!("questions cannot be taken while Redis is unavailable ({e}); try again shortly")
+        };
+        // One of the user's turn slots first: however many conversations (or replicas)
+        // they use, one user cannot hold every reasoning slot of the orchestrator.
+        let slot = match take_user_slot(self.state, &self.deployment, caller.0.user_id, &nonce)
+            .await
+        {
+            Ok(Some(slot)) => slot,
+            Ok(None) => {
+                let n = self.state.config.turns_per_user;
+                return self.fail("too_many_turns", &format!("{n} of your questions are being answered already; wait for one of them or cancel it")).await;
+            }
+            Err(e) => return self.fail("unavailable", &unavailable(e)).await,
+        };
         let key = turn_key(&self.deployment, c.id);
-        match self
+        let taken = self
             .state
             .cache
             .set_if_absent(&key, nonce.as_bytes(), turn::LIVENESS)
-            .await
-        {
+            .await;
+        if !matches!(taken, Ok(true)) {
+            let _ = self.state.cache.delete_if(&slot, nonce.as_bytes()).await;
+        }
+        match taken {
             Ok(true) => {}
             Ok(false) => {
                 return self.fail("busy", "a question is being answered in this conversation; wait for it or send `cancel`").await;
             }
-            Err(e) => {
-                return self.fail("unavailable", &format!("questions cannot be taken while Redis is unavailable ({e}); try again shortly")).await;
-            }
+            Err(e) => return self.fail("unavailable", &unavailable(e)).await,
         }
         let question = q.text.trim().to_string();
         let stored = emit(
@@ -760,6 +835,7 @@ impl<'a> Connection<'a> {
         .await;
         if let Err(e) = stored {
             let _ = self.state.cache.delete_if(&key, nonce.as_bytes()).await;
+            let _ = self.state.cache.delete_if(&slot, nonce.as_bytes()).await;
             return self
                 .fail(
                     "database",
@@ -767,22 +843,39 @@ impl<'a> Connection<'a> {
                 )
                 .await;
         }
-        let handle = tokio::spawn(turn::run(
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(turn::run(
             self.state.clone(),
             caller,
             c.id,
             q,
-            key,
-            nonce.clone(),
+            turn::Mark::new(key, slot.clone(), nonce.clone()),
+            stopped,
         ));
-        self.turn = Some((handle.abort_handle(), nonce));
+        self.turn = Some(Turn {
+            task,
+            nonce,
+            slot,
+            stop,
+        });
         Ok(())
     }
 
     async fn cancel(&mut self, c: &qa_store::Conversation) -> Result<(), Closed> {
         match self.turn.take() {
-            Some((h, nonce)) if !h.is_finished() => {
-                h.abort();
+            Some(Turn {
+                mut task,
+                nonce,
+                slot,
+                stop,
+            }) if !task.is_finished() => {
+                // The turn stops the orchestrator's reasoning, stores `cancelled` and
+                // revokes its token; one that cannot within the limit is aborted.
+                let _ = stop.send(());
+                if tokio::time::timeout(CANCEL_WITHIN, &mut task).await.is_ok() {
+                    return Ok(());
+                }
+                task.abort();
                 self.state
                     .metrics
                     .conversation
@@ -806,6 +899,7 @@ impl<'a> Connection<'a> {
                     .cache
                     .delete_if(&turn_key(&self.deployment, c.id), nonce.as_bytes())
                     .await;
+                let _ = self.state.cache.delete_if(&slot, nonce.as_bytes()).await;
                 match stored {
                     Ok(_) => Ok(()),
                     Err(e) => {

@@ -25,10 +25,24 @@ pub struct Question {
     pub mode: Option<String>,
 }
 
-/// The turn's mark: its key and the nonce it holds.
+/// The turn's marks: the conversation's (one turn at a time) and the user's slot (a few
+/// turns per user), both holding the turn's nonce so only it releases them.
 pub struct Mark {
     key: String,
+    slot: String,
     nonce: String,
+}
+
+impl Mark {
+    pub fn new(key: String, slot: String, nonce: String) -> Mark {
+        Mark { key, slot, nonce }
+    }
+
+    async fn release(&self, state: &AppState) {
+        for key in [&self.key, &self.slot] {
+            let _ = state.cache.delete_if(key, self.nonce.as_bytes()).await;
+        }
+    }
 }
 
 pub async fn run(
@@ -36,26 +50,23 @@ pub async fn run(
     caller: Caller,
     conversation_id: i64,
     q: Question,
-    key: String,
-    nonce: String,
+    mark: Mark,
+    stop: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let mark = Mark { key, nonce };
     let outcome = tokio::select! {
-        outcome = ask(&state, &caller, conversation_id, q, &mark) => outcome,
-        // Keeps the mark fresh for as long as the turn runs (never recreates one that
+        outcome = ask(&state, &caller, conversation_id, q, &mark, stop) => outcome,
+        // Keeps the marks fresh for as long as the turn runs (never recreates one that
         // was released: `touch` only extends).
         _ = async {
             loop {
                 tokio::time::sleep(REFRESH).await;
                 let _ = state.cache.touch(&mark.key, LIVENESS).await;
+                let _ = state.cache.touch(&mark.slot, LIVENESS).await;
             }
         } => unreachable!(),
     };
     // Released already with the last event; this is for paths that stored none.
-    let _ = state
-        .cache
-        .delete_if(&mark.key, mark.nonce.as_bytes())
-        .await;
+    mark.release(&state).await;
     state
         .metrics
         .conversation
@@ -80,10 +91,7 @@ async fn finish(
         .await
         .ok()
         .flatten();
-    let _ = state
-        .cache
-        .delete_if(&mark.key, mark.nonce.as_bytes())
-        .await;
+    mark.release(state).await;
     match stored {
         Some(s) => {
             publish(state, &s).await;
@@ -111,22 +119,57 @@ async fn failed(
     "failed"
 }
 
-/// Asks and streams; the turn's outcome. The session token lives as long as the turn.
+/// Asks and streams until answered or `stop`; the turn's outcome. The session token lives
+/// as long as the turn.
 async fn ask(
     state: &AppState,
     caller: &Caller,
     conversation_id: i64,
     q: Question,
     mark: &Mark,
+    stop: tokio::sync::oneshot::Receiver<()>,
 ) -> &'static str {
     let budget = Duration::from_secs(state.config.reasoning_timeout_secs + 60);
     let token = match issue_token(state, caller, budget).await {
         Ok(t) => t,
         Err(e) => return failed(state, conversation_id, mark, e.detail).await,
     };
-    let outcome = stream(state, conversation_id, q, mark, &token, budget).await;
+    let task = std::sync::OnceLock::new();
+    let outcome = tokio::select! {
+        outcome = stream(state, conversation_id, q, mark, &token, budget, &task) => outcome,
+        Ok(()) = stop => {
+            // Closing the stream would leave the orchestrator reasoning for nobody.
+            if let Some(id) = task.get() {
+                stop_reasoning(state, &token, *id).await;
+            }
+            let cancelled = json!({ "code": "cancelled", "detail": "the question was cancelled" });
+            finish(state, conversation_id, mark, "error", cancelled, None).await;
+            "cancelled"
+        }
+    };
     revoke_token(state, &token).await;
     outcome
+}
+
+/// Asks the orchestrator to stop task `id` (best effort: a reasoning on another replica
+/// of the orchestrator, or one that just finished, runs out by itself).
+async fn stop_reasoning(state: &AppState, token: &str, id: i64) {
+    let base = state
+        .peers
+        .get(ServiceKind::Orchestrator)
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_string();
+    let stopped = state
+        .http
+        .post(format!("{base}/api/v1/agent/tasks/{id}/cancel"))
+        .bearer_auth(token)
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    if let Err(e) = stopped {
+        tracing::debug!(task = id, error = %e, "cannot stop the orchestrator's reasoning");
+    }
 }
 
 async fn stream(
@@ -136,6 +179,7 @@ async fn stream(
     mark: &Mark,
     token: &str,
     budget: Duration,
+    task: &std::sync::OnceLock<i64>,
 ) -> &'static str {
     let mut body = json!({ "question": q.text });
     if let Some(p) = q.path {
@@ -206,7 +250,12 @@ async fn stream(
             };
             let kind = event["type"].as_str().unwrap_or_default().to_string();
             match kind.as_str() {
-                "task" => task_id = event["id"].clone(),
+                "task" => {
+                    task_id = event["id"].clone();
+                    if let Some(id) = task_id.as_i64() {
+                        let _ = task.set(id);
+                    }
+                }
                 "step" if event.is_object() => {
                     if let Some(o) = event.as_object_mut() {
                         o.remove("type");

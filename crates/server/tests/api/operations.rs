@@ -268,10 +268,10 @@ fn chrono_ms() -> i64 {
 }
 
 /// A redis-server of the test's own on `port`, killed on drop.
-struct RedisServer(Child);
+pub struct RedisServer(Child);
 
 impl RedisServer {
-    fn start(port: u16) -> Option<RedisServer> {
+    pub fn start(port: u16) -> Option<RedisServer> {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -306,7 +306,7 @@ impl Drop for RedisServer {
     }
 }
 
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while !check().await {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");

@@ -174,6 +174,12 @@ async fn the_web_ui_works_end_to_end_in_headless_chromium() {
         }
     };
     let ws_dir = workspace();
+    // A web route, so that a load test can be written for it.
+    std::fs::write(
+        ws_dir.path().join("shop/pkg/web.py"),
+        "from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.route(\"/total\")\ndef total():\n    return str(sum(range(10)))\n",
+    )
+    .unwrap();
     let (mut config, _data) = test_config();
     config.workspace_roots = vec![ws_dir.path().to_path_buf()];
     let running = spawn(&config, &ServiceKind::ALL).await;
@@ -212,26 +218,34 @@ async fn the_web_ui_works_end_to_end_in_headless_chromium() {
         None,
     )
     .await;
-    let answer = export["events"]
+    let answers: Vec<&Value> = export["events"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["type"] == "answer")
-        .expect("an answer event");
+        .filter(|e| e["type"] == "answer")
+        .collect();
+    assert_eq!(answers.len(), 2);
     let db = qa_store::Database::open(None, &config.data_dir, 1)
         .await
         .unwrap();
     let tenant = db.tenant_by_name("default").await.unwrap().unwrap();
-    let feedback = db
-        .feedback_about(tenant.id, "answer", &answer["task_id"].to_string())
-        .await
-        .unwrap();
+    let about = async |target: String| {
+        let f = db
+            .feedback_about(tenant.id, "answer", &target)
+            .await
+            .unwrap();
+        f.into_iter()
+            .map(|f| (f.kind, f.rating))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(
-        feedback
-            .iter()
-            .map(|f| (f.kind.as_str(), f.rating))
-            .collect::<Vec<_>>(),
-        [("rating", Some(5))]
+        about(answers[0]["task_id"].to_string()).await,
+        [("rating".to_string(), Some(5))]
+    );
+    // The k6 script was accepted.
+    assert_eq!(
+        about(format!("{}:artifact:0", answers[1]["task_id"])).await,
+        [("accept".to_string(), None)]
     );
     // The conversation is named after its question.
     let (_, _, list) = call(
