@@ -51,11 +51,13 @@ pub struct RedisState {
 impl RedisState {
     /// Runs `cmd`, and once more if the connection turned out to be gone (Redis restarted
     /// since the last command): that first failure is what makes the manager reconnect,
-    /// and a caller should not see it. Every command here is safe to repeat (a `SET NX`
-    /// whose reply was lost answers "taken" the second time: a rare false "busy").
+    /// and a caller should not see it. A dropped connection, not a timeout: a command that
+    /// timed out may have run, and a repeated `SET NX` would then find its own mark. The
+    /// connection having been gone also means published events may have been lost.
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> redis::RedisResult<T> {
         match cmd.query_async(&mut self.manager.clone()).await {
-            Err(e) if e.is_connection_dropped() || e.is_io_error() => {
+            Err(e) if e.is_connection_dropped() && !e.is_timeout() => {
+                self.lost.store(true, Ordering::Relaxed);
                 cmd.query_async(&mut self.manager.clone()).await
             }
             other => other,

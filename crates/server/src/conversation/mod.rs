@@ -251,14 +251,8 @@ async fn next_live(
 
 struct Turn {
     task: tokio::task::JoinHandle<()>,
-    nonce: String,
-    /// The user's turn slot it holds.
-    slot: String,
     stop: tokio::sync::oneshot::Sender<()>,
 }
-
-/// How long a cancelled turn may take to stop its reasoning before it is aborted.
-const CANCEL_WITHIN: Duration = Duration::from_secs(3);
 
 /// Takes a free one of the user's turn slots (`userturn:<installation>:<user>:<n>`, held
 /// like the turn mark); its key, or none when all are taken.
@@ -847,74 +841,56 @@ impl<'a> Connection<'a> {
         let task = tokio::spawn(turn::run(
             self.state.clone(),
             caller,
-            c.id,
+            (c.id, c.created_at),
             q,
-            turn::Mark::new(key, slot.clone(), nonce.clone()),
+            turn::Mark::new(key, slot, nonce),
             stopped,
         ));
-        self.turn = Some(Turn {
-            task,
-            nonce,
-            slot,
-            stop,
-        });
+        self.turn = Some(Turn { task, stop });
         Ok(())
     }
 
+    /// Stops the conversation's turn: this connection's own by its signal, one asked from
+    /// another connection (or replica) by a request on the bus. The turn stores
+    /// `cancelled` once it stopped the orchestrator's reasoning.
     async fn cancel(&mut self, c: &qa_store::Conversation) -> Result<(), Closed> {
-        match self.turn.take() {
-            Some(Turn {
-                mut task,
-                nonce,
-                slot,
-                stop,
-            }) if !task.is_finished() => {
-                // The turn stops the orchestrator's reasoning, stores `cancelled` and
-                // revokes its token; one that cannot within the limit is aborted.
-                let _ = stop.send(());
-                if tokio::time::timeout(CANCEL_WITHIN, &mut task).await.is_ok() {
-                    return Ok(());
-                }
-                task.abort();
-                self.state
-                    .metrics
-                    .conversation
-                    .turns
-                    .get_or_create(&crate::metrics::OutcomeLabels {
-                        outcome: "cancelled".into(),
-                    })
-                    .inc();
-                // Stored before the mark goes, so a resume in between does not find the
-                // turn dead and report it interrupted too.
-                let stored = emit(
-                    self.state,
-                    c.id,
-                    "error",
-                    json!({ "code": "cancelled", "detail": "the question was cancelled" }),
-                    None,
-                )
-                .await;
-                let _ = self
-                    .state
-                    .cache
-                    .delete_if(&turn_key(&self.deployment, c.id), nonce.as_bytes())
-                    .await;
-                let _ = self.state.cache.delete_if(&slot, nonce.as_bytes()).await;
-                match stored {
-                    Ok(_) => Ok(()),
-                    Err(e) => {
-                        self.fail(
-                            "database",
-                            &format!("cancelled, but that could not be stored ({e})"),
+        if let Some(turn) = self.turn.take()
+            && !turn.task.is_finished()
+        {
+            let _ = turn.stop.send(());
+            return Ok(());
+        }
+        match self
+            .state
+            .cache
+            .get(&turn_key(&self.deployment, c.id))
+            .await
+        {
+            Ok(Some(_)) => {
+                let request = turn::cancel_request(c.id, c.created_at).to_string();
+                if let Err(e) = self.state.cache.publish(CHANNEL, request.as_bytes()).await {
+                    return self
+                        .fail(
+                            "unavailable",
+                            &format!("cannot reach the turn to cancel it ({e}); try again shortly"),
                         )
-                        .await
-                    }
+                        .await;
                 }
+                Ok(())
             }
-            _ => {
+            Ok(None) => {
                 self.fail(
                     "nothing_to_cancel",
-                    "no question of this connection is being answered",
+                    "no question is being answered in this conversation",
+                )
+                .await
+            }
+            Err(e) => {
+                self.fail(
+                    "unavailable",
+                    &format!(
+                        "cannot tell whether a question is being answered ({e}); try again shortly"
+                    ),
                 )
                 .await
             }

@@ -45,16 +45,19 @@ impl Mark {
     }
 }
 
+/// Runs a turn until it is answered, fails, or is stopped: by `stop` (the connection that
+/// asked) or by a cancel request published for the conversation (any connection, any
+/// replica).
 pub async fn run(
     state: AppState,
     caller: Caller,
-    conversation_id: i64,
+    conversation: (i64, i64),
     q: Question,
     mark: Mark,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) {
     let outcome = tokio::select! {
-        outcome = ask(&state, &caller, conversation_id, q, &mark, stop) => outcome,
+        outcome = ask(&state, &caller, conversation, q, &mark, stop) => outcome,
         // Keeps the marks fresh for as long as the turn runs (never recreates one that
         // was released: `touch` only extends).
         _ = async {
@@ -77,8 +80,10 @@ pub async fn run(
         .inc();
 }
 
-/// Stores the turn's last event, releases the mark, then publishes: a client that has
-/// the event can ask its next question at once.
+/// Stores the turn's last event, releases the conversation's mark, then publishes: a
+/// client that has the event can ask its next question at once. (The user's slot is
+/// released when the turn's task ends: a cancelled turn holds it until the orchestrator
+/// stopped.)
 async fn finish(
     state: &AppState,
     conversation_id: i64,
@@ -91,7 +96,10 @@ async fn finish(
         .await
         .ok()
         .flatten();
-    mark.release(state).await;
+    let _ = state
+        .cache
+        .delete_if(&mark.key, mark.nonce.as_bytes())
+        .await;
     match stored {
         Some(s) => {
             publish(state, &s).await;
@@ -119,12 +127,11 @@ async fn failed(
     "failed"
 }
 
-/// Asks and streams until answered or `stop`; the turn's outcome. The session token lives
-/// as long as the turn.
+/// Asks and streams; the turn's outcome. The session token lives as long as the turn.
 async fn ask(
     state: &AppState,
     caller: &Caller,
-    conversation_id: i64,
+    conversation: (i64, i64),
     q: Question,
     mark: &Mark,
     stop: tokio::sync::oneshot::Receiver<()>,
@@ -132,28 +139,21 @@ async fn ask(
     let budget = Duration::from_secs(state.config.reasoning_timeout_secs + 60);
     let token = match issue_token(state, caller, budget).await {
         Ok(t) => t,
-        Err(e) => return failed(state, conversation_id, mark, e.detail).await,
+        Err(e) => return failed(state, conversation.0, mark, e.detail).await,
     };
-    let task = std::sync::OnceLock::new();
-    let outcome = tokio::select! {
-        outcome = stream(state, conversation_id, q, mark, &token, budget, &task) => outcome,
-        Ok(()) = stop => {
-            // Closing the stream would leave the orchestrator reasoning for nobody.
-            if let Some(id) = task.get() {
-                stop_reasoning(state, &token, *id).await;
-            }
-            let cancelled = json!({ "code": "cancelled", "detail": "the question was cancelled" });
-            finish(state, conversation_id, mark, "error", cancelled, None).await;
-            "cancelled"
-        }
-    };
+    let outcome = stream(state, conversation, q, mark, &token, budget, stop).await;
     revoke_token(state, &token).await;
     outcome
 }
 
-/// Asks the orchestrator to stop task `id` (best effort: a reasoning on another replica
-/// of the orchestrator, or one that just finished, runs out by itself).
-async fn stop_reasoning(state: &AppState, token: &str, id: i64) {
+/// The envelope asking whichever replica runs `conversation`'s turn to stop it.
+pub fn cancel_request(conversation_id: i64, created_at: i64) -> Value {
+    json!({ "cancel": conversation_id, "created_at": created_at })
+}
+
+/// Asks the orchestrator to stop task `id`; whether it did (it runs on another replica
+/// of the orchestrator, or just finished, otherwise).
+async fn stop_reasoning(state: &AppState, token: &str, id: i64) -> bool {
     let base = state
         .peers
         .get(ServiceKind::Orchestrator)
@@ -167,20 +167,71 @@ async fn stop_reasoning(state: &AppState, token: &str, id: i64) {
         .timeout(Duration::from_secs(2))
         .send()
         .await;
-    if let Err(e) = stopped {
-        tracing::debug!(task = id, error = %e, "cannot stop the orchestrator's reasoning");
+    match stopped {
+        Ok(r) => r.status() == reqwest::StatusCode::ACCEPTED,
+        Err(e) => {
+            tracing::debug!(task = id, error = %e, "cannot stop the orchestrator's reasoning");
+            false
+        }
     }
 }
 
+/// What stops a turn: the asking connection's signal, or a cancel request on the bus.
+struct Stop {
+    signal: Option<tokio::sync::oneshot::Receiver<()>>,
+    bus: tokio::sync::broadcast::Receiver<qa_store::Event>,
+    request: Value,
+}
+
+impl Stop {
+    /// Resolves when the turn is to stop; never, once neither can say so any more.
+    async fn requested(&mut self) {
+        loop {
+            tokio::select! {
+                r = async { self.signal.as_mut().expect("guarded").await }, if self.signal.is_some() => {
+                    self.signal = None;
+                    // The connection went away without cancelling: the turn goes on.
+                    if r.is_ok() {
+                        return;
+                    }
+                }
+                e = self.bus.recv() => match e {
+                    Ok(e) if serde_json::from_slice::<Value>(&e.payload).is_ok_and(|v| v == self.request) => return,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => std::future::pending::<()>().await,
+                },
+            }
+        }
+    }
+}
+
+/// Streams the orchestrator's answer into events. Once stopped, the orchestrator is
+/// asked to stop (as soon as the task id is known), `cancelled` is stored, and the rest
+/// of the stream is read and dropped, so the user's slot is held until the reasoning
+/// really ended.
 async fn stream(
     state: &AppState,
-    conversation_id: i64,
+    (conversation_id, created_at): (i64, i64),
     q: Question,
     mark: &Mark,
     token: &str,
     budget: Duration,
-    task: &std::sync::OnceLock<i64>,
+    signal: tokio::sync::oneshot::Receiver<()>,
 ) -> &'static str {
+    let mut stop = Stop {
+        signal: Some(signal),
+        bus: state.cache.listen(),
+        request: cancel_request(conversation_id, created_at),
+    };
+    let mut stopping = false;
+    let mut cancelled = false;
+    let cancel = async |task_id: &Value| {
+        if let Some(id) = task_id.as_i64() {
+            stop_reasoning(state, token, id).await;
+        }
+        let payload = json!({ "code": "cancelled", "detail": "the question was cancelled" });
+        finish(state, conversation_id, mark, "error", payload, None).await;
+    };
     let mut body = json!({ "question": q.text });
     if let Some(p) = q.path {
         body["path"] = p.into();
@@ -204,14 +255,22 @@ async fn stream(
     if let Ok(v) = format!("Bearer {token}").parse() {
         headers.insert(axum::http::header::AUTHORIZATION, v);
     }
-    let response = state
+    let request = state
         .http
         .post(format!("{base}/api/v1/agent/tasks?stream=ndjson"))
         .headers(headers)
         .json(&body)
         .timeout(budget)
-        .send()
-        .await;
+        .send();
+    // Stopped while waiting for admission: dropping the request stops it before any
+    // reasoning starts.
+    let response = tokio::select! {
+        r = request => r,
+        () = stop.requested() => {
+            cancel(&Value::Null).await;
+            return "cancelled";
+        }
+    };
     let mut response = match response {
         Ok(r) => r,
         Err(e) => {
@@ -234,14 +293,31 @@ async fn stream(
     let mut buffer = Vec::new();
     let mut task_id = Value::Null;
     loop {
-        let chunk = match response.chunk().await {
+        let next = tokio::select! {
+            c = response.chunk() => c,
+            () = stop.requested(), if !stopping => {
+                stopping = true;
+                // The task id comes first in the stream; without it, wait for it.
+                if !task_id.is_null() {
+                    cancel(&task_id).await;
+                    cancelled = true;
+                }
+                continue;
+            }
+        };
+        let chunk = match next {
             Ok(Some(c)) => c,
             Ok(None) => break,
+            Err(_) if cancelled => return "cancelled",
             Err(e) => {
                 let why = format!("the answer stream broke off ({e})");
                 return failed(state, conversation_id, mark, why).await;
             }
         };
+        if cancelled {
+            // Read to the end, dropped: the reasoning stops (or ends) by itself.
+            continue;
+        }
         buffer.extend_from_slice(&chunk);
         while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = buffer.drain(..=end).collect();
@@ -252,8 +328,10 @@ async fn stream(
             match kind.as_str() {
                 "task" => {
                     task_id = event["id"].clone();
-                    if let Some(id) = task_id.as_i64() {
-                        let _ = task.set(id);
+                    if stopping {
+                        cancel(&task_id).await;
+                        cancelled = true;
+                        break;
                     }
                 }
                 "step" if event.is_object() => {
@@ -307,6 +385,12 @@ async fn stream(
                 _ => {}
             }
         }
+    }
+    if stopping {
+        if !cancelled {
+            cancel(&task_id).await;
+        }
+        return "cancelled";
     }
     failed(
         state,

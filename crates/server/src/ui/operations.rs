@@ -19,14 +19,19 @@ const SERVICES: [ServiceKind; 4] = [
     ServiceKind::Learning,
 ];
 
-pub async fn overview(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
+/// Admins only: the numbers are the installation's, every tenant's traffic together.
+pub async fn overview(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, crate::error::ApiError> {
+    caller.require_admin()?;
     let services = futures_util::future::join_all(SERVICES.map(|kind| read(&state, kind))).await;
-    Json(json!({
+    Ok(Json(json!({
         "at": std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64()),
         "services": services,
-    }))
+    })))
 }
 
 async fn read(state: &AppState, kind: ServiceKind) -> Value {

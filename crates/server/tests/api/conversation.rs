@@ -619,7 +619,28 @@ async fn cancel_stops_the_orchestrators_reasoning_and_frees_the_conversation() {
     assert_eq!(status, "cancelled");
     // The user's turn is free again at once.
     send(&mut other, question).await;
-    assert_eq!(next(&mut other).await["type"], "message");
+    let asked = next(&mut other).await;
+    assert_eq!(asked["type"], "message");
+    // Stopped from another connection to that conversation (a reload, another tab).
+    let mut tab = connect(&chat, Some(ADMIN_KEY)).await;
+    let other_id = asked["id"].as_i64().unwrap();
+    let (_, _, list) = call(
+        "GET",
+        &format!("{chat}/api/v1/conversations"),
+        Some(ADMIN_KEY),
+        None,
+    )
+    .await;
+    let other_conversation = list["conversations"][0]["id"].as_i64().unwrap();
+    send(&mut tab, json!({ "type": "resume", "conversation_id": other_conversation, "last_event_id": other_id })).await;
+    assert_eq!(next(&mut tab).await["type"], "session");
+    send(&mut tab, json!({ "type": "cancel" })).await;
+    let seen = until(&mut other, "error").await.pop().unwrap();
+    assert_eq!(seen["code"], "cancelled", "{seen}");
+    assert_eq!(
+        until(&mut tab, "error").await.pop().unwrap()["code"],
+        "cancelled"
+    );
     // A task that no longer runs cannot be stopped.
     let (code, _, _) = call(
         "POST",

@@ -22,6 +22,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/agent/tasks"),
     ("get", "/api/v1/agent/tasks"),
     ("get", "/api/v1/agent/tasks/{id}"),
+    ("post", "/api/v1/agent/tasks/{id}/cancel"),
     ("post", "/api/v1/agent/reasoning_cache/clear"),
     ("post", "/api/v1/session-token"),
     ("get", "/api/v1/conversations"),

@@ -20,6 +20,11 @@ const app = {
   turn: null,
   busy: false,
   pending: null,
+  // The question last sent, restored if the server refuses it.
+  lastQuestion: '',
+  // The newest stored event when the session opened: events up to it are history.
+  replayUntil: 0,
+  replaying: false,
   opsTimer: null,
   opsPrevious: null,
   analysisPoll: null,
@@ -65,7 +70,14 @@ async function api(path, options = {}) {
 
 function markdown(text) {
   const html = window.marked.parse(text || '', { gfm: true, breaks: false });
-  const clean = window.DOMPurify.sanitize(html, { USE_PROFILES: { html: true } });
+  // Named properties are prefixed (an answer's `id="question"` must not shadow the
+  // page's own elements) and form controls are dropped (an answer has none).
+  const clean = window.DOMPurify.sanitize(html, {
+    USE_PROFILES: { html: true },
+    SANITIZE_NAMED_PROPS: true,
+    FORBID_TAGS: ['form', 'input', 'button', 'textarea', 'select', 'option', 'style'],
+    FORBID_ATTR: ['style'],
+  });
   const div = el('div', { class: 'markdown' });
   div.innerHTML = clean;
   for (const a of div.querySelectorAll('a')) a.setAttribute('rel', 'noopener noreferrer');
@@ -145,7 +157,7 @@ function logout(why) {
 
 const VIEWS = ['login', 'chat', 'analysis', 'operations'];
 
-function route() {
+function route(event) {
   const [, view = 'chat', arg] = location.hash.split('/');
   const name = !app.key ? 'login' : VIEWS.includes(view) ? view : 'chat';
   for (const v of VIEWS) $(`view-${v}`).hidden = v !== name;
@@ -157,6 +169,8 @@ function route() {
   }
   if (name !== 'operations') stopOperations();
   document.title = `${name[0].toUpperCase()}${name.slice(1)} · qa-agent`;
+  // Moving between pages: say where the user is now.
+  if (event && name !== 'login') document.querySelector(`#view-${name} h1`).focus();
   if (name === 'login') {
     $('api-key').focus();
   } else if (name === 'chat') {
@@ -302,6 +316,15 @@ function onFrame(f) {
     if (f.id <= app.lastEventId) return;
     app.lastEventId = f.id;
   }
+  app.replaying = typeof f.id === 'number' && f.id <= app.replayUntil;
+  try {
+    dispatch(f);
+  } finally {
+    if (app.lastEventId >= app.replayUntil) $('messages').removeAttribute('aria-busy');
+  }
+}
+
+function dispatch(f) {
   switch (f.type) {
     case 'session': return onSession(f);
     case 'message': return onQuestion(f);
@@ -315,6 +338,9 @@ function onFrame(f) {
 
 function onSession(f) {
   app.retryDelay = 500;
+  app.replayUntil = f.last_event_id || 0;
+  // History is not read out as it is drawn.
+  if (app.lastEventId < app.replayUntil) $('messages').setAttribute('aria-busy', 'true');
   const created = app.conversationId === null;
   app.conversationId = f.conversation_id;
   if (created) {
@@ -344,6 +370,7 @@ async function exportConversation() {
 }
 
 function onQuestion(f) {
+  app.lastQuestion = '';
   $('messages').append(el('article', { class: 'msg user', 'aria-label': 'Your question' },
     el('p', { class: 'who-said' }, 'You'), f.text));
   startTurn();
@@ -372,7 +399,6 @@ function onStep(f) {
     f.thought || '',
     action ? el('div', {}, el('code', {}, action)) : null,
     f.observation ? el('div', { class: 'obs' }, `→ ${f.observation}`) : null));
-  $('chat-state').textContent = `Step ${turn.count}: ${f.thought || f.action || ''}`;
 }
 
 function onAnswer(f) {
@@ -402,9 +428,11 @@ function onAnswer(f) {
   app.turn = null;
   setBusy(false);
   $('chat-state').textContent = '';
-  announce('Answer received.');
-  // The first question named the conversation.
-  if ($('chat-title').textContent === `Conversation ${app.conversationId}`) loadConversations();
+  if (!app.replaying) {
+    announce('Answer received.');
+    // The first question named the conversation.
+    if ($('chat-title').textContent === `Conversation ${app.conversationId}`) loadConversations();
+  }
 }
 
 function evidenceItem(e) {
@@ -491,22 +519,35 @@ function onTurnError(f) {
 
 function onConnectionError(f) {
   $('chat-state').textContent = f.detail || f.code;
+  // A refused question is given back to be sent again.
+  if (app.lastQuestion && !$('question').value) {
+    $('question').value = app.lastQuestion;
+    app.lastQuestion = '';
+  }
 }
 
 function setBusy(busy) {
   app.busy = busy;
+  // A control that disappears under the keyboard focus would drop it on the page.
+  const focused = document.activeElement;
   $('send').disabled = busy;
   $('stop').hidden = !busy;
+  if ((busy && focused === $('send')) || (!busy && focused === $('stop'))) $('question').focus();
 }
 
 function ask(event) {
   event.preventDefault();
   const text = $('question').value.trim();
   if (!text || app.busy) return;
+  if (app.pending) {
+    $('chat-state').textContent = 'Opening the conversation; send again in a moment.';
+    return;
+  }
   const frame = { type: 'message', text };
   const analysis = $('chat-analysis').value;
   if (analysis) frame.analysis_id = Number(analysis);
   $('question').value = '';
+  app.lastQuestion = text;
   if (app.socket && app.socket.readyState === WebSocket.OPEN && app.conversationId) {
     app.socket.send(JSON.stringify(frame));
   } else {
