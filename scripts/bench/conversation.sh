@@ -17,7 +17,9 @@ repos="$(bash scripts/fetch-scenario-repos.sh)"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 key="qak_bench_key_0123456789abcdef0123456789"
-export QA_AGENT_BOOTSTRAP_KEY=$key QA_AGENT_WORKSPACE_ROOTS="$repos" RUST_LOG=warn
+# One key stands for all the sessions' users: the per-user limit on questions answered
+# at once (4 by default) is lifted to what 1,000 distinct users would have.
+export QA_AGENT_BOOTSTRAP_KEY=$key QA_AGENT_WORKSPACE_ROOTS="$repos" RUST_LOG=warn QA_AGENT_TURNS_PER_USER=100
 ulimit -n 65536 2>/dev/null || true
 
 (cd "$work" && exec "$bin" serve >/dev/null 2>&1) & pid=$!

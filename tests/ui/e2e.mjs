@@ -134,6 +134,19 @@ try {
   check((await page.locator('#messages .msg.user').first().innerText()).includes(question), 'the question is shown after a reload');
   await page.getByRole('button', { name: question }).waitFor();
 
+  // A new conversation, then deleted: gone from the list, the page back to a new one.
+  await page.getByRole('button', { name: 'New conversation' }).click();
+  await page.getByRole('textbox', { name: 'Question' }).fill('Which functions are the most complex?');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('#messages .answer > .markdown').waitFor();
+  await page.locator('#conversation-list li').nth(1).waitFor();
+  const listed = await page.locator('#conversation-list li').count();
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Delete conversation' }).click();
+  await page.locator('#announce', { hasText: 'deleted' }).waitFor();
+  check(await page.locator('#conversation-list li').count() === listed - 1, 'the deleted conversation left the list');
+  check(await page.locator('#messages .msg').count() === 0, 'the page is a new conversation');
+
   // The analysis page: summary, hotspots, chart, findings filtered by severity.
   await page.getByRole('link', { name: 'Analysis' }).click();
   await page.locator('#summary dd').first().waitFor();

@@ -211,8 +211,8 @@ function resetThread(conversationId) {
   $('messages').replaceChildren();
   $('chat-title').textContent = conversationId ? `Conversation ${conversationId}` : 'New conversation';
   $('chat-state').textContent = conversationId ? 'Loading the conversation…' : 'Ask a question to start.';
-  const exportLink = $('chat-export');
-  exportLink.hidden = true;
+  $('chat-export').hidden = true;
+  $('chat-delete').hidden = true;
   markCurrent();
 }
 
@@ -352,12 +352,29 @@ function onSession(f) {
   exportLink.removeAttribute('href');
   exportLink.onclick = (e) => { e.preventDefault(); exportConversation(); };
   exportLink.setAttribute('href', '#');
+  $('chat-delete').hidden = false;
   $('chat-state').textContent = app.busy ? 'Answering…' : '';
   if (app.pending) {
     app.socket.send(JSON.stringify(app.pending));
     app.pending = null;
   }
   if (created || f.resumed) loadConversations();
+}
+
+async function deleteConversation() {
+  const id = app.conversationId;
+  if (!id || !window.confirm(`Delete conversation ${id} with all its messages? This cannot be undone.`)) return;
+  try {
+    await api(`/api/v1/conversations/${id}`, { method: 'DELETE' });
+  } catch (e) {
+    $('chat-state').textContent = `Delete failed: ${e.message}`;
+    return;
+  }
+  resetThread(null);
+  history.replaceState(null, '', '#/chat');
+  await loadConversations();
+  announce(`Conversation ${id} deleted.`);
+  $('question').focus();
 }
 
 async function exportConversation() {
@@ -795,6 +812,7 @@ function start() {
     location.hash = '#/chat';
     $('question').focus();
   });
+  $('chat-delete').addEventListener('click', deleteConversation);
   $('chat-analysis').addEventListener('change', (e) => sessionStorage.setItem(ANALYSIS, e.target.value));
   $('analyse-form').addEventListener('submit', analyse);
   $('analysis-pick').addEventListener('change', (e) => { location.hash = `#/analysis/${e.target.value}`; });
