@@ -58,6 +58,8 @@ pub struct AppState {
     pub reasoning: Arc<reasoning::Reasoning>,
     /// Wakes idle workers when a job was queued in this process.
     pub work_available: Arc<tokio::sync::Notify>,
+    /// The conversation manager's live events, routed per conversation.
+    pub(crate) live: Arc<conversation::live::Router>,
     pub(crate) shutdown: watch::Receiver<bool>,
 }
 
@@ -340,6 +342,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
     if kinds.contains(&ServiceKind::Conversation) {
         conversation::subscribe(cache.clone());
     }
+    let live = conversation::live::Router::start(&cache);
     let work_available = Arc::new(tokio::sync::Notify::new());
     let tools = Arc::new(qa_agents::Registry::standard());
     let reasoning = Arc::new(reasoning::Reasoning::new(config));
@@ -364,6 +367,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
                 tools: tools.clone(),
                 reasoning: reasoning.clone(),
                 work_available: work_available.clone(),
+                live: live.clone(),
                 shutdown: shutdown_rx.clone(),
             })
             .clone();

@@ -9,6 +9,7 @@
 //! away does not stop it. A turn whose process died is reported as `interrupted` the next
 //! time its conversation is opened.
 
+pub mod live;
 pub mod protocol;
 mod turn;
 
@@ -235,14 +236,14 @@ struct Connection<'a> {
     /// The kind of the last stored event sent (an open turn ends in `message`/`step`).
     last_kind: String,
     deployment: String,
-    /// Live events of every conversation, from the moment this client authenticated.
-    live: Option<tokio::sync::broadcast::Receiver<qa_store::Event>>,
+    /// Live events of its conversation, from the moment this client authenticated.
+    live: Option<tokio::sync::broadcast::Receiver<live::Live>>,
 }
 
 /// The next live event, or never before there is a receiver.
 async fn next_live(
-    live: &mut Option<tokio::sync::broadcast::Receiver<qa_store::Event>>,
-) -> Result<qa_store::Event, tokio::sync::broadcast::error::RecvError> {
+    live: &mut Option<tokio::sync::broadcast::Receiver<live::Live>>,
+) -> Result<live::Live, tokio::sync::broadcast::error::RecvError> {
     match live {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
@@ -273,6 +274,15 @@ async fn take_user_slot(
         }
     }
     Ok(None)
+}
+
+impl Drop for Connection<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = &self.conversation {
+            self.live.take();
+            self.state.live.leave(c.id, c.created_at);
+        }
+    }
 }
 
 /// Why a connection ended.
@@ -388,14 +398,14 @@ impl<'a> Connection<'a> {
                 }
                 event = next_live(&mut self.live) => match event {
                     // Redis is back after an outage: what was published meanwhile is lost.
-                    Ok(e) if e.channel == qa_store::RESYNC => {
+                    Ok(live::Live::Resync) => {
                         let before = self.last_sent;
                         self.replay().await?;
                         if self.last_sent > before {
                             self.state.metrics.conversation.error("live_missed");
                         }
                     }
-                    Ok(e) => self.on_live(&e.payload).await?,
+                    Ok(live::Live::Event(e)) => self.on_live(&e).await?,
                     // Missed some: catch up from the database.
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => self.replay().await?,
                     Err(_) => return Err(self.close(CLOSE_TRY_LATER, "live delivery stopped").await),
@@ -430,17 +440,9 @@ impl<'a> Connection<'a> {
         }
     }
 
-    async fn on_live(&mut self, payload: &[u8]) -> Result<(), Closed> {
-        let Some(c) = &self.conversation else {
-            return Ok(());
-        };
-        let Ok(envelope) = serde_json::from_slice::<Value>(payload) else {
-            return Ok(());
-        };
-        if envelope["conversation_id"] != c.id || envelope["created_at"] != c.created_at {
-            return Ok(());
-        }
-        let id = envelope["event"]["id"].as_i64().unwrap_or(0);
+    /// A live event of this connection's conversation (the router picked it).
+    async fn on_live(&mut self, event: &Value) -> Result<(), Closed> {
+        let id = event["id"].as_i64().unwrap_or(0);
         if id <= self.last_sent {
             return Ok(());
         }
@@ -449,11 +451,8 @@ impl<'a> Connection<'a> {
             return self.replay().await;
         }
         self.last_sent = id;
-        self.last_kind = envelope["event"]["type"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        self.send(&envelope["event"]).await
+        self.last_kind = event["type"].as_str().unwrap_or_default().to_string();
+        self.send(event).await
     }
 
     /// Sends the stored events after the last one sent.
@@ -692,7 +691,11 @@ impl<'a> Connection<'a> {
         self.conversation = Some(conversation.clone());
         // Listening before the replay: an event stored in between arrives live too, and
         // its id (not above the last sent) drops it.
-        self.live = Some(self.state.cache.listen());
+        self.live = Some(
+            self.state
+                .live
+                .watch(conversation.id, conversation.created_at),
+        );
         self.send(&json!({
             "type": "session", "id": Value::Null, "v": VERSION,
             "conversation_id": conversation.id, "last_event_id": latest, "resumed": resumed,

@@ -151,27 +151,37 @@ pub fn cancel_request(conversation_id: i64, created_at: i64) -> Value {
     json!({ "cancel": conversation_id, "created_at": created_at })
 }
 
-/// Asks the orchestrator to stop task `id`; whether it did (it runs on another replica
-/// of the orchestrator, or just finished, otherwise).
-async fn stop_reasoning(state: &AppState, token: &str, id: i64) -> bool {
-    let base = state
+/// The orchestrator's base URL.
+fn orchestrator(state: &AppState) -> String {
+    state
         .peers
         .get(ServiceKind::Orchestrator)
         .unwrap_or_default()
         .trim_end_matches('/')
-        .to_string();
+        .to_string()
+}
+
+/// Asks the orchestrator to stop task `id`. When it does not (the task runs on another
+/// replica of the orchestrator, or just finished), the turn reads the stream to its end
+/// all the same, so nothing depends on the answer.
+async fn stop_reasoning(state: &AppState, token: &str, id: i64) {
     let stopped = state
         .http
-        .post(format!("{base}/api/v1/agent/tasks/{id}/cancel"))
+        .post(format!(
+            "{}/api/v1/agent/tasks/{id}/cancel",
+            orchestrator(state)
+        ))
         .bearer_auth(token)
         .timeout(Duration::from_secs(2))
         .send()
         .await;
     match stopped {
-        Ok(r) => r.status() == reqwest::StatusCode::ACCEPTED,
+        Ok(r) if r.status() == reqwest::StatusCode::ACCEPTED => {}
+        Ok(r) => {
+            tracing::debug!(task = id, status = %r.status(), "the orchestrator did not stop the reasoning")
+        }
         Err(e) => {
-            tracing::debug!(task = id, error = %e, "cannot stop the orchestrator's reasoning");
-            false
+            tracing::debug!(task = id, error = %e, "cannot stop the orchestrator's reasoning")
         }
     }
 }
@@ -245,12 +255,7 @@ async fn stream(
     if let Some(m) = q.mode {
         body["mode"] = m.into();
     }
-    let base = state
-        .peers
-        .get(ServiceKind::Orchestrator)
-        .unwrap_or_default()
-        .trim_end_matches('/')
-        .to_string();
+    let base = orchestrator(state);
     let mut headers = crate::telemetry::trace_headers();
     if let Ok(v) = format!("Bearer {token}").parse() {
         headers.insert(axum::http::header::AUTHORIZATION, v);

@@ -297,6 +297,27 @@ async fn bad_frames_floods_and_strangers_get_errors_and_the_server_is_unharmed()
     running.shutdown();
 }
 
+/// The orchestrator and specialists in one process, two conversation managers in two
+/// others, sharing the database and Redis: two replicas behind one address.
+async fn replicas(
+    config: &qa_server::ServerConfig,
+) -> (qa_server::Running, qa_server::Running, qa_server::Running) {
+    let core = spawn(
+        config,
+        &[
+            ServiceKind::Orchestrator,
+            ServiceKind::Specialists,
+            ServiceKind::Learning,
+        ],
+    )
+    .await;
+    let mut replica = config.clone();
+    replica.peers.orchestrator = core.url(ServiceKind::Orchestrator);
+    let a = spawn(&replica, &[ServiceKind::Conversation]).await;
+    let b = spawn(&replica, &[ServiceKind::Conversation]).await;
+    (core, a, b)
+}
+
 #[tokio::test]
 async fn two_replicas_share_sessions_through_redis() {
     let Ok(redis) = std::env::var("QA_AGENT_TEST_REDIS_URL") else {
@@ -312,21 +333,7 @@ async fn two_replicas_share_sessions_through_redis() {
     let (mut config, _data) = test_config();
     config.workspace_roots = vec![ws_dir.path().to_path_buf()];
     config.redis_url = Some(redis);
-    // The orchestrator and specialists in one process, two conversation managers in
-    // two others, sharing the database and Redis.
-    let core = spawn(
-        &config,
-        &[
-            ServiceKind::Orchestrator,
-            ServiceKind::Specialists,
-            ServiceKind::Learning,
-        ],
-    )
-    .await;
-    let mut replica = config.clone();
-    replica.peers.orchestrator = core.url(ServiceKind::Orchestrator);
-    let a = spawn(&replica, &[ServiceKind::Conversation]).await;
-    let b = spawn(&replica, &[ServiceKind::Conversation]).await;
+    let (core, a, b) = replicas(&config).await;
     let (url_a, url_b) = (
         a.url(ServiceKind::Conversation).unwrap(),
         b.url(ServiceKind::Conversation).unwrap(),
@@ -390,42 +397,15 @@ async fn two_replicas_share_sessions_through_redis() {
 
 #[tokio::test]
 async fn a_redis_outage_refuses_questions_clearly_and_every_client_catches_up_after_it() {
-    if std::process::Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "redis-server is missing in CI (scripts/test.sh installs it)"
-        );
-        eprintln!("SKIPPED: a Redis outage (redis-server not installed)");
+    let Some((redis, port)) = crate::operations::own_redis("a Redis outage") else {
         return;
-    }
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
     };
-    let mut redis = crate::operations::RedisServer::start(port);
     let ws_dir = workspace();
     let path = ws_dir.path().join("shop").display().to_string();
     let (mut config, _data) = test_config();
     config.workspace_roots = vec![ws_dir.path().to_path_buf()];
     config.redis_url = Some(format!("redis://127.0.0.1:{port}"));
-    // Two conversation managers apart, as two replicas behind one address would be.
-    let core = spawn(
-        &config,
-        &[
-            ServiceKind::Orchestrator,
-            ServiceKind::Specialists,
-            ServiceKind::Learning,
-        ],
-    )
-    .await;
-    let mut replica = config.clone();
-    replica.peers.orchestrator = core.url(ServiceKind::Orchestrator);
-    let a = spawn(&replica, &[ServiceKind::Conversation]).await;
-    let b = spawn(&replica, &[ServiceKind::Conversation]).await;
+    let (core, a, b) = replicas(&config).await;
     let (url_a, url_b) = (
         a.url(ServiceKind::Conversation).unwrap(),
         b.url(ServiceKind::Conversation).unwrap(),
@@ -450,7 +430,7 @@ async fn a_redis_outage_refuses_questions_clearly_and_every_client_catches_up_af
     let last = before.last().unwrap()["id"].as_i64().unwrap();
 
     // Redis goes away.
-    drop(redis.take());
+    drop(redis);
     // A question is refused with a reason, and nothing is stored for it.
     send(
         &mut on_a,

@@ -306,6 +306,28 @@ impl Drop for RedisServer {
     }
 }
 
+/// A redis-server of the test's own on a free port, with its port; none (after saying
+/// SKIPPED) where redis-server is not installed, which is an error in CI.
+pub fn own_redis(test: &str) -> Option<(RedisServer, u16)> {
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "redis-server is missing in CI (scripts/test.sh installs it)"
+        );
+        eprintln!("SKIPPED: {test} (redis-server not installed)");
+        return None;
+    }
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    Some((RedisServer::start(port)?, port))
+}
+
 pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(15);
     while !check().await {
@@ -316,24 +338,10 @@ pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
 
 #[tokio::test]
 async fn redis_going_away_fails_readiness_and_redis_calls_then_recovers_without_restart() {
-    if Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "redis-server is missing in CI (scripts/test.sh installs it)"
-        );
-        eprintln!("SKIPPED: redis-server not installed");
+    let Some((redis, port)) = own_redis("Redis going away") else {
         return;
-    }
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
     };
     let url = format!("redis://127.0.0.1:{port}");
-    let mut redis = RedisServer::start(port);
     let (mut config, _data) = test_config();
     config.redis_url = Some(url.clone());
     let app = spawn(&config, &[ServiceKind::Learning, ServiceKind::Orchestrator]).await;
@@ -374,7 +382,7 @@ async fn redis_going_away_fails_readiness_and_redis_calls_then_recovers_without_
     );
 
     // Redis dies: not ready, Redis-backed calls answer 503, liveness is untouched.
-    drop(redis.take());
+    drop(redis);
     let (code, body) = get_json(&format!("{base}/health/ready")).await;
     assert_eq!(code, 503, "{body}");
     assert_eq!(body["failing"], serde_json::json!(["redis"]));

@@ -142,6 +142,8 @@ async function login(event) {
 
 function showIdentity(me) {
   $('who').textContent = `${me.email} (${me.tenant}, ${me.role})`;
+  // The operations numbers are the installation's: admins only.
+  document.querySelector('#nav a[data-view="operations"]').hidden = me.role !== 'admin';
 }
 
 function logout(why) {
