@@ -339,10 +339,12 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
             "the conversation manager runs apart from the orchestrator without REDIS_URL: questions will fail until both share a Redis"
         );
     }
-    if kinds.contains(&ServiceKind::Conversation) {
-        conversation::subscribe(cache.clone());
-    }
-    let live = conversation::live::Router::start(&cache);
+    // Only a conversation manager listens to the conversations' live events.
+    let live = if kinds.contains(&ServiceKind::Conversation) {
+        conversation::subscribe(cache.clone())
+    } else {
+        Arc::default()
+    };
     let work_available = Arc::new(tokio::sync::Notify::new());
     let tools = Arc::new(qa_agents::Registry::standard());
     let reasoning = Arc::new(reasoning::Reasoning::new(config));

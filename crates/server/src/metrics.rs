@@ -217,19 +217,15 @@ impl ServiceMetrics {
             Histogram::new(exponential_buckets(0.1, 2.0, 16))
         });
         if kind == ServiceKind::Specialists {
-            registry.register(
-                "tool_execution",
-                runbook_help("tool_execution"),
-                tool_executions.clone(),
-            );
-            registry.register(
+            register_runbook(&mut registry, "tool_execution", tool_executions.clone());
+            register_runbook(
+                &mut registry,
                 "tool_execution_duration_seconds",
-                runbook_help("tool_execution_duration_seconds"),
                 tool_duration.clone(),
             );
-            registry.register(
+            register_runbook(
+                &mut registry,
                 "tool_success_rate",
-                runbook_help("tool_success_rate"),
                 tool_success_rate.clone(),
             );
             registry.register(
@@ -257,30 +253,26 @@ impl ServiceMetrics {
         };
         if kind == ServiceKind::Orchestrator {
             let r = &reasoning;
-            registry.register(
+            register_runbook(
+                &mut registry,
                 "agent_reasoning_quality_score",
-                runbook_help("agent_reasoning_quality_score"),
                 r.quality.clone(),
             );
-            registry.register(
-                "agent_reasoning_steps",
-                runbook_help("agent_reasoning_steps"),
-                r.steps.clone(),
-            );
-            registry.register(
+            register_runbook(&mut registry, "agent_reasoning_steps", r.steps.clone());
+            register_runbook(
+                &mut registry,
                 "agent_response_time_seconds",
-                runbook_help("agent_response_time_seconds"),
                 r.response_time.clone(),
             );
-            registry.register(
+            register_runbook(
+                &mut registry,
                 "reasoning_queue_length",
-                runbook_help("reasoning_queue_length"),
                 r.queue_length.clone(),
             );
-            registry.register("load_shed", runbook_help("load_shed"), r.load_shed.clone());
-            registry.register(
+            register_runbook(&mut registry, "load_shed", r.load_shed.clone());
+            register_runbook(
+                &mut registry,
                 "collaboration_effectiveness",
-                runbook_help("collaboration_effectiveness"),
                 r.collaboration_effectiveness.clone(),
             );
             registry.register(
@@ -301,34 +293,30 @@ impl ServiceMetrics {
         };
         if kind == ServiceKind::Conversation {
             let c = &conversation;
-            registry.register(
+            register_runbook(
+                &mut registry,
                 "websocket_connections",
-                runbook_help("websocket_connections"),
                 c.connections.clone(),
             );
-            registry.register(
-                "websocket_errors",
-                runbook_help("websocket_errors"),
-                c.errors.clone(),
-            );
-            registry.register(
+            register_runbook(&mut registry, "websocket_errors", c.errors.clone());
+            register_runbook(
+                &mut registry,
                 "session_persistence_writes",
-                runbook_help("session_persistence_writes"),
                 c.writes.clone(),
             );
-            registry.register(
+            register_runbook(
+                &mut registry,
                 "session_persistence_failures",
-                runbook_help("session_persistence_failures"),
                 c.failures.clone(),
             );
-            registry.register(
+            register_runbook(
+                &mut registry,
                 "session_persistence_restores",
-                runbook_help("session_persistence_restores"),
                 c.restores.clone(),
             );
-            registry.register(
+            register_runbook(
+                &mut registry,
                 "session_persistence_duration_seconds",
-                runbook_help("session_persistence_duration_seconds"),
                 c.write_duration.clone(),
             );
             registry.register(
@@ -550,6 +538,15 @@ const AUTH_ERRORS: (&str, &str) = (
 
 /// The help of a runbook metric, from [`RUNBOOK`]: one text for the registered family
 /// and for the descriptor shown before it has a sample.
+/// Registers `metric` under a runbook name, with the runbook's description as its help.
+fn register_runbook(
+    registry: &mut Registry,
+    name: &'static str,
+    metric: impl prometheus_client::registry::Metric,
+) {
+    registry.register(name, runbook_help(name), metric);
+}
+
 fn runbook_help(name: &str) -> &'static str {
     RUNBOOK
         .iter()

@@ -54,8 +54,10 @@ const CLOSE_TRY_LATER: u16 = 1013;
 
 /// Subscribes this process to [`CHANNEL`], once for all its connections (retrying while
 /// Redis is unreachable; the subscription then survives reconnects by itself), so that
-/// opening a session never waits on Redis and a Redis outage does not refuse sessions.
-pub fn subscribe(cache: qa_store::Ephemeral) {
+/// opening a session never waits on Redis and a Redis outage does not refuse sessions;
+/// the router hands the events to the connections watching their conversation.
+pub fn subscribe(cache: qa_store::Ephemeral) -> std::sync::Arc<live::Router> {
+    let router = live::Router::start(&cache);
     tokio::spawn(async move {
         let mut delay = Duration::from_millis(200);
         while let Err(e) = cache.subscribe(CHANNEL).await {
@@ -64,6 +66,7 @@ pub fn subscribe(cache: qa_store::Ephemeral) {
             delay = (delay * 2).min(Duration::from_secs(5));
         }
     });
+    router
 }
 
 /// `GET /ws`: upgrades, authenticating by the `Authorization` header now, or by the

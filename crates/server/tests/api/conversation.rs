@@ -318,6 +318,21 @@ async fn replicas(
     (core, a, b)
 }
 
+/// A new session opened on replica A and the same session resumed on replica B.
+async fn one_session_on_both(url_a: &str, url_b: &str) -> (Socket, Socket, i64) {
+    let mut on_a = connect(url_a, Some(ADMIN_KEY)).await;
+    send(&mut on_a, json!({ "type": "hello" })).await;
+    let conversation = next(&mut on_a).await["conversation_id"].as_i64().unwrap();
+    let mut on_b = connect(url_b, Some(ADMIN_KEY)).await;
+    send(
+        &mut on_b,
+        json!({ "type": "resume", "conversation_id": conversation }),
+    )
+    .await;
+    assert_eq!(next(&mut on_b).await["resumed"], true);
+    (on_a, on_b, conversation)
+}
+
 #[tokio::test]
 async fn two_replicas_share_sessions_through_redis() {
     let Ok(redis) = std::env::var("QA_AGENT_TEST_REDIS_URL") else {
@@ -340,17 +355,7 @@ async fn two_replicas_share_sessions_through_redis() {
     );
     assert_ne!(url_a, url_b);
 
-    let mut on_a = connect(&url_a, Some(ADMIN_KEY)).await;
-    send(&mut on_a, json!({ "type": "hello" })).await;
-    let conversation = next(&mut on_a).await["conversation_id"].as_i64().unwrap();
-    // The same session, opened on the other replica.
-    let mut on_b = connect(&url_b, Some(ADMIN_KEY)).await;
-    send(
-        &mut on_b,
-        json!({ "type": "resume", "conversation_id": conversation }),
-    )
-    .await;
-    assert_eq!(next(&mut on_b).await["resumed"], true);
+    let (mut on_a, mut on_b, conversation) = one_session_on_both(&url_a, &url_b).await;
 
     // Asked on A, answered to both: B receives every event live, through Redis.
     send(&mut on_a, json!({ "type": "message", "text": "review pkg/pricing.py for security", "path": root.display().to_string() })).await;
@@ -410,16 +415,7 @@ async fn a_redis_outage_refuses_questions_clearly_and_every_client_catches_up_af
         a.url(ServiceKind::Conversation).unwrap(),
         b.url(ServiceKind::Conversation).unwrap(),
     );
-    let mut on_a = connect(&url_a, Some(ADMIN_KEY)).await;
-    send(&mut on_a, json!({ "type": "hello" })).await;
-    let conversation = next(&mut on_a).await["conversation_id"].as_i64().unwrap();
-    let mut on_b = connect(&url_b, Some(ADMIN_KEY)).await;
-    send(
-        &mut on_b,
-        json!({ "type": "resume", "conversation_id": conversation }),
-    )
-    .await;
-    assert_eq!(next(&mut on_b).await["resumed"], true);
+    let (mut on_a, mut on_b, conversation) = one_session_on_both(&url_a, &url_b).await;
     send(
         &mut on_a,
         json!({ "type": "message", "text": "what should I test first?", "path": path }),
