@@ -28,6 +28,9 @@ command -v redis-cli >/dev/null || need_debs+=(redis-tools)
 # The web UI's browser test: Debian's Chromium, driven by playwright-core from npm.
 command -v chromium >/dev/null || need_debs+=(chromium)
 command -v npm >/dev/null || need_debs+=(nodejs npm)
+# Generated tests run in bubblewrap's sandbox; util-linux's prlimit sets its limits.
+command -v bwrap >/dev/null || need_debs+=(bubblewrap)
+command -v prlimit >/dev/null || need_debs+=(util-linux)
 if [ ${#need_debs[@]} -gt 0 ]; then
   log "installing ${need_debs[*]}"
   as_root apt-get update -qq
@@ -41,6 +44,17 @@ if ! python3 -m pip --version >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-pip
 fi
 QA_AGENT_SCENARIO_REPOS="$(bash scripts/fetch-scenario-repos.sh)"
+
+# pytest, coverage.py, black and ruff for the generated tests (pinned; reinstalled only when
+# the pins change). PIP_BREAK_SYSTEM_PACKAGES lets pip install next to Debian's own Python.
+req_mark="${XDG_CACHE_HOME:-$HOME/.cache}/qa-agent/python-requirements.installed"
+if ! cmp -s tests/python-requirements.txt "$req_mark" 2>/dev/null ||
+  ! python3 -c 'import pytest, coverage, black' 2>/dev/null; then
+  log "pip install -r tests/python-requirements.txt"
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check \
+    --root-user-action=ignore -r tests/python-requirements.txt
+  mkdir -p "$(dirname "$req_mark")" && cp tests/python-requirements.txt "$req_mark"
+fi
 export QA_AGENT_SCENARIO_REPOS
 
 # playwright-core and axe-core, as pinned in tests/ui/package-lock.json (no browser

@@ -36,6 +36,12 @@ pub enum Command {
     /// Chat in the terminal: each line is a question, the steps stream, then the answer
     /// (the conversation manager's WebSocket protocol).
     Chat(ChatArgs),
+    /// Generate unit tests for Python code, run them in the sandbox, and keep only those
+    /// that pass every time, check a produced value and add coverage or kill a mutant.
+    Generate(GenerateArgs),
+    /// Score a test suite by mutation testing: small faults put into a module, and how many
+    /// the tests catch, per function.
+    Mutate(MutateArgs),
     /// Administer tenants, users and API keys, and read-only mode, directly in the
     /// database (works while the services are down).
     #[command(subcommand)]
@@ -186,6 +192,80 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// A Python file, or a directory whose non-test modules are each generated for.
+    pub path: PathBuf,
+
+    /// Only this function (`name`, `Class.method`) or class.
+    #[arg(long, value_name = "NAME")]
+    pub target: Option<String>,
+
+    /// Wall-clock budget per module in seconds, mutation scoring included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub budget: u64,
+
+    /// Write the test files here instead of the project's tests/ directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Report what would be kept without writing test files.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Skip scoring the kept tests against mutants (faster).
+    #[arg(long)]
+    pub no_mutation: bool,
+
+    /// Summary format.
+    #[arg(long, short, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+
+    /// Also write JUnit XML of the validation runs to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Seed of the input choices: the same seed gives the same tests.
+    #[arg(long, default_value_t = 0x5eed)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct MutateArgs {
+    /// The Python module to mutate.
+    pub path: PathBuf,
+
+    /// Test files or directories to run against each mutant (inside the project).
+    #[arg(long, value_name = "PATH", required = true, num_args = 1..)]
+    pub tests: Vec<PathBuf>,
+
+    /// Only mutate this function (`name`, `Class.method`) or class.
+    #[arg(long, value_name = "NAME")]
+    pub function: Option<String>,
+
+    /// Stop starting mutants after this many seconds (the rest are reported as not run).
+    #[arg(long, value_name = "SECONDS")]
+    pub budget: Option<u64>,
+
+    /// Parallel pytest processes (each on its own copy of the project).
+    #[arg(long, short, value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+
+    /// Report format.
+    #[arg(long, short, value_enum, default_value_t = SummaryFormat::Text)]
+    pub format: SummaryFormat,
+
+    /// Exit with status 1 when the score is below this percentage.
+    #[arg(long, value_name = "PERCENT")]
+    pub fail_under: Option<f64>,
 }
 
 #[derive(Debug, Args)]

@@ -26,6 +26,8 @@ fn main() -> ExitCode {
         Command::Migrate(m) => commands::migrate::run(m),
         Command::Ask(a) => commands::ask::run(a),
         Command::Chat(c) => commands::chat::run(c),
+        Command::Generate(g) => commands::generate::run(g),
+        Command::Mutate(m) => commands::mutate::run(m),
         Command::Admin(a) => commands::admin::run(a),
     };
     match result {

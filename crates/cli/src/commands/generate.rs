@@ -1,0 +1,49 @@
+//! `qa-agent generate PATH`: tests that were run before they were written.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use qa_testgen::{GenerateOptions, ModuleStatus};
+
+use crate::args::{GenerateArgs, SummaryFormat};
+use crate::output::write_stdout;
+
+pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
+    let sandbox = qa_sandbox::Sandbox::from_env().context("no sandbox can run here")?;
+    if let Some(reason) = &sandbox.info().fallback_reason {
+        anstream::eprintln!(
+            "warning: sandbox in rlimits mode (no network or filesystem isolation): {reason}"
+        );
+    }
+    let options = GenerateOptions {
+        target: args.target,
+        budget: Duration::from_secs(args.budget.max(5)),
+        out_dir: args.out,
+        write: !args.dry_run,
+        mutation_score: !args.no_mutation,
+        seed: args.seed,
+        ..GenerateOptions::default()
+    };
+    let report = qa_testgen::generate(&sandbox, &args.path, &options)?;
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report.junit())
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    }
+    match args.format {
+        SummaryFormat::Json => {
+            write_stdout(&format!("{}\n", serde_json::to_string_pretty(&report)?))?
+        }
+        SummaryFormat::Text => write_stdout(&report.text())?,
+    }
+    // 1 when a module could not be generated for at all, as a CI step would want to know.
+    let failed = report
+        .modules
+        .iter()
+        .any(|m| m.status == ModuleStatus::Failed);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

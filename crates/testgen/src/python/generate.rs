@@ -1,0 +1,484 @@
+//! Generating tests for one Python module: explore, score against mutants, select, write,
+//! validate, measure.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use qa_analysis::{Analyzer, ProjectConfig, SourceFile};
+use qa_sandbox::Sandbox;
+
+use super::harness::{self, MutantPlan, Observed};
+use super::inputs::{CallSpec, Rng, propose};
+use super::oracle::oracles;
+use super::project::{ModuleLocation, project_root, tests_dir};
+use super::pytest::{self, RunResult};
+use super::render::{Renderer, TestCase};
+use super::signature::{self, FunctionSig};
+use crate::report::{DropReason, Dropped, Kept, ModuleReport, ModuleStatus};
+use crate::{GenerateError, GenerateOptions};
+
+/// Runs each kept test this many times, each in a fresh process with its own hash seed.
+pub const RERUNS: u32 = 5;
+const MAX_TESTS_PER_TARGET: usize = 30;
+
+pub fn module(sandbox: &Sandbox, file: &Path, options: &GenerateOptions) -> ModuleReport {
+    let started = Instant::now();
+    let mut report = ModuleReport::new(file);
+    match generate(sandbox, file, options, &mut report, started) {
+        Ok(()) => {}
+        Err(e) => {
+            report.status = ModuleStatus::Failed;
+            report.problem = Some(e.to_string());
+        }
+    }
+    report.wall_seconds = started.elapsed().as_secs_f64();
+    report
+}
+
+fn generate(
+    sandbox: &Sandbox,
+    file: &Path,
+    options: &GenerateOptions,
+    report: &mut ModuleReport,
+    started: Instant,
+) -> Result<(), GenerateError> {
+    let budget = options.budget;
+    let deadline = started + budget;
+    let bytes = std::fs::read(file).map_err(|e| GenerateError::Unreadable {
+        path: file.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let source = String::from_utf8(bytes).map_err(|_| GenerateError::Unreadable {
+        path: file.to_path_buf(),
+        reason: "not UTF-8 text (a binary or a C extension?)".into(),
+    })?;
+    let location = ModuleLocation::of(file).map_err(GenerateError::Io)?;
+    report.module = location.module.clone();
+
+    // What to test: the analysis engine's public functions, with the signature details.
+    let analysis = Analyzer::new(ProjectConfig::default())
+        .map_err(|e| GenerateError::Analysis(e.to_string()))?
+        .analyze_files(vec![SourceFile {
+            path: file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            bytes: source.as_bytes().to_vec(),
+        }]);
+    if let Some(d) = analysis
+        .diagnostics
+        .iter()
+        .find(|d| matches!(d.kind, qa_analysis::DiagnosticKind::SyntaxError))
+    {
+        return Err(GenerateError::Syntax(format!(
+            "at line {}",
+            d.line.unwrap_or(0)
+        )));
+    }
+    let Some(analysed) = analysis.files.first() else {
+        return Err(GenerateError::Analysis(
+            "the analysis engine skipped the file".into(),
+        ));
+    };
+    let module =
+        signature::parse(&source).ok_or_else(|| GenerateError::Syntax("unparsable".into()))?;
+    let public: BTreeSet<&str> = analysed
+        .functions
+        .iter()
+        .filter(|f| f.is_public && !f.is_test)
+        .map(|f| f.qualified_name.as_str())
+        .collect();
+    let mut targets: Vec<&FunctionSig> = Vec::new();
+    for f in &module.functions {
+        let name = f.qualified.rsplit('.').next().unwrap_or("");
+        let wanted = match &options.target {
+            Some(t) => {
+                f.qualified == *t || f.class.as_deref() == Some(t.as_str()) || *t == location.module
+            }
+            None => true,
+        };
+        if !wanted || name.starts_with('_') || !public.contains(f.qualified.as_str()) {
+            continue;
+        }
+        if f.is_async {
+            report.skipped_targets.push((
+                f.qualified.clone(),
+                "async functions are not generated yet".into(),
+            ));
+            continue;
+        }
+        targets.push(f);
+    }
+    report.targets = targets.iter().map(|f| f.qualified.clone()).collect();
+    if targets.is_empty() {
+        report.status = ModuleStatus::NoTargets;
+        return Ok(());
+    }
+
+    // 1. Explore: rounds of calls, each run twice with different hash seeds.
+    let mut rng = Rng::new(options.seed);
+    let mut next_id = 0u32;
+    let mut specs: HashMap<u32, CallSpec> = HashMap::new();
+    let mut seen: HashMap<u32, Observed> = HashMap::new();
+    let mut arcs_seen: BTreeSet<(i64, i64)> = BTreeSet::new();
+    let mut quiet_rounds = 0;
+    let explore_until = started + budget.mul_f64(0.4);
+    let mut bad_calls: BTreeSet<u32> = BTreeSet::new();
+    for round in 0..12u32 {
+        if Instant::now() >= explore_until || quiet_rounds >= 2 {
+            break;
+        }
+        let mut batch: Vec<CallSpec> = Vec::new();
+        for f in &targets {
+            batch.extend(propose(f, &module, round, &mut rng, &mut next_id, 20));
+        }
+        let before = arcs_seen.len();
+        let left = explore_until
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_secs(5));
+        let observed = observe_twice(sandbox, &location, &batch, left, &mut bad_calls)?;
+        report.candidates += batch.len();
+        for o in observed {
+            arcs_seen.extend(o.arcs.iter().copied());
+            seen.insert(o.id, o);
+        }
+        specs.extend(batch.into_iter().map(|s| (s.id, s)));
+        quiet_rounds = if arcs_seen.len() == before {
+            quiet_rounds + 1
+        } else {
+            0
+        };
+    }
+
+    // 2. Which calls notice which mutants (one harness process for all of them).
+    let sig_of: HashMap<&str, &FunctionSig> =
+        targets.iter().map(|f| (f.qualified.as_str(), *f)).collect();
+    let ranges: Vec<(u32, u32)> = targets.iter().map(|f| (f.start_line, f.end_line)).collect();
+    let mutants = crate::mutation::python::mutants(&source, &ranges);
+    let mutated: Vec<String> = mutants.iter().map(|m| m.apply(&source)).collect();
+    // For each line, up to 40 calls that run it, those with different observed behaviour
+    // first: a mutant is noticed by a call whose result it changes.
+    let mut ids: Vec<u32> = seen.keys().copied().collect();
+    ids.sort_by_key(|id| (specs[id].size(), *id));
+    let mut runs_line: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+    for id in &ids {
+        let lines: BTreeSet<i64> = seen[id].arcs.iter().flat_map(|(a, b)| [*a, *b]).collect();
+        for line in lines {
+            runs_line.entry(line).or_default().push(*id);
+        }
+    }
+    let by_line: BTreeMap<i64, Vec<u32>> = runs_line
+        .into_iter()
+        .map(|(line, calls)| {
+            let mut distinct = Vec::new();
+            let mut repeats = Vec::new();
+            let mut fingerprints = BTreeSet::new();
+            for id in calls {
+                let o = &seen[&id];
+                let fp = format!("{:?}{:?}{:?}{:?}", o.value, o.exc, o.state, o.args_after);
+                if fingerprints.insert(fp) {
+                    distinct.push(id)
+                } else {
+                    repeats.push(id)
+                }
+            }
+            distinct.extend(repeats);
+            distinct.truncate(40);
+            (line, distinct)
+        })
+        .collect();
+    let plans: Vec<MutantPlan> = mutants
+        .iter()
+        .zip(&mutated)
+        .filter_map(|(m, src)| {
+            let calls = by_line.get(&(m.line as i64)).cloned().unwrap_or_default();
+            (!calls.is_empty()).then_some(MutantPlan {
+                id: m.id,
+                source: src,
+                calls,
+            })
+        })
+        .collect();
+    let mut kills: HashMap<u32, BTreeSet<u32>> = HashMap::new();
+    let mutate_until = started + budget.mul_f64(0.7);
+    let left = mutate_until
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_secs(5));
+    if !plans.is_empty() {
+        let calls: Vec<CallSpec> = ids.iter().map(|id| specs[id].clone()).collect();
+        let run = harness::run(sandbox, &location, &calls, &plans, 0, left)?;
+        for verdict in run.mutants {
+            if verdict.invalid.is_some() {
+                continue;
+            }
+            for call in verdict.killed_by {
+                kills.entry(call).or_default().insert(verdict.id);
+            }
+        }
+    }
+    report.mutants_in_harness = mutants.len();
+
+    // 3. Select: greedy cover of arcs and mutants, each call a test that can be written.
+    let renderer = Renderer::new(&location, &module);
+    let mut candidates: Vec<(TestCase, BTreeSet<Item>)> = Vec::new();
+    for id in &ids {
+        let spec = &specs[id];
+        let Some(sig) = sig_of.get(spec.target.as_str()) else {
+            continue;
+        };
+        let observed = &seen[id];
+        let Some(case) = renderer.case(spec, observed, sig) else {
+            continue;
+        };
+        let mut items: BTreeSet<Item> = observed.arcs.iter().map(|a| Item::Arc(a.0, a.1)).collect();
+        items.extend(
+            kills
+                .get(id)
+                .into_iter()
+                .flatten()
+                .map(|m| Item::Mutant(*m)),
+        );
+        // Every distinct exception type is a behaviour worth a test.
+        if let Some(e) = &observed.exc {
+            items.insert(Item::Raises(spec.target.clone(), e.kind.clone()));
+        }
+        candidates.push((case, items));
+    }
+    let mut selected = greedy(candidates, MAX_TESTS_PER_TARGET);
+    let mut named: Vec<TestCase> = selected.iter().map(|(c, _)| c.clone()).collect();
+    Renderer::name_all(&mut named);
+    for ((case, _), name) in selected.iter_mut().zip(named) {
+        case.name = name.name;
+    }
+
+    // 4. Validate: the file run RERUNS times in fresh processes with different hash seeds.
+    let work = tempfile::Builder::new()
+        .prefix("qa-validate-")
+        .tempdir()
+        .map_err(GenerateError::Io)?;
+    let file_name = format!("test_{}_qa.py", location.short_name());
+    let cases: Vec<TestCase> = selected.iter().map(|(c, _)| c.clone()).collect();
+    let text = renderer.file(&cases);
+    std::fs::write(work.path().join(&file_name), &text).map_err(GenerateError::Io)?;
+    let per_run = Duration::from_secs(60);
+    let mut results: BTreeMap<String, Vec<RunResult>> = BTreeMap::new();
+    let mut junit = Vec::new();
+    for seed in 1..=RERUNS {
+        let run = pytest::run_once(sandbox, work.path(), &file_name, &location, seed, per_run)?;
+        if let Some(problem) = run.problem {
+            return Err(GenerateError::ValidationCrashed(problem));
+        }
+        for (name, r) in run.results {
+            results.entry(name).or_default().push(r);
+        }
+        junit.push(run.junit);
+    }
+    report.junit = junit;
+    let under_test: BTreeSet<String> = cases
+        .iter()
+        .flat_map(|c| c.imports.iter().cloned())
+        .collect();
+    let has_oracle = oracles(&text, &under_test);
+
+    let mut covered: BTreeSet<Item> = BTreeSet::new();
+    let mut kept: Vec<TestCase> = Vec::new();
+    for (case, items) in selected {
+        let runs = results.get(&case.name).cloned().unwrap_or_default();
+        let failed = runs.iter().find_map(|r| match r {
+            RunResult::Failed(m) => Some(m.clone()),
+            _ => None,
+        });
+        let passed = runs.iter().filter(|r| **r == RunResult::Passed).count() as u32;
+        let reason = if let Some(message) = failed {
+            Some(if passed > 0 {
+                DropReason::Flaky {
+                    passed,
+                    runs: RERUNS,
+                }
+            } else {
+                DropReason::Failed { message }
+            })
+        } else if passed < RERUNS {
+            Some(DropReason::NotRun)
+        } else if !has_oracle.get(&case.name).copied().unwrap_or(false) {
+            Some(DropReason::NoOracle)
+        } else if items.is_subset(&covered) {
+            Some(DropReason::NoGain)
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => report.dropped.push(Dropped {
+                name: case.name.clone(),
+                target: case.target.clone(),
+                reason,
+                source: case.source(),
+            }),
+            None => {
+                let new_arcs = items
+                    .iter()
+                    .filter(|i| matches!(i, Item::Arc(..)) && !covered.contains(i))
+                    .count();
+                let new_kills = items
+                    .iter()
+                    .filter(|i| matches!(i, Item::Mutant(_)) && !covered.contains(i))
+                    .count();
+                report.kept.push(Kept {
+                    name: case.name.clone(),
+                    target: case.target.clone(),
+                    new_arcs,
+                    new_mutants_killed: new_kills,
+                });
+                covered.extend(items);
+                kept.push(case);
+            }
+        }
+    }
+    if kept.is_empty() {
+        report.status = ModuleStatus::NothingKept;
+        return Ok(());
+    }
+
+    // 5. Write, then measure what was written: coverage, and the real mutation score.
+    let final_text = renderer.file(&kept);
+    std::fs::write(work.path().join(&file_name), &final_text).map_err(GenerateError::Io)?;
+    report.coverage_after = pytest::coverage(
+        sandbox,
+        work.path(),
+        std::slice::from_ref(&file_name),
+        &location,
+        None,
+        per_run,
+    )?;
+    let root = project_root(&location);
+    let dest_dir = options.out_dir.clone().unwrap_or_else(|| tests_dir(&root));
+    let dest = dest_dir.join(&file_name);
+    if options.write {
+        std::fs::create_dir_all(&dest_dir).map_err(GenerateError::Io)?;
+        std::fs::write(&dest, &final_text).map_err(GenerateError::Io)?;
+        report.test_file = Some(dest.clone());
+    }
+    report.test_source = final_text;
+    report.status = ModuleStatus::Generated;
+
+    if options.mutation_score {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let functions: Vec<(String, u32, u32)> = targets
+            .iter()
+            .map(|f| (f.qualified.clone(), f.start_line, f.end_line))
+            .collect();
+        let test_path: PathBuf = if options.write {
+            dest
+        } else {
+            work.path().join(&file_name)
+        };
+        let scored = crate::mutation::runner::run(
+            sandbox,
+            &crate::mutation::runner::MutateOptions {
+                file,
+                tests: std::slice::from_ref(&test_path),
+                functions: &functions,
+                budget: Some(left.max(Duration::from_secs(10))),
+                jobs: options.jobs,
+            },
+        );
+        match scored {
+            Ok(m) => report.mutation = Some(m),
+            Err(e) => report.mutation_problem = Some(e.to_string()),
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Item {
+    Arc(i64, i64),
+    Mutant(u32),
+    Raises(String, String),
+}
+
+/// Greedy set cover: the test adding the most not-yet-covered items first, shorter tests
+/// first among equals.
+fn greedy(
+    mut candidates: Vec<(TestCase, BTreeSet<Item>)>,
+    per_target: usize,
+) -> Vec<(TestCase, BTreeSet<Item>)> {
+    let mut covered: BTreeSet<Item> = BTreeSet::new();
+    let mut out = Vec::new();
+    let mut per: HashMap<String, usize> = HashMap::new();
+    loop {
+        let best = candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, (c, _))| per.get(&c.target).copied().unwrap_or(0) < per_target)
+            .map(|(i, (c, items))| (i, items.difference(&covered).count(), c.body.len()))
+            .filter(|(_, gain, _)| *gain > 0)
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)).then(b.0.cmp(&a.0)));
+        let Some((i, _, _)) = best else { break };
+        let (case, items) = candidates.swap_remove(i);
+        covered.extend(items.iter().cloned());
+        *per.entry(case.target.clone()).or_default() += 1;
+        out.push((case, items));
+    }
+    // Keep the file in source order: by target, then as selected.
+    out.sort_by(|a, b| a.0.target.cmp(&b.0.target));
+    out
+}
+
+/// Runs the batch twice (different hash seeds, in parallel) and keeps the calls whose
+/// behaviour was the same both times. A call that hangs the process beyond the per-call alarm
+/// is excluded and the rest re-run.
+fn observe_twice(
+    sandbox: &Sandbox,
+    location: &ModuleLocation,
+    batch: &[CallSpec],
+    wall: Duration,
+    bad: &mut BTreeSet<u32>,
+) -> Result<Vec<Observed>, GenerateError> {
+    let mut pending: Vec<CallSpec> = batch
+        .iter()
+        .filter(|s| !bad.contains(&s.id))
+        .cloned()
+        .collect();
+    let mut out = Vec::new();
+    for _attempt in 0..3 {
+        if pending.is_empty() {
+            break;
+        }
+        let (a, b) = std::thread::scope(|scope| {
+            let first = scope.spawn(|| harness::run(sandbox, location, &pending, &[], 11, wall));
+            let second = harness::run(sandbox, location, &pending, &[], 23, wall);
+            (first.join().expect("harness thread"), second)
+        });
+        let (a, b) = (a?, b?);
+        if let Some(e) = a.import_error.or(b.import_error) {
+            return Err(GenerateError::Import(e));
+        }
+        let second: HashMap<u32, Observed> = b.calls.into_iter().map(|o| (o.id, o)).collect();
+        let done: BTreeSet<u32> = a.calls.iter().map(|o| o.id).collect();
+        for o in a.calls {
+            if let Some(other) = second.get(&o.id)
+                && o.same_as(other)
+                && o.setup_error.is_none()
+                && !o.timeout
+            {
+                out.push(o);
+            }
+        }
+        if a.aborted.is_none() && b.aborted.is_none() {
+            break;
+        }
+        // The first call that did not report is the one that took the process down.
+        let rest: Vec<CallSpec> = pending
+            .iter()
+            .filter(|s| !done.contains(&s.id))
+            .cloned()
+            .collect();
+        if let Some(culprit) = rest.first() {
+            bad.insert(culprit.id);
+        }
+        pending = rest.into_iter().skip(1).collect();
+    }
+    Ok(out)
+}

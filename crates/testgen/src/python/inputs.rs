@@ -1,0 +1,692 @@
+//! Proposing calls: argument values from type hints, defaults, parameter names and the
+//! literals each body compares against, constructors for instances, and short method
+//! sequences that put an instance in an interesting state first.
+
+use serde::Serialize;
+
+use super::signature::{Binding, ClassSig, FunctionSig, ModuleSig, Param, ParamKind};
+
+/// One call for the harness to make. Argument strings are Python expressions evaluated in the
+/// module's namespace, and the same text goes into the test.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CallSpec {
+    pub id: u32,
+    pub target: String,
+    /// The receiver's constructor arguments, for instance methods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctor: Option<Args>,
+    /// Methods called on the receiver before the target, to reach other states.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<SetupCall>,
+    pub args: Vec<String>,
+    #[serde(serialize_with = "as_map")]
+    pub kwargs: Vec<(String, String)>,
+    /// The target is a property: read, not called.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub property: bool,
+    /// The target is a generator: its items are collected with `list(...)`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub consume: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct Args {
+    pub args: Vec<String>,
+    #[serde(serialize_with = "as_map")]
+    pub kwargs: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SetupCall {
+    pub method: String,
+    pub args: Vec<String>,
+}
+
+fn as_map<S: serde::Serializer>(pairs: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(pairs.len()))?;
+    for (k, v) in pairs {
+        map.serialize_entry(k, v)?;
+    }
+    map.end()
+}
+
+impl CallSpec {
+    /// A rough size, to prefer the shorter of two tests that cover the same thing.
+    pub fn size(&self) -> usize {
+        let args = |a: &[String], k: &[(String, String)]| {
+            a.iter().map(String::len).sum::<usize>()
+                + k.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+        };
+        args(&self.args, &self.kwargs)
+            + self.ctor.as_ref().map_or(0, |c| args(&c.args, &c.kwargs))
+            + self
+                .setup
+                .iter()
+                .map(|s| 8 + s.args.iter().map(String::len).sum::<usize>())
+                .sum::<usize>()
+    }
+}
+
+const GENERIC: &[&str] = &[
+    "0",
+    "1",
+    "-1",
+    "\"\"",
+    "\"abc\"",
+    "[]",
+    "[1, 2, 3]",
+    "None",
+    "True",
+    "2.5",
+    "{}",
+];
+
+/// Candidate values for one parameter, most typical first.
+pub fn pool(param: &Param, literals: &[String], module: &ModuleSig, depth: u8) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let hint = param.annotation.as_deref().map(normalise);
+    let kind = hint
+        .as_deref()
+        .map(Kind::of)
+        .or_else(|| param.default.as_deref().and_then(Kind::of_default))
+        .unwrap_or_else(|| Kind::of_name(&param.name));
+    // A default is worth trying as an explicit argument when it is a plain value; `field(...)`,
+    // `object()` and other calls are not.
+    if let Some(default) = &param.default
+        && !default.contains('(')
+    {
+        out.push(default.clone());
+    }
+    match &kind {
+        Kind::Optional(inner) => {
+            out.push("None".into());
+            out.extend(values_of(inner, literals, module, depth));
+        }
+        other => out.extend(values_of(other, literals, module, depth)),
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|v| seen.insert(v.clone()));
+    out.truncate(14);
+    out
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Kind {
+    Int,
+    Float,
+    Str,
+    Bool,
+    Bytes,
+    List(Box<Kind>),
+    Tuple,
+    Set,
+    Dict,
+    Optional(Box<Kind>),
+    Class(String),
+    Any,
+}
+
+impl Kind {
+    fn of(hint: &str) -> Kind {
+        let hint = hint.trim();
+        if let Some(inner) = hint
+            .strip_prefix("Optional[")
+            .and_then(|h| h.strip_suffix(']'))
+        {
+            return Kind::Optional(Box::new(Kind::of(inner)));
+        }
+        if let Some(rest) = hint
+            .strip_suffix("| None")
+            .or_else(|| hint.strip_prefix("None |"))
+        {
+            return Kind::Optional(Box::new(Kind::of(rest)));
+        }
+        let (head, inner) = match hint.split_once('[') {
+            Some((h, i)) => (h, i.strip_suffix(']').unwrap_or(i)),
+            None => (hint, ""),
+        };
+        match head {
+            "int" => Kind::Int,
+            "float" | "Real" | "Number" => Kind::Float,
+            "str" => Kind::Str,
+            "bool" => Kind::Bool,
+            "bytes" | "bytearray" => Kind::Bytes,
+            "list" | "List" | "Sequence" | "Iterable" | "Collection" | "MutableSequence"
+            | "Iterator" => Kind::List(Box::new(if inner.is_empty() {
+                Kind::Any
+            } else {
+                Kind::of(inner)
+            })),
+            "tuple" | "Tuple" => Kind::Tuple,
+            "set" | "Set" | "frozenset" | "FrozenSet" | "AbstractSet" => Kind::Set,
+            "dict" | "Dict" | "Mapping" | "MutableMapping" => Kind::Dict,
+            "Union" => {
+                let first = inner.split(',').next().unwrap_or("");
+                if inner.contains("None") {
+                    Kind::Optional(Box::new(Kind::of(first)))
+                } else {
+                    Kind::of(first)
+                }
+            }
+            h if h.chars().next().is_some_and(char::is_uppercase)
+                && inner.is_empty()
+                && h != "Any" =>
+            {
+                Kind::Class(h.to_owned())
+            }
+            _ => Kind::Any,
+        }
+    }
+
+    fn of_default(default: &str) -> Option<Kind> {
+        let d = default.trim();
+        Some(if d == "True" || d == "False" {
+            Kind::Bool
+        } else if d.parse::<i64>().is_ok() {
+            Kind::Int
+        } else if d.parse::<f64>().is_ok() {
+            Kind::Float
+        } else if d.starts_with(['"', '\'']) {
+            Kind::Str
+        } else if d.starts_with('[') {
+            Kind::List(Box::new(Kind::Any))
+        } else if d.starts_with('{') {
+            Kind::Dict
+        } else if d.starts_with('(') {
+            Kind::Tuple
+        } else {
+            return None;
+        })
+    }
+
+    /// Parameter names say a lot when there is no hint: `n`, `text`, `items`, `is_x`.
+    fn of_name(name: &str) -> Kind {
+        let n = name.to_lowercase();
+        let ends = |s: &[&str]| s.iter().any(|x| n == *x || n.ends_with(&format!("_{x}")));
+        if n.starts_with("is_")
+            || n.starts_with("has_")
+            || ends(&["flag", "strict", "enabled", "verbose"])
+        {
+            Kind::Bool
+        } else if ends(&[
+            "n", "i", "j", "k", "count", "size", "index", "idx", "num", "number", "length",
+            "width", "height", "depth", "level", "limit", "start", "end", "pos", "offset", "year",
+            "month", "day", "port", "x", "y",
+        ]) {
+            Kind::Int
+        } else if ends(&[
+            "s",
+            "text",
+            "name",
+            "string",
+            "word",
+            "prefix",
+            "suffix",
+            "sep",
+            "line",
+            "path",
+            "key",
+            "char",
+            "pattern",
+            "value_str",
+            "label",
+            "title",
+            "msg",
+            "message",
+            "fmt",
+            "encoding",
+        ]) {
+            Kind::Str
+        } else if ends(&[
+            "items", "values", "lst", "seq", "xs", "elements", "data", "args", "lines", "words",
+            "list", "numbers",
+        ]) {
+            Kind::List(Box::new(Kind::Any))
+        } else if ends(&[
+            "mapping", "dict", "kwargs", "options", "config", "headers", "params",
+        ]) {
+            Kind::Dict
+        } else if ends(&[
+            "rate",
+            "ratio",
+            "factor",
+            "weight",
+            "amount",
+            "price",
+            "score",
+            "alpha",
+            "threshold",
+        ]) {
+            Kind::Float
+        } else {
+            Kind::Any
+        }
+    }
+}
+
+fn values_of(kind: &Kind, literals: &[String], module: &ModuleSig, depth: u8) -> Vec<String> {
+    let ints = || {
+        literals
+            .iter()
+            .filter(|l| l.parse::<i64>().is_ok())
+            .cloned()
+    };
+    let floats = || {
+        literals
+            .iter()
+            .filter(|l| l.contains('.') && l.parse::<f64>().is_ok())
+            .cloned()
+    };
+    let strs = || {
+        literals
+            .iter()
+            .filter(|l| l.starts_with(['"', '\'']))
+            .cloned()
+    };
+    let mut v: Vec<String> = Vec::new();
+    match kind {
+        Kind::Int => {
+            v.extend(["0", "1", "-1", "2"].map(String::from));
+            v.extend(ints());
+            v.extend(["10", "100"].map(String::from));
+        }
+        Kind::Float => {
+            v.extend(["0.0", "1.5", "-2.5"].map(String::from));
+            v.extend(floats());
+            v.extend(ints().map(|i| format!("{i}.0")));
+            v.extend(["0.125", "3.14159", "1e-09"].map(String::from));
+        }
+        Kind::Str => {
+            v.extend(["\"\"", "\"abc\""].map(String::from));
+            v.extend(strs());
+            v.extend(["\"Hello World\"", "\" \"", "\"a,b\"", "\"123\""].map(String::from));
+        }
+        Kind::Bool => v.extend(["True", "False"].map(String::from)),
+        Kind::Bytes => v.extend(["b\"\"", "b\"abc\"", "b\"\\x00\\xff\""].map(String::from)),
+        Kind::List(inner) => {
+            v.push("[]".into());
+            let items = match inner.as_ref() {
+                Kind::Any => vec![
+                    "[3, 1, 2]".into(),
+                    "[\"b\", \"a\"]".into(),
+                    "[0]".into(),
+                    "[1, 1, 2]".into(),
+                ],
+                k => {
+                    let vals = values_of(k, literals, module, depth + 1);
+                    let picks: Vec<&String> = vals
+                        .iter()
+                        .filter(|x| x.as_str() != "None")
+                        .take(3)
+                        .collect();
+                    let mut lists = Vec::new();
+                    if let Some(first) = picks.first() {
+                        lists.push(format!("[{first}]"));
+                    }
+                    if picks.len() >= 2 {
+                        let rev: Vec<&str> = picks.iter().rev().map(|s| s.as_str()).collect();
+                        lists.push(format!("[{}]", rev.join(", ")));
+                    }
+                    lists
+                }
+            };
+            v.extend(items);
+        }
+        Kind::Tuple => v.extend(["()", "(1, 2)", "(\"a\", 1)"].map(String::from)),
+        Kind::Set => v.extend(["set()", "{1, 2}"].map(String::from)),
+        Kind::Dict => v.extend(["{}", "{\"a\": 1}", "{\"a\": 1, \"b\": 2}"].map(String::from)),
+        Kind::Optional(inner) => {
+            v.push("None".into());
+            v.extend(values_of(inner, literals, module, depth));
+        }
+        Kind::Class(name) => match module.classes.get(name) {
+            Some(class) if !class.members.is_empty() => v.extend(class.members.iter().cloned()),
+            Some(class) if depth < 2 => v.extend(constructors(class, module, depth + 1)),
+            _ => {}
+        },
+        Kind::Any => {
+            v.extend(GENERIC.iter().map(|s| s.to_string()));
+            v.extend(literals.iter().take(8).cloned());
+        }
+    }
+    v
+}
+
+pub fn normalise(hint: &str) -> String {
+    hint.trim()
+        .trim_matches(|c| c == '"' || c == '\'')
+        .replace("typing.", "")
+        .replace("collections.abc.", "")
+}
+
+fn is_exception(class: &ClassSig) -> bool {
+    class
+        .bases
+        .iter()
+        .any(|b| b.ends_with("Exception") || b.ends_with("Error"))
+}
+
+fn is_abstract(class: &ClassSig) -> bool {
+    class
+        .bases
+        .iter()
+        .any(|b| b == "ABC" || b.contains("ABCMeta") || b == "Protocol")
+}
+
+/// Constructor calls for a class: required arguments at their typical values, then variants.
+pub fn constructors(class: &ClassSig, module: &ModuleSig, depth: u8) -> Vec<String> {
+    ctor_args(class, module, depth)
+        .into_iter()
+        .map(|a| {
+            let mut parts = a.args.clone();
+            parts.extend(a.kwargs.iter().map(|(k, v)| format!("{k}={v}")));
+            format!("{}({})", class.name, parts.join(", "))
+        })
+        .collect()
+}
+
+pub fn ctor_args(class: &ClassSig, module: &ModuleSig, depth: u8) -> Vec<Args> {
+    if is_exception(class) || is_abstract(class) || class.bases.iter().any(|b| b.contains("Enum")) {
+        return Vec::new();
+    }
+    let required: Vec<&Param> = class
+        .init
+        .iter()
+        .filter(|p| {
+            p.default.is_none() && matches!(p.kind, ParamKind::Positional | ParamKind::KeywordOnly)
+        })
+        .collect();
+    // Once an optional parameter is skipped, later ones must be passed by name.
+    let first_skipped = class
+        .init
+        .iter()
+        .position(|p| p.default.is_some())
+        .unwrap_or(usize::MAX);
+    let by_name = |p: &Param| {
+        p.kind == ParamKind::KeywordOnly
+            || class
+                .init
+                .iter()
+                .position(|q| q.name == p.name)
+                .unwrap_or(0)
+                > first_skipped
+    };
+    let pools: Vec<Vec<String>> = required
+        .iter()
+        .map(|p| pool(p, &class.literals, module, depth))
+        .collect();
+    let mut out = Vec::new();
+    for variant in 0..3 {
+        let mut args = Args::default();
+        for (p, values) in required.iter().zip(&pools) {
+            // Variant 0 takes the most typical value; the others a non-empty, non-zero one.
+            let pick = values
+                .iter()
+                .filter(|v| {
+                    variant == 0
+                        || !matches!(v.as_str(), "0" | "\"\"" | "[]" | "{}" | "None" | "0.0")
+                })
+                .nth(variant.min(1) + variant / 2)
+                .or(values.first());
+            let Some(value) = pick else { return out };
+            if by_name(p) {
+                args.kwargs.push((p.name.clone(), value.clone()));
+            } else {
+                args.args.push(value.clone());
+            }
+        }
+        if !out.contains(&args) {
+            out.push(args);
+        }
+        if required.is_empty() {
+            break;
+        }
+    }
+    // One more with the optional parameters away from their defaults (`quantity=2`), so that
+    // methods reading them see something other than the default.
+    if let Some(base) = out.get(1).or(out.first()).cloned() {
+        let mut args = base;
+        for p in class.init.iter().filter(|p| {
+            p.default.is_some() && matches!(p.kind, ParamKind::Positional | ParamKind::KeywordOnly)
+        }) {
+            let values = pool(p, &class.literals, module, depth);
+            if let Some(v) = values.iter().find(|v| {
+                Some(*v) != p.default.as_ref()
+                    && !matches!(
+                        v.as_str(),
+                        "0" | "\"\"" | "[]" | "{}" | "None" | "0.0" | "1" | "False"
+                    )
+            }) {
+                args.kwargs.push((p.name.clone(), v.clone()));
+            }
+        }
+        if !out.contains(&args) {
+            out.push(args);
+        }
+    }
+    out
+}
+
+/// A small deterministic PRNG (xorshift): the same module gets the same tests.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+/// The calls of one round. Round 0 varies one parameter at a time around a typical call (the
+/// boundaries); later rounds draw every parameter at random.
+pub fn propose(
+    f: &FunctionSig,
+    module: &ModuleSig,
+    round: u32,
+    rng: &mut Rng,
+    next_id: &mut u32,
+    per_round: usize,
+) -> Vec<CallSpec> {
+    let params: Vec<&Param> = f.params.iter().collect();
+    let literals: Vec<String> = f
+        .literals
+        .iter()
+        .chain(
+            f.class
+                .as_ref()
+                .and_then(|c| module.classes.get(c))
+                .map(|c| &c.literals)
+                .into_iter()
+                .flatten(),
+        )
+        .chain(module.literals.iter().take(20))
+        .cloned()
+        .collect();
+    let pools: Vec<Vec<String>> = params
+        .iter()
+        .map(|p| pool(p, &literals, module, 0))
+        .collect();
+    let required_without_values = params.iter().zip(&pools).any(|(p, values)| {
+        p.default.is_none()
+            && matches!(p.kind, ParamKind::Positional | ParamKind::KeywordOnly)
+            && values.is_empty()
+    });
+    if required_without_values {
+        return Vec::new();
+    }
+    let class = f.class.as_ref().and_then(|c| module.classes.get(c));
+    let ctors: Vec<Args> = match (f.binding, class) {
+        (Binding::Method | Binding::Property, Some(class)) => {
+            let c = ctor_args(class, module, 0);
+            if c.is_empty() {
+                return Vec::new();
+            }
+            c
+        }
+        (Binding::Method | Binding::Property, None) => return Vec::new(),
+        _ => Vec::new(),
+    };
+    let setups = setup_calls(f, module);
+
+    let mut out = Vec::new();
+    let push = |choice: &[Option<usize>],
+                ctor: Option<Args>,
+                setup: Vec<SetupCall>,
+                out: &mut Vec<CallSpec>| {
+        let mut spec = CallSpec {
+            id: 0,
+            target: f.qualified.clone(),
+            ctor,
+            setup,
+            args: Vec::new(),
+            kwargs: Vec::new(),
+            property: f.binding == Binding::Property,
+            consume: f.is_generator,
+        };
+        let mut positional_ok = true;
+        for ((p, values), pick) in params.iter().zip(&pools).zip(choice) {
+            let value = match pick {
+                Some(i) => values.get(*i).cloned(),
+                None => None,
+            };
+            match (p.kind, value) {
+                (ParamKind::VarKeywords, _) => {}
+                (ParamKind::VarArgs, Some(v)) => {
+                    if positional_ok {
+                        spec.args.push(v);
+                    }
+                }
+                (ParamKind::VarArgs, None) => {}
+                (ParamKind::Positional, Some(v)) if positional_ok && p.default.is_none() => {
+                    spec.args.push(v)
+                }
+                (ParamKind::Positional | ParamKind::KeywordOnly, Some(v)) => {
+                    positional_ok = false;
+                    spec.kwargs.push((p.name.clone(), v));
+                }
+                (_, None) => positional_ok = false,
+            }
+        }
+        if !out.contains(&spec) {
+            out.push(spec);
+        }
+    };
+
+    // Required parameters always get a value; optional ones may be left to their default.
+    let base: Vec<Option<usize>> = params
+        .iter()
+        .map(|p| {
+            if p.default.is_none()
+                && matches!(p.kind, ParamKind::Positional | ParamKind::KeywordOnly)
+            {
+                Some(0)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let ctor_at = |i: usize| (!ctors.is_empty()).then(|| ctors[i % ctors.len()].clone());
+    if round == 0 {
+        push(&base, ctor_at(0), Vec::new(), &mut out);
+        for (i, values) in pools.iter().enumerate() {
+            for v in 0..values.len() {
+                let mut choice = base.clone();
+                choice[i] = Some(v);
+                push(&choice, ctor_at(0), Vec::new(), &mut out);
+            }
+        }
+        for c in 1..ctors.len() {
+            push(&base, ctor_at(c), Vec::new(), &mut out);
+        }
+        for setup in &setups {
+            push(&base, ctor_at(0), setup.clone(), &mut out);
+        }
+    } else {
+        for _ in 0..per_round * 3 {
+            if out.len() >= per_round {
+                break;
+            }
+            let choice: Vec<Option<usize>> = params
+                .iter()
+                .zip(&pools)
+                .zip(&base)
+                .map(|((_, values), b)| {
+                    if b.is_none() && rng.below(3) == 0 {
+                        None
+                    } else {
+                        Some(rng.below(values.len()))
+                    }
+                })
+                .collect();
+            let setup = if setups.is_empty() || rng.below(2) == 0 {
+                Vec::new()
+            } else {
+                let a = setups[rng.below(setups.len())].clone();
+                let mut s = a;
+                if rng.below(2) == 0 {
+                    s.extend(setups[rng.below(setups.len())].clone());
+                }
+                s
+            };
+            push(
+                &choice,
+                ctor_at(rng.below(ctors.len().max(1))),
+                setup,
+                &mut out,
+            );
+        }
+    }
+    out.truncate(per_round.max(1) * if round == 0 { 3 } else { 1 });
+    for spec in &mut out {
+        spec.id = *next_id;
+        *next_id += 1;
+    }
+    out
+}
+
+/// One-call setups: each other mutating-looking method of the class with typical arguments.
+fn setup_calls(f: &FunctionSig, module: &ModuleSig) -> Vec<Vec<SetupCall>> {
+    let Some(class) = &f.class else {
+        return Vec::new();
+    };
+    if !matches!(f.binding, Binding::Method | Binding::Property) {
+        return Vec::new();
+    }
+    module
+        .functions
+        .iter()
+        .filter(|g| g.class.as_ref() == Some(class) && g.binding == Binding::Method)
+        .filter(|g| {
+            let name = g.qualified.rsplit('.').next().unwrap_or("");
+            !name.starts_with('_')
+        })
+        .take(6)
+        .map(|g| {
+            let args = g
+                .params
+                .iter()
+                .filter(|p| p.default.is_none() && p.kind == ParamKind::Positional)
+                .map(|p| {
+                    let values = pool(p, &g.literals, module, 1);
+                    values
+                        .iter()
+                        .find(|v| !matches!(v.as_str(), "None" | "\"\"" | "[]" | "{}"))
+                        .or(values.first())
+                        .cloned()
+                        .unwrap_or_else(|| "None".into())
+                })
+                .collect();
+            vec![SetupCall {
+                method: g.qualified.rsplit('.').next().unwrap_or("").to_owned(),
+                args,
+            }]
+        })
+        .collect()
+}
