@@ -188,6 +188,13 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
     }
     if state.kind == crate::ServiceKind::Specialists {
         body.insert("tools".into(), tool_states(&state).await);
+        // Generated tests run here: say how they are contained.
+        body.insert(
+            "sandbox".into(),
+            tokio::task::spawn_blocking(qa_agents::tools::sandbox_status)
+                .await
+                .unwrap_or_default(),
+        );
     }
     if state.kind == crate::ServiceKind::Orchestrator {
         let r = &state.reasoning;

@@ -82,6 +82,7 @@ mod accounts;
 mod analyses;
 mod conversations;
 mod ephemeral;
+mod generated;
 mod jobs;
 mod operations;
 mod traces;
@@ -96,6 +97,7 @@ pub use analyses::{
 };
 pub use conversations::{Conversation, MessageRecord, NewFeedback, StoredEvent};
 pub use ephemeral::{Ephemeral, Event, RESYNC};
+pub use generated::{GeneratedTests, NewGeneratedTests, TestRun};
 pub use jobs::{Job, MAX_ATTEMPTS};
 pub use operations::{FeedbackBacklog, MaintenanceStep, Specialist};
 pub use traces::{FinishedTrace, LearnedSnapshot, TraceRecord};

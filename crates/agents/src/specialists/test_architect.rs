@@ -1,7 +1,9 @@
 //! Test Architect: the test strategy of a repository (frameworks found, the shape of the
-//! test pyramid, the untested code to cover first and why, CI advice), and, until test
-//! generation lands, an honest answer to "write tests for X": what the tests must cover,
-//! from the function's own branches and exceptions, never unvalidated test code.
+//! test pyramid, the untested code to cover first and why, CI advice), and "write tests for
+//! X": tests generated and run in the sandbox (`generate_tests`), shown only when they passed
+//! every run; where none can be generated (another language, a module that does not import),
+//! what the tests must cover, from the function's own branches and exceptions, never
+//! unvalidated test code.
 
 use std::sync::LazyLock;
 
@@ -12,7 +14,7 @@ use super::{
     Action, Claim, Draft, Section, SpecialistId, Strategy, aid, function_actions,
     function_evidence, function_facts, source_of,
 };
-use crate::engine::Scratch;
+use crate::engine::{Artifact, Scratch};
 use crate::planner::Intent;
 use crate::tools::Evidence;
 
@@ -67,8 +69,120 @@ fn why_first(f: &Value) -> String {
     why.join(", ")
 }
 
+/// The first named Python function whose file the metrics resolved: what to generate for.
+fn generation_target(s: &Scratch) -> Option<(String, String)> {
+    function_facts(s).iter().find_map(|f| {
+        let file = f["file"].as_str()?;
+        let name = f["name"].as_str()?;
+        file.ends_with(".py")
+            .then(|| (file.to_owned(), name.to_owned()))
+    })
+}
+
+/// Tests that were generated and passed validation: the answer, with the file as an artifact.
+fn generated_answer(s: &Scratch, g: &Value, d: &mut Draft) -> bool {
+    let kept = g["kept"].as_array().cloned().unwrap_or_default();
+    if kept.is_empty() {
+        return false;
+    }
+    let target = s
+        .observations
+        .iter()
+        .find(|o| o.tool == "generate_tests")
+        .and_then(|o| o.args["target"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let runs = g["validation_runs"].as_u64().unwrap_or(5);
+    let mut summary = format!(
+        "I wrote {} test(s) for `{target}` and ran them before showing them: each passed {runs} runs in fresh processes in the sandbox ({}), asserts on a value or state the code produced, and adds coverage or catches an injected fault that the others miss.",
+        kept.len(),
+        g["sandbox"]["mode"].as_str().unwrap_or("sandbox"),
+    );
+    if let Some(c) = g["coverage"]["line_percent"].as_f64() {
+        summary.push_str(&format!(
+            " They cover {c:.0}% of the lines of `{}`",
+            g["file"].as_str().unwrap_or_default()
+        ));
+        if let Some(b) = g["coverage"]["branch_percent"].as_f64() {
+            summary.push_str(&format!(" and {b:.0}% of its branches"));
+        }
+        summary.push('.');
+    }
+    if let Some(score) = g["mutation"]["score"].as_f64() {
+        summary.push_str(&format!(
+            " They catch {:.0}% of the faults put into the code under test ({} of {} mutants killed).",
+            score * 100.0,
+            g["mutation"]["killed"],
+            g["mutation"]["run"]
+        ));
+    }
+    d.summary = summary;
+    let facts = function_facts(s);
+    let cite = |t: &str| -> Vec<Evidence> {
+        facts
+            .iter()
+            .filter(|f| {
+                f["name"].as_str() == Some(t) || f["name"].as_str() == Some(target.as_str())
+            })
+            .take(1)
+            .map(|f| function_evidence(f, "cyclomatic"))
+            .collect()
+    };
+    let mut sec = Section::new("What the tests check");
+    for k in kept.iter().take(12) {
+        let name = k["name"].as_str().unwrap_or_default();
+        let evidence = cite(k["target"].as_str().unwrap_or_default());
+        let what = format!(
+            "`{name}`: {} new branch arc(s), {} mutant(s) only it kills.",
+            k["new_arcs"], k["new_mutants_killed"]
+        );
+        if evidence.is_empty() {
+            sec.push(Claim::advice(what));
+        } else {
+            sec.push(Claim::fact(what, evidence));
+        }
+    }
+    d.add(sec);
+    let dropped = g["dropped"].as_array().cloned().unwrap_or_default();
+    if !dropped.is_empty() {
+        let mut sec = Section::new("Dropped before you saw them");
+        for x in dropped.iter().take(8) {
+            sec.push(Claim::advice(format!(
+                "`{}`: {}",
+                x["name"].as_str().unwrap_or_default(),
+                x["reason"].as_str().unwrap_or_default()
+            )));
+        }
+        d.add(sec);
+    }
+    d.artifacts.push(Artifact {
+        kind: "pytest".into(),
+        title: g["file_name"]
+            .as_str()
+            .unwrap_or("test_generated.py")
+            .into(),
+        content: g["test_source"].as_str().unwrap_or_default().into(),
+        validated: Some(true),
+    });
+    true
+}
+
 fn write_tests_answer(s: &Scratch, d: &mut Draft) {
-    d.summary = "This build cannot yet generate tests and run them before showing them, and I do not hand out test code that was never run. Here is what the tests must cover, from the function itself; a test you write against this list is one I can check (ask me \"what should I test first?\" for the rest of the repository).".into();
+    if let Some(g) = s.ok("generate_tests").next()
+        && generated_answer(s, &g.data, d)
+    {
+        return;
+    }
+    let why_not = s
+        .observations
+        .iter()
+        .find(|o| o.tool == "generate_tests")
+        .and_then(|o| o.result.as_ref().err().cloned())
+        .map(|e| format!(" (generating them failed: {e})"))
+        .unwrap_or_default();
+    d.summary = format!(
+        "I could not generate tests for this function that pass validation{why_not}, and I do not hand out test code that was never run. Here is what the tests must cover, from the function itself; a test you write against this list is one I can check (ask me \"what should I test first?\" for the rest of the repository)."
+    );
     let gaps = untested(s);
     for f in function_facts(s).iter().take(2) {
         let name = f["name"].as_str().unwrap_or_default();
@@ -155,6 +269,15 @@ impl Strategy for TestArchitect {
         )];
         if !s.symbols.is_empty() {
             out.extend(function_actions(s, "Work out the cases a test must cover"));
+            if s.intent() == Intent::WriteTests
+                && let Some((file, name)) = generation_target(s)
+            {
+                out.push(Action::new(
+                    format!("Generate tests for `{name}` and run them in the sandbox; keep only those that pass every run and check real values."),
+                    "generate_tests",
+                    json!({ "analysis_id": id, "file": file, "target": name }),
+                ));
+            }
         } else {
             out.push(Action::new(
                 "Count source and test files for the shape of the test suite.",
@@ -219,7 +342,7 @@ impl Strategy for TestArchitect {
         );
         if s.intent() == Intent::WriteTests {
             d.summary = format!(
-                "This build cannot yet generate tests and run them before showing them, and I do not hand out test code that was never run. Name a function (\"write tests for `module.function`\") to get the cases its tests must cover; these are the functions that need tests first. {}",
+                "Name a function (\"write tests for `module.function`\") and I will generate tests for it and run them before showing them; these are the functions that need tests first. {}",
                 d.summary
             );
         }

@@ -7,6 +7,7 @@ mod analysis;
 mod analyze;
 mod compare;
 mod evidence;
+mod generate;
 mod rules;
 mod source;
 
@@ -22,6 +23,7 @@ use serde_json::Value;
 use crate::breaker::{Breaker, BreakerState};
 
 pub use evidence::symbol_stem;
+pub use generate::sandbox_status;
 
 /// What a tool may reach: the database, as one tenant, and the directories the server
 /// may analyse.
@@ -189,6 +191,7 @@ impl Registry {
             Arc::new(analyze::AnalyzeRepository),
             Arc::new(analysis::AnalysisSummary),
             Arc::new(evidence::VerifyEvidence),
+            Arc::new(generate::GenerateTests),
         ])
     }
 

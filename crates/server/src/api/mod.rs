@@ -49,7 +49,8 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
             .route("/tools", get(tools::list))
             .route("/tools/{name}", post(tools::invoke))
             .route("/tools/{name}/disable", post(tools::disable))
-            .route("/tools/{name}/enable", post(tools::enable));
+            .route("/tools/{name}/enable", post(tools::enable))
+            .route("/generated-tests/{id}", get(tools::generated_tests));
     }
     if kind == ServiceKind::Conversation {
         api = api

@@ -43,6 +43,7 @@ use super::{account, agent, analyses, conversations, maintenance, specialists, t
         tools::invoke,
         tools::disable,
         tools::enable,
+        tools::generated_tests,
     ),
     components(schemas(views::Problem)),
     modifiers(&BearerKey),

@@ -167,3 +167,23 @@ async fn switch(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Tests the `generate_tests` tool generated and kept, with their coverage, mutation score and
+/// validation runs; only the caller's tenant's.
+#[utoipa::path(get, path = "/api/v1/generated-tests/{id}", tag = "tools", params(("id" = i64, Path)),
+    responses(
+        (status = 200, body = Object, description = "target, framework, code, status, coverage, mutation_score, runs"),
+        (status = 404, body = Problem)))]
+pub async fn generated_tests(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let g = state
+        .db
+        .db
+        .generated_tests(caller.0.tenant_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("generated tests {id}")))?;
+    Ok(Json(serde_json::to_value(g).unwrap_or_default()))
+}

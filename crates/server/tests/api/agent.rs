@@ -158,7 +158,8 @@ async fn questions_are_answered_from_real_tool_calls_with_verified_evidence() {
         );
         assert_evidence_holds(&root, a);
 
-        // "Write tests" is answered honestly: what to cover, no test code.
+        // "Write tests" returns tests that were run before they were shown, as an artifact
+        // marked validated.
         let (_, _, body) = call(
             "POST",
             &format!("{api}/api/v1/agent/tasks"),
@@ -167,9 +168,14 @@ async fn questions_are_answered_from_real_tool_calls_with_verified_evidence() {
         )
         .await;
         let text = body["answer"]["text"].as_str().unwrap();
+        assert!(text.contains("ran them before showing them"), "{text}");
+        let artifact = &body["answer"]["artifacts"][0];
+        assert_eq!(artifact["kind"], "pytest", "{body}");
+        assert_eq!(artifact["validated"], true);
+        let code = artifact["content"].as_str().unwrap();
         assert!(
-            text.contains("cannot yet generate tests") && !text.contains("def test_"),
-            "{text}"
+            code.contains("def test_cart_total") && code.contains("import Cart"),
+            "{code}"
         );
 
         // A question it does not understand gets what it can do, and no tool runs.

@@ -37,6 +37,18 @@ async fn all_in_one_answers_every_health_route_on_every_listener() {
         assert_eq!(db["backend"], "sqlite");
         assert_eq!(db["required"], true);
         assert!(db["latency_ms"].as_f64().is_some() && db["pool"]["max"].as_u64() >= Some(1));
+        // Where generated tests run, the sandbox's mode and what it isolates.
+        if l.kind == ServiceKind::Specialists {
+            let sandbox = &body["sandbox"];
+            assert!(
+                matches!(sandbox["mode"].as_str(), Some("bubblewrap" | "rlimits")),
+                "{body}"
+            );
+            assert_eq!(sandbox["network_isolated"], sandbox["mode"] == "bubblewrap");
+            if std::env::var_os("CI").is_some() {
+                assert_eq!(sandbox["mode"], "bubblewrap", "{body}");
+            }
+        }
     }
     app.shutdown();
     assert!(app.wait(Duration::from_secs(5)).await);

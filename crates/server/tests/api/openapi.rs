@@ -33,6 +33,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/tools/{name}"),
     ("post", "/api/v1/tools/{name}/disable"),
     ("post", "/api/v1/tools/{name}/enable"),
+    ("get", "/api/v1/generated-tests/{id}"),
 ];
 
 #[tokio::test]

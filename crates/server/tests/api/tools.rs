@@ -65,6 +65,7 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
             "find_violations",
             "function_metrics",
             "function_source",
+            "generate_tests",
             "list_untested",
             "search_code",
             "verify_evidence"
@@ -77,6 +78,59 @@ async fn tools_run_on_the_tenants_analysis_with_evidence_that_checks_out() {
         );
         assert_eq!(t["input_schema"]["type"], "object", "{t}");
     }
+
+    // Tests generated and run in the sandbox, stored with their validation runs.
+    let (code, _, r) = call(
+        "POST",
+        &tool("generate_tests"),
+        Some(ADMIN_KEY),
+        Some(json!({ "analysis_id": id, "file": "pkg/pricing.py", "target": "Cart.total", "budget_seconds": 30 })),
+    )
+    .await;
+    assert_eq!(code, 200, "{r}");
+    let source = r["data"]["test_source"].as_str().unwrap();
+    assert!(
+        source.contains("def test_cart_total") && source.contains("assert "),
+        "{source}"
+    );
+    assert_eq!(r["data"]["validation_runs"], 5);
+    let stored_id = r["data"]["generated_tests_id"].as_i64().unwrap();
+    let (code, _, stored) = call(
+        "GET",
+        &format!("{spec}/api/v1/generated-tests/{stored_id}"),
+        Some(ADMIN_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{stored}");
+    assert_eq!(stored["status"], "validated");
+    assert_eq!(stored["code"].as_str(), Some(source));
+    assert_eq!(stored["runs"].as_array().unwrap().len(), 5);
+    assert!(stored["coverage"].as_f64().unwrap() > 50.0, "{stored}");
+    // Not Python, or outside the analysed tree: refused, nothing run.
+    std::fs::write(ws.path().join("outside.py"), "def f():\n    return 1\n").unwrap();
+    for (file, want) in [
+        ("README.md", 422),
+        ("../outside.py", 422),
+        ("pkg/none.py", 404),
+    ] {
+        let (code, _, r) = call(
+            "POST",
+            &tool("generate_tests"),
+            Some(ADMIN_KEY),
+            Some(json!({ "analysis_id": id, "file": file })),
+        )
+        .await;
+        assert_eq!(code, want, "{file}: {r}");
+    }
+    let (code, _, _) = call(
+        "GET",
+        &format!("{spec}/api/v1/generated-tests/999999"),
+        Some(ADMIN_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(code, 404);
 
     let (code, _, r) = call(
         "POST",

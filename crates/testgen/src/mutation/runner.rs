@@ -112,19 +112,33 @@ pub fn run(sandbox: &Sandbox, options: &MutateOptions) -> Result<MutationReport,
         .strip_prefix(&root)
         .unwrap_or(&location.file)
         .to_path_buf();
-    let rel_tests: Vec<PathBuf> = options
-        .tests
-        .iter()
-        .map(|t| {
-            let t = t.canonicalize().unwrap_or_else(|_| t.clone());
-            t.strip_prefix(&root).map(Path::to_path_buf).map_err(|_| {
-                GenerateError::TestsOutsideProject {
+    // Test files outside the project (a generated file not written yet) are copied into
+    // each copy of it; test directories must be inside.
+    let mut rel_tests: Vec<PathBuf> = Vec::new();
+    for t in options.tests {
+        let t = t.canonicalize().map_err(|e| GenerateError::Unreadable {
+            path: t.clone(),
+            reason: e.to_string(),
+        })?;
+        match t.strip_prefix(&root) {
+            Ok(rel) => rel_tests.push(rel.to_path_buf()),
+            Err(_) if t.is_file() => {
+                let rel = Path::new("qa_agent_tests").join(t.file_name().unwrap_or_default());
+                for copy in &copies {
+                    std::fs::create_dir_all(copy.path().join("qa_agent_tests"))
+                        .map_err(GenerateError::Io)?;
+                    std::fs::copy(&t, copy.path().join(&rel)).map_err(GenerateError::Io)?;
+                }
+                rel_tests.push(rel);
+            }
+            Err(_) => {
+                return Err(GenerateError::TestsOutsideProject {
                     tests: t.clone(),
                     root: root.clone(),
-                }
-            })
-        })
-        .collect::<Result<_, _>>()?;
+                });
+            }
+        }
+    }
     let rel_import_root = location
         .import_root
         .strip_prefix(&root)

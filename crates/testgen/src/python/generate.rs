@@ -98,7 +98,16 @@ fn generate(
             }
             None => true,
         };
-        if !wanted || name.starts_with('_') || !public.contains(f.qualified.as_str()) {
+        // Private and dunder functions only when asked for by name.
+        let named = options.target.as_deref() == Some(f.qualified.as_str());
+        let known = analysed
+            .functions
+            .iter()
+            .any(|a| a.qualified_name == f.qualified && !a.is_test);
+        if !wanted
+            || !known
+            || (!named && (name.starts_with('_') || !public.contains(f.qualified.as_str())))
+        {
             continue;
         }
         if f.is_async {
@@ -246,6 +255,14 @@ fn generate(
         candidates.push((case, items));
     }
     let mut selected = greedy(candidates, MAX_TESTS_PER_TARGET);
+    if selected.is_empty() {
+        report.status = ModuleStatus::NothingKept;
+        report.problem = Some(format!(
+            "none of the {} calls tried gave a behaviour a test could assert exactly (every call failed, timed out or returned objects without comparable state)",
+            report.candidates
+        ));
+        return Ok(());
+    }
     let mut named: Vec<TestCase> = selected.iter().map(|(c, _)| c.clone()).collect();
     Renderer::name_all(&mut named);
     for ((case, _), name) in selected.iter_mut().zip(named) {

@@ -107,7 +107,7 @@ pub fn pool(param: &Param, literals: &[String], module: &ModuleSig, depth: u8) -
     }
     let mut seen = std::collections::HashSet::new();
     out.retain(|v| seen.insert(v.clone()));
-    out.truncate(14);
+    out.truncate(18);
     out
 }
 
@@ -301,6 +301,14 @@ fn values_of(kind: &Kind, literals: &[String], module: &ModuleSig, depth: u8) ->
             v.extend(["\"\"", "\"abc\""].map(String::from));
             v.extend(strs());
             v.extend(["\"Hello World\"", "\" \"", "\"a,b\"", "\"123\""].map(String::from));
+            // Separators the body splits or joins on (`"/"`, `"."`): strings made of them.
+            for sep in strs().filter(|l| l.chars().count() == 3) {
+                let c = &sep[1..sep.len() - 1];
+                if c != "\\" && c != "\"" && c != "'" {
+                    v.push(format!("\"a{c}b{c}c\""));
+                    v.push(format!("\"{c}x{c}y{c}\""));
+                }
+            }
         }
         Kind::Bool => v.extend(["True", "False"].map(String::from)),
         Kind::Bytes => v.extend(["b\"\"", "b\"abc\"", "b\"\\x00\\xff\""].map(String::from)),
@@ -343,7 +351,9 @@ fn values_of(kind: &Kind, literals: &[String], module: &ModuleSig, depth: u8) ->
         Kind::Class(name) => match module.classes.get(name) {
             Some(class) if !class.members.is_empty() => v.extend(class.members.iter().cloned()),
             Some(class) if depth < 2 => v.extend(constructors(class, module, depth + 1)),
-            _ => {}
+            Some(_) => {}
+            // A type variable (`K`) or a class from elsewhere: plain values may fit it.
+            None => v.extend(values_of(&Kind::Any, literals, module, depth)),
         },
         Kind::Any => {
             v.extend(GENERIC.iter().map(|s| s.to_string()));

@@ -401,7 +401,7 @@ fn literals(node: Node, src: &[u8], out: &mut Vec<String>) {
                     && !t.starts_with("\"\"\"")
                     && !t.starts_with("'''");
                 if plain && t.len() <= 40 && !t.contains('\n') && !is_docstring(n) {
-                    out.push(t.to_owned());
+                    out.push(black_quotes(t));
                 }
             }
             _ => {
@@ -412,6 +412,16 @@ fn literals(node: Node, src: &[u8], out: &mut Vec<String>) {
     }
     let mut seen = std::collections::HashSet::new();
     out.retain(|l| seen.insert(l.clone()));
+}
+
+/// A plain string literal in the quotes black would write (`'a'` → `"a"`); literals with
+/// escapes are kept as written.
+fn black_quotes(literal: &str) -> String {
+    let body = &literal[1..literal.len().saturating_sub(1).max(1)];
+    if literal.len() < 2 || body.contains('\\') {
+        return literal.to_owned();
+    }
+    super::value::python_str(body)
 }
 
 fn in_comparison(node: Node) -> bool {
