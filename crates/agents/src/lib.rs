@@ -11,6 +11,7 @@ mod llm_planner;
 pub mod planner;
 pub mod quality;
 pub mod specialists;
+pub mod test_writer;
 pub mod tools;
 pub mod workspace;
 

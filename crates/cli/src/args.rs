@@ -236,6 +236,15 @@ pub struct GenerateArgs {
     /// Seed of the input choices: the same seed gives the same tests.
     #[arg(long, default_value_t = 0x5eed)]
     pub seed: u64,
+
+    /// Also ask the configured language model for tests (QA_AGENT_LLM_PROVIDER, _MODEL,
+    /// _API_KEY, _BASE_URL); they are validated the same way.
+    #[arg(long)]
+    pub llm: bool,
+
+    /// Rounds in which the model may fix its failing tests (with --llm).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub repair_rounds: u32,
 }
 
 #[derive(Debug, Args)]

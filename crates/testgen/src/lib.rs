@@ -59,6 +59,10 @@ pub struct GenerateOptions {
     pub mutation_score: bool,
     pub seed: u64,
     pub jobs: usize,
+    /// A language model that proposes more tests (LLM mode); the same validation applies.
+    pub writer: Option<python::llm::Writer>,
+    /// Rounds in which the model may repair its failing tests.
+    pub repair_rounds: u32,
 }
 
 impl Default for GenerateOptions {
@@ -71,6 +75,8 @@ impl Default for GenerateOptions {
             mutation_score: true,
             seed: 0x5eed,
             jobs: 2,
+            writer: None,
+            repair_rounds: 2,
         }
     }
 }

@@ -54,6 +54,8 @@ impl DropReason {
 pub struct Kept {
     pub name: String,
     pub target: String,
+    /// `qa-agent`, or the model that wrote it (LLM mode).
+    pub written_by: String,
     pub new_arcs: usize,
     pub new_mutants_killed: usize,
 }
@@ -65,6 +67,16 @@ pub struct Dropped {
     pub reason: DropReason,
     #[serde(skip)]
     pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelSummary {
+    pub model: String,
+    pub rounds: u32,
+    pub kept: usize,
+    pub dropped: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,6 +101,9 @@ pub struct ModuleReport {
     pub mutation: Option<MutationReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mutation_problem: Option<String>,
+    /// LLM mode: the model, its rounds and why it stopped early, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelSummary>,
     pub test_file: Option<PathBuf>,
     pub test_source: String,
     pub wall_seconds: f64,
@@ -113,6 +128,7 @@ impl ModuleReport {
             coverage_after: None,
             mutation: None,
             mutation_problem: None,
+            model: None,
             test_file: None,
             test_source: String::new(),
             wall_seconds: 0.0,
@@ -198,6 +214,21 @@ impl GenerationReport {
                 }
             } else if let Some(p) = &m.mutation_problem {
                 let _ = writeln!(out, "  mutation score: not measured: {p}");
+            }
+            if let Some(model) = &m.model {
+                let _ = writeln!(
+                    out,
+                    "  model {}: {} kept, {} dropped in {} round(s){}",
+                    model.model,
+                    model.kept,
+                    model.dropped,
+                    model.rounds,
+                    model
+                        .problem
+                        .as_ref()
+                        .map(|p| format!(" ({p})"))
+                        .unwrap_or_default()
+                );
             }
             if let Some(f) = &m.test_file {
                 let _ = writeln!(out, "  written: {}", f.display());

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use std::sync::{Arc, Mutex};
+
 use qa_testgen::mutation::runner::{MutateOptions, Verdict};
+use qa_testgen::python::llm::{TestWriter, Writer};
 use qa_testgen::report::DropReason;
 use qa_testgen::{GenerateOptions, ModuleStatus};
 
@@ -130,9 +133,13 @@ fn generated_tests_pass_check_values_and_kill_mutants() {
             .current_dir(&root)
             .env("PYTHONPATH", &root)
             .env("PYTHONHASHSEED", seed)
-            .status()
+            .output()
             .unwrap();
-        assert!(status.success());
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stdout)
+        );
     }
     if tool("black") {
         let black = Command::new("python3")
@@ -269,5 +276,106 @@ fn mutation_testing_exposes_a_weak_suite() {
     assert!(
         err.to_string().contains("fails before any mutation"),
         "{err}"
+    );
+}
+
+/// A model stand-in with canned answers: a good test, one without an oracle, an xfail, and a
+/// wrong one it fixes when told it failed.
+struct Scripted {
+    turns: Mutex<Vec<usize>>,
+}
+
+impl TestWriter for Scripted {
+    fn write(&self, system: &str, turns: &[String]) -> Result<String, String> {
+        assert!(system.contains("pytest"));
+        self.turns.lock().unwrap().push(turns.len());
+        if turns.len() == 1 {
+            assert!(
+                turns[0].contains("def shipping(order: dict)"),
+                "the prompt carries the source"
+            );
+            Ok("```python\nimport pytest\nfrom shop.shipping import BASE_RATE, shipping\n\n\ndef test_heavy_order_costs_8():\n    assert shipping({\"weight\": 12}) == 8\n\n\ndef test_rate_constant():\n    shipping({\"weight\": 1})\n    assert BASE_RATE == 5\n\n\n@pytest.mark.xfail\ndef test_maybe():\n    assert shipping({}) == 1\n\n\ndef test_light_order():\n    assert shipping({\"weight\": 1}) == 6\n```".into())
+        } else {
+            let feedback = turns.last().unwrap();
+            assert!(feedback.contains("test_light_order"), "{feedback}");
+            Ok("```python\ndef test_light_order():\n    assert shipping({\"weight\": 1}) == 5\n```".into())
+        }
+    }
+    fn describe(&self) -> String {
+        "scripted".into()
+    }
+}
+
+#[test]
+fn llm_mode_keeps_only_model_tests_that_pass_check_and_add_coverage() {
+    if !tool("pytest") || !tool("coverage") {
+        return;
+    }
+    let (_dir, root) = fixture("shop");
+    let writer = Arc::new(Scripted {
+        turns: Mutex::new(Vec::new()),
+    });
+    let options = GenerateOptions {
+        budget: Duration::from_secs(60),
+        mutation_score: false,
+        writer: Some(Writer(writer.clone())),
+        ..GenerateOptions::default()
+    };
+    let report =
+        qa_testgen::generate(&sandbox(), &root.join("shop/shipping.py"), &options).unwrap();
+    let m = &report.modules[0];
+    assert_eq!(m.status, ModuleStatus::Generated, "{:?}", m.problem);
+    let by_model: Vec<&str> = m
+        .kept
+        .iter()
+        .filter(|k| k.written_by == "scripted")
+        .map(|k| k.name.as_str())
+        .collect();
+    assert_eq!(
+        by_model,
+        ["test_heavy_order_costs_8", "test_light_order"],
+        "{:?}",
+        m.dropped
+    );
+    let reason = |name: &str| {
+        m.dropped
+            .iter()
+            .find(|d| d.name == name)
+            .map(|d| d.reason.describe())
+            .unwrap_or_default()
+    };
+    assert!(
+        reason("test_rate_constant").contains("no oracle"),
+        "{:?}",
+        m.dropped
+    );
+    assert!(reason("test_maybe").contains("xfail"), "{:?}", m.dropped);
+    // One repair round: the failure went back to the model and the fix was validated.
+    assert_eq!(*writer.turns.lock().unwrap(), [1, 3]);
+    assert_eq!(m.model.as_ref().unwrap().rounds, 2);
+    assert!(
+        m.test_source
+            .contains("def test_light_order():\n    assert shipping({\"weight\": 1}) == 5")
+    );
+    assert!(!m.test_source.contains("xfail"));
+    let coverage = m.coverage_after.as_ref().unwrap();
+    // Only `express` orders stay uncovered: neither the generator nor the model tried one.
+    assert_eq!(
+        coverage.lines_covered + 1,
+        coverage.lines_total,
+        "{coverage:?}"
+    );
+    // The written file passes on its own.
+    let status = Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .arg(m.test_file.as_ref().unwrap())
+        .current_dir(&root)
+        .env("PYTHONPATH", &root)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stdout)
     );
 }

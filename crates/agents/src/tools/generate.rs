@@ -75,11 +75,21 @@ impl Tool for GenerateTests {
             let root = root_of(cx, i.analysis_id).await?;
             let path = inside(&root, &i.file)?;
             let sandbox = sandbox()?;
+            let writer = match &cx.llm {
+                Some(config) => Some(qa_testgen::python::llm::Writer(std::sync::Arc::new(
+                    crate::test_writer::LlmTestWriter::new(
+                        qa_llm::Client::new(config.clone()).map_err(ToolError::Fault)?,
+                        tokio::runtime::Handle::current(),
+                    ),
+                ))),
+                None => None,
+            };
             let options = GenerateOptions {
                 target: i.target.clone(),
                 budget: Duration::from_secs(u64::from(i.budget_seconds.unwrap_or(60))),
                 // Shown, not written into the user's tree: they decide where it goes.
                 write: false,
+                writer,
                 ..GenerateOptions::default()
             };
             let report =

@@ -32,6 +32,8 @@ pub struct ToolContext {
     pub db: qa_store::Database,
     pub tenant_id: i64,
     pub workspace_roots: std::sync::Arc<Vec<std::path::PathBuf>>,
+    /// The configured language model, for test generation's LLM mode (none: offline).
+    pub llm: Option<qa_llm::ProviderConfig>,
 }
 
 /// Where a claim comes from.

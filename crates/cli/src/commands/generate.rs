@@ -16,7 +16,28 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
             "warning: sandbox in rlimits mode (no network or filesystem isolation): {reason}"
         );
     }
+    // LLM mode: the provider's HTTP calls need a runtime; generation itself is blocking.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let writer = if args.llm {
+        let config = qa_server::ServerConfig::load(None)?;
+        let Some(provider) = config.llm() else {
+            anyhow::bail!(
+                "--llm needs a language model: set QA_AGENT_LLM_PROVIDER (openai or anthropic), QA_AGENT_LLM_MODEL and QA_AGENT_LLM_API_KEY (or QA_AGENT_LLM_BASE_URL for a local server)"
+            );
+        };
+        let client = qa_llm::Client::new(provider).map_err(anyhow::Error::msg)?;
+        Some(qa_testgen::python::llm::Writer(std::sync::Arc::new(
+            qa_agents::test_writer::LlmTestWriter::new(client, runtime.handle().clone()),
+        )))
+    } else {
+        None
+    };
     let options = GenerateOptions {
+        writer,
+        repair_rounds: args.repair_rounds,
         target: args.target,
         budget: Duration::from_secs(args.budget.max(5)),
         out_dir: args.out,

@@ -9,7 +9,7 @@ use qa_analysis::{Analyzer, ProjectConfig, SourceFile};
 use qa_sandbox::Sandbox;
 
 use super::harness::{self, MutantPlan, Observed};
-use super::inputs::{CallSpec, Rng, propose};
+use super::inputs::{CallSpec, Rng, propose, record_worked};
 use super::oracle::oracles;
 use super::project::{ModuleLocation, project_root, tests_dir};
 use super::pytest::{self, RunResult};
@@ -132,15 +132,24 @@ fn generate(
     let mut seen: HashMap<u32, Observed> = HashMap::new();
     let mut arcs_seen: BTreeSet<(i64, i64)> = BTreeSet::new();
     let mut quiet_rounds = 0;
+    let mut worked = super::inputs::Worked::new();
     let explore_until = started + budget.mul_f64(0.4);
     let mut bad_calls: BTreeSet<u32> = BTreeSet::new();
     for round in 0..12u32 {
-        if Instant::now() >= explore_until || quiet_rounds >= 2 {
+        if Instant::now() >= explore_until || quiet_rounds >= 3 {
             break;
         }
         let mut batch: Vec<CallSpec> = Vec::new();
         for f in &targets {
-            batch.extend(propose(f, &module, round, &mut rng, &mut next_id, 20));
+            batch.extend(propose(
+                f,
+                &module,
+                round,
+                &mut rng,
+                &mut next_id,
+                20,
+                &worked,
+            ));
         }
         let before = arcs_seen.len();
         let left = explore_until
@@ -150,6 +159,12 @@ fn generate(
         report.candidates += batch.len();
         for o in observed {
             arcs_seen.extend(o.arcs.iter().copied());
+            if o.exc.is_none()
+                && let Some(spec) = batch.iter().find(|s| s.id == o.id)
+                && let Some(f) = targets.iter().find(|f| f.qualified == spec.target)
+            {
+                record_worked(&mut worked, spec, f);
+            }
             seen.insert(o.id, o);
         }
         specs.extend(batch.into_iter().map(|s| (s.id, s)));
@@ -261,7 +276,9 @@ fn generate(
             "none of the {} calls tried gave a behaviour a test could assert exactly (every call failed, timed out or returned objects without comparable state)",
             report.candidates
         ));
-        return Ok(());
+        if options.writer.is_none() {
+            return Ok(());
+        }
     }
     let mut named: Vec<TestCase> = selected.iter().map(|(c, _)| c.clone()).collect();
     Renderer::name_all(&mut named);
@@ -281,7 +298,8 @@ fn generate(
     let per_run = Duration::from_secs(60);
     let mut results: BTreeMap<String, Vec<RunResult>> = BTreeMap::new();
     let mut junit = Vec::new();
-    for seed in 1..=RERUNS {
+    // (Nothing to run when only the model may still propose tests.)
+    for seed in (1..=RERUNS).filter(|_| !cases.is_empty()) {
         let run = pytest::run_once(sandbox, work.path(), &file_name, &location, seed, per_run)?;
         if let Some(problem) = run.problem {
             return Err(GenerateError::ValidationCrashed(problem));
@@ -344,6 +362,7 @@ fn generate(
                 report.kept.push(Kept {
                     name: case.name.clone(),
                     target: case.target.clone(),
+                    written_by: "qa-agent".into(),
                     new_arcs,
                     new_mutants_killed: new_kills,
                 });
@@ -352,13 +371,50 @@ fn generate(
             }
         }
     }
-    if kept.is_empty() {
+    // 5. LLM mode: the model proposes more, validated the same way.
+    let mut final_text = renderer.file(&kept);
+    if let Some(writer) = &options.writer {
+        let targets: Vec<String> = targets.iter().map(|f| f.qualified.clone()).collect();
+        let outcome = super::llm::extend(
+            sandbox,
+            writer.0.as_ref(),
+            &super::llm::Context {
+                location: &location,
+                source: &source,
+                targets: &targets,
+                kept_file: &final_text,
+                file_name: &file_name,
+                deadline: started + budget.mul_f64(0.85),
+                rounds: options.repair_rounds,
+            },
+        );
+        for t in &outcome.kept {
+            report.kept.push(Kept {
+                name: t.name.clone(),
+                target: "model".into(),
+                written_by: writer.0.describe(),
+                new_arcs: 0,
+                new_mutants_killed: 0,
+            });
+        }
+        report.model = Some(crate::report::ModelSummary {
+            model: writer.0.describe(),
+            rounds: outcome.rounds,
+            kept: outcome.kept.len(),
+            dropped: outcome.dropped.len(),
+            problem: outcome.problem.clone(),
+        });
+        report.dropped.extend(outcome.dropped);
+        if !outcome.kept.is_empty() {
+            final_text = super::llm::combined(&final_text, &outcome.imports, &outcome.kept);
+        }
+    }
+    if report.kept.is_empty() {
         report.status = ModuleStatus::NothingKept;
         return Ok(());
     }
 
-    // 5. Write, then measure what was written: coverage, and the real mutation score.
-    let final_text = renderer.file(&kept);
+    // 6. Write, then measure what was written: coverage, and the real mutation score.
     std::fs::write(work.path().join(&file_name), &final_text).map_err(GenerateError::Io)?;
     report.coverage_after = pytest::coverage(
         sandbox,

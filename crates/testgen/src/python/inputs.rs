@@ -72,6 +72,8 @@ const GENERIC: &[&str] = &[
     "0",
     "1",
     "-1",
+    "0.5",
+    "0.25",
     "\"\"",
     "\"abc\"",
     "[]",
@@ -86,11 +88,14 @@ const GENERIC: &[&str] = &[
 pub fn pool(param: &Param, literals: &[String], module: &ModuleSig, depth: u8) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let hint = param.annotation.as_deref().map(normalise);
-    let kind = hint
+    let declared = hint
         .as_deref()
         .map(Kind::of)
-        .or_else(|| param.default.as_deref().and_then(Kind::of_default))
-        .unwrap_or_else(|| Kind::of_name(&param.name));
+        .or_else(|| param.default.as_deref().and_then(Kind::of_default));
+    // A guess from the name alone (`s` for a string) leads, but plain values of other
+    // kinds follow: `s` is a saturation in colorsys.
+    let guessed = declared.is_none();
+    let kind = declared.unwrap_or_else(|| Kind::of_name(&param.name));
     // A default is worth trying as an explicit argument when it is a plain value; `field(...)`,
     // `object()` and other calls are not.
     if let Some(default) = &param.default
@@ -105,9 +110,12 @@ pub fn pool(param: &Param, literals: &[String], module: &ModuleSig, depth: u8) -
         }
         other => out.extend(values_of(other, literals, module, depth)),
     }
+    if guessed && kind != Kind::Any {
+        out.extend(GENERIC.iter().map(|s| s.to_string()));
+    }
     let mut seen = std::collections::HashSet::new();
     out.retain(|v| seen.insert(v.clone()));
-    out.truncate(18);
+    out.truncate(24);
     out
 }
 
@@ -494,6 +502,30 @@ impl Rng {
     }
 }
 
+/// Values that gave a result without an exception, by (target, parameter name).
+pub type Worked = std::collections::HashMap<(String, String), Vec<String>>;
+
+/// Records the arguments of a call that returned normally.
+pub fn record_worked(worked: &mut Worked, spec: &CallSpec, f: &FunctionSig) {
+    let positional = f.params.iter().filter(|p| p.kind == ParamKind::Positional);
+    for (p, value) in positional.zip(&spec.args) {
+        let entry = worked
+            .entry((f.qualified.clone(), p.name.clone()))
+            .or_default();
+        if !entry.contains(value) && entry.len() < 12 {
+            entry.push(value.clone());
+        }
+    }
+    for (name, value) in &spec.kwargs {
+        let entry = worked
+            .entry((f.qualified.clone(), name.clone()))
+            .or_default();
+        if !entry.contains(value) && entry.len() < 12 {
+            entry.push(value.clone());
+        }
+    }
+}
+
 /// The calls of one round. Round 0 varies one parameter at a time around a typical call (the
 /// boundaries); later rounds draw every parameter at random.
 pub fn propose(
@@ -503,6 +535,7 @@ pub fn propose(
     rng: &mut Rng,
     next_id: &mut u32,
     per_round: usize,
+    worked: &Worked,
 ) -> Vec<CallSpec> {
     let params: Vec<&Param> = f.params.iter().collect();
     let literals: Vec<String> = f
@@ -519,10 +552,21 @@ pub fn propose(
         .chain(module.literals.iter().take(20))
         .cloned()
         .collect();
-    let pools: Vec<Vec<String>> = params
+    let mut pools: Vec<Vec<String>> = params
         .iter()
         .map(|p| pool(p, &literals, module, 0))
         .collect();
+    // Random rounds favour values that worked (no exception) for that parameter before:
+    // an untyped `h` that took 0.5 likely wants numbers, not strings.
+    if round > 0 {
+        for (p, values) in params.iter().zip(pools.iter_mut()) {
+            if let Some(good) = worked.get(&(f.qualified.clone(), p.name.clone())) {
+                let mut weighted: Vec<String> = good.iter().chain(good.iter()).cloned().collect();
+                weighted.append(values);
+                *values = weighted;
+            }
+        }
+    }
     let required_without_values = params.iter().zip(&pools).any(|(p, values)| {
         p.default.is_none()
             && matches!(p.kind, ParamKind::Positional | ParamKind::KeywordOnly)

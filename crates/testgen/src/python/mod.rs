@@ -4,6 +4,7 @@ pub mod expr;
 pub mod generate;
 pub mod harness;
 pub mod inputs;
+pub mod llm;
 pub mod names;
 pub mod oracle;
 pub mod project;

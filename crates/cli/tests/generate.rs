@@ -1,0 +1,148 @@
+//! `qa-agent generate` and `qa-agent mutate` as processes: files written where the project
+//! keeps its tests, JSON and JUnit reports, exit codes, and clear errors.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn qa_agent(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qa-agent"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("QA_AGENT_LLM_PROVIDER")
+        .output()
+        .unwrap()
+}
+
+fn has_pytest() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import pytest, coverage"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have pytest and coverage"
+        );
+        eprintln!("SKIPPED: pytest/coverage not installed (run scripts/test.sh)");
+    }
+    ok
+}
+
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pyproject.toml"), "").unwrap();
+    std::fs::create_dir_all(dir.path().join("calc/tests")).unwrap();
+    std::fs::write(dir.path().join("calc/__init__.py"), "").unwrap();
+    std::fs::write(
+        dir.path().join("calc/ops.py"),
+        "def safe_div(a: int, b: int) -> float:\n    if b == 0:\n        raise ZeroDivisionError(\"b is zero\")\n    return a / b\n\n\ndef sign(n: int) -> int:\n    if n > 0:\n        return 1\n    if n < 0:\n        return -1\n    return 0\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("calc/broken.py"), "def f(:\n").unwrap();
+    dir
+}
+
+#[test]
+fn generate_writes_validated_tests_and_reports_json_and_junit() {
+    if !has_pytest() {
+        return;
+    }
+    let dir = project();
+    let out = qa_agent(
+        dir.path(),
+        &[
+            "generate",
+            "calc/ops.py",
+            "--budget",
+            "30",
+            "--format",
+            "json",
+            "--junit",
+            "report.xml",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &report["modules"][0];
+    assert_eq!(m["module"], "calc.ops");
+    assert_eq!(m["status"], "generated");
+    // No tests/ at the root: created there, beside the project's package.
+    let written = dir.path().join("tests/test_ops_qa.py");
+    assert_eq!(
+        m["test_file"].as_str(),
+        written.canonicalize().unwrap().to_str()
+    );
+    let text = std::fs::read_to_string(&written).unwrap();
+    assert!(
+        text.contains("from calc.ops import safe_div, sign"),
+        "{text}"
+    );
+    assert!(
+        text.contains("with pytest.raises(ZeroDivisionError, match=\"^b is zero$\"):"),
+        "{text}"
+    );
+    assert!(text.contains("assert sign(-1) == -1"), "{text}");
+    assert!(m["mutation"]["score"].as_f64().unwrap() > 0.5, "{m}");
+    let junit = std::fs::read_to_string(dir.path().join("report.xml")).unwrap();
+    assert!(junit.contains("<testsuite name=\"calc.ops\""), "{junit}");
+    assert!(report["sandbox"]["mode"].as_str().is_some());
+
+    // The suite it wrote, scored by `mutate`, with a floor for CI.
+    let out = qa_agent(
+        dir.path(),
+        &[
+            "mutate",
+            "calc/ops.py",
+            "--tests",
+            "tests",
+            "--fail-under",
+            "99.9",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("calc.ops: mutation score"), "{text}");
+    assert!(text.contains("sign"), "{text}");
+    let score: f64 = text
+        .split("mutation score ")
+        .nth(1)
+        .and_then(|s| s.split('%').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(if score < 99.9 { 1 } else { 0 }),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_error() {
+    let dir = project();
+    // A syntax error: reported for that module, exit 1, nothing written.
+    let out = qa_agent(dir.path(), &["generate", "calc/broken.py", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("syntax error at line 1"));
+    // A path that does not exist.
+    let out = qa_agent(dir.path(), &["generate", "calc/nope.py"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    // LLM mode without a model configured says what to set.
+    let out = qa_agent(dir.path(), &["generate", "calc/ops.py", "--llm"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("QA_AGENT_LLM_PROVIDER"));
+    // mutate needs the tests to run.
+    let out = qa_agent(dir.path(), &["mutate", "calc/ops.py"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tests"));
+    assert!(
+        !dir.path().join("tests").exists(),
+        "nothing written on errors"
+    );
+}
