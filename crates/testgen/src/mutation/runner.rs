@@ -156,14 +156,14 @@ pub fn run(sandbox: &Sandbox, options: &MutateOptions) -> Result<MutationReport,
         true,
         Duration::from_secs(300),
     )?;
-    if !baseline.0.success() {
+    if !baseline.success() {
         return Err(GenerateError::SuiteFailsBeforeMutation(tail(
-            &baseline.0.stdout_text(),
+            &baseline.stdout_text(),
             15,
         )));
     }
     let covered = covered_lines(first, &rel_module);
-    let per_mutant_wall = baseline.0.wall * 3 + Duration::from_secs(5);
+    let per_mutant_wall = baseline.wall * 3 + Duration::from_secs(5);
 
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Verdict>>> = Mutex::new(vec![None; mutants.len()]);
@@ -197,10 +197,10 @@ pub fn run(sandbox: &Sandbox, options: &MutateOptions) -> Result<MutationReport,
                         );
                         let _ = std::fs::write(&file, source);
                         match run {
-                            Ok((o, _)) if o.status == Status::TimedOut => Verdict::TimedOut,
-                            Ok((o, _)) if o.success() => Verdict::Survived,
+                            Ok(o) if o.status == Status::TimedOut => Verdict::TimedOut,
+                            Ok(o) if o.success() => Verdict::Survived,
                             // 5: no tests ran.
-                            Ok((o, _)) if o.status == Status::Exited(5) => Verdict::NotCovered,
+                            Ok(o) if o.status == Status::Exited(5) => Verdict::NotCovered,
                             Ok(_) => Verdict::Killed,
                             Err(_) => continue,
                         }
@@ -273,7 +273,7 @@ fn pytest(
     tests: &[PathBuf],
     coverage: bool,
     wall: Duration,
-) -> Result<(qa_sandbox::Outcome, ()), GenerateError> {
+) -> Result<qa_sandbox::Outcome, GenerateError> {
     let python = crate::python_interpreter();
     let mut args: Vec<String> = vec!["-X".into(), "utf8".into()];
     if coverage {
@@ -281,19 +281,9 @@ fn pytest(
     } else {
         args.push("-m".into());
     }
-    args.extend(
-        [
-            "pytest",
-            "-q",
-            "-x",
-            "-p",
-            "no:cacheprovider",
-            "--no-header",
-            "-o",
-            "addopts=",
-        ]
-        .map(String::from),
-    );
+    args.extend(crate::python::pytest::PYTEST.map(String::from));
+    // The first failing test is enough to call a mutant killed.
+    args.push("-x".into());
     args.extend(tests.iter().map(|t| t.display().to_string()));
     let inner_root = sandbox.path_inside(dir, &dir.join(import_root));
     let limits = Limits {
@@ -324,7 +314,7 @@ fn pytest(
             });
         sandbox.run(&report)?;
     }
-    Ok((outcome, ()))
+    Ok(outcome)
 }
 
 /// Lines of the module executed by the baseline run; `None` when coverage is unavailable.

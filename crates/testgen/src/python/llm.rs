@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use qa_sandbox::{Command, Limits, Sandbox};
+use qa_sandbox::Sandbox;
 use tree_sitter::Parser;
 
 use super::generate::RERUNS;
@@ -320,11 +320,8 @@ fn line_contexts(
         "[run]\ndynamic_context = test_function\n",
     )
     .map_err(GenerateError::Io)?;
-    let python = crate::python_interpreter();
-    let run = Command::new(python.clone(), work.path())
+    let run = pytest::python(work.path(), cx.location, Duration::from_secs(60))
         .args([
-            "-X",
-            "utf8",
             "-m",
             "coverage",
             "run",
@@ -332,44 +329,22 @@ fn line_contexts(
             "--data-file=.qa-cov",
         ])
         .arg(format!("--include={}", cx.location.file.display()))
-        .args([
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "addopts=",
-            cx.file_name,
-        ])
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONPATH", cx.location.import_root.display().to_string())
-        .read_only(&cx.location.import_root)
-        .limits(Limits {
-            wall: Duration::from_secs(60),
-            ..Limits::default()
-        });
+        .arg("-m")
+        .args(pytest::PYTEST)
+        .arg(cx.file_name);
     sandbox.run(&run)?;
-    let report = Command::new(python, work.path())
-        .args([
-            "-m",
-            "coverage",
-            "json",
+    let json = pytest::coverage_json(
+        sandbox,
+        work.path(),
+        cx.location,
+        &[
             "--rcfile=.qa-coveragerc",
             "--data-file=.qa-cov",
             "--show-contexts",
-            "-o",
-            "ctx.json",
-            "-q",
-        ])
-        .read_only(&cx.location.import_root)
-        .limits(Limits {
-            wall: Duration::from_secs(60),
-            ..Limits::default()
-        });
-    sandbox.run(&report)?;
-    let text = std::fs::read_to_string(work.path().join("ctx.json")).unwrap_or_default();
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        ],
+        "ctx.json",
+    )?
+    .unwrap_or_default();
     let mut out: BTreeMap<String, BTreeSet<u32>> = BTreeMap::new();
     for file in json["files"]
         .as_object()

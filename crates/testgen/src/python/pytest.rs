@@ -29,6 +29,50 @@ pub struct Run {
     pub problem: Option<String>,
 }
 
+/// pytest's options for every run: quiet, no cache written into the tree, the project's own
+/// `addopts` (coverage plugins, -x, ...) left out.
+pub const PYTEST: [&str; 7] = [
+    "pytest",
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "--no-header",
+    "-o",
+    "addopts=",
+];
+
+/// `python -X utf8 ARGS` in `work`, importing the module under test: its import root on
+/// `PYTHONPATH` and visible read-only in the sandbox, no bytecode written.
+pub fn python(work: &Path, location: &ModuleLocation, wall: Duration) -> Command {
+    Command::new(crate::python_interpreter(), work)
+        .args(["-X", "utf8"])
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONPATH", location.import_root.display().to_string())
+        .read_only(&location.import_root)
+        .limits(Limits {
+            wall,
+            cpu: wall,
+            ..Limits::default()
+        })
+}
+
+/// `coverage json` of the data file in `work` into `out` (with `extra` options), parsed.
+pub fn coverage_json(
+    sandbox: &Sandbox,
+    work: &Path,
+    location: &ModuleLocation,
+    extra: &[&str],
+    out: &str,
+) -> Result<Option<serde_json::Value>, GenerateError> {
+    let report = python(work, location, Duration::from_secs(60))
+        .args(["-m", "coverage", "json", "-q", "-o", out])
+        .args(extra.iter().copied());
+    sandbox.run(&report)?;
+    Ok(std::fs::read_to_string(work.join(out))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok()))
+}
+
 /// Runs `file` (inside `work`) once with the given hash seed.
 pub fn run_once(
     sandbox: &Sandbox,
@@ -39,30 +83,12 @@ pub fn run_once(
     wall: Duration,
 ) -> Result<Run, GenerateError> {
     let junit = format!("junit-{seed}.xml");
-    let command = Command::new(crate::python_interpreter(), work)
-        .args([
-            "-X",
-            "utf8",
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--no-header",
-            "-o",
-            "addopts=",
-        ])
+    let command = python(work, location, wall)
+        .arg("-m")
+        .args(PYTEST)
         .arg(format!("--junitxml={junit}"))
         .arg(file)
-        .env("PYTHONHASHSEED", seed.to_string())
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONPATH", location.import_root.display().to_string())
-        .read_only(&location.import_root)
-        .limits(Limits {
-            wall,
-            cpu: wall,
-            ..Limits::default()
-        });
+        .env("PYTHONHASHSEED", seed.to_string());
     let outcome = sandbox.run(&command)?;
     let xml = std::fs::read_to_string(work.join(&junit)).unwrap_or_default();
     let results = parse_junit(&xml);
@@ -144,37 +170,12 @@ pub fn coverage(
     extra_read_only: Option<&Path>,
     wall: Duration,
 ) -> Result<Option<Coverage>, GenerateError> {
-    let python = crate::python_interpreter();
-    let mut command = Command::new(python.clone(), work)
-        .args([
-            "-X",
-            "utf8",
-            "-m",
-            "coverage",
-            "run",
-            "--branch",
-            "--data-file=.qa-cov",
-        ])
+    let mut command = python(work, location, wall)
+        .args(["-m", "coverage", "run", "--branch", "--data-file=.qa-cov"])
         .arg(format!("--include={}", location.file.display()))
-        .args([
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--no-header",
-            "-o",
-            "addopts=",
-        ])
-        .args(tests.iter().cloned())
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONPATH", location.import_root.display().to_string())
-        .read_only(&location.import_root)
-        .limits(Limits {
-            wall,
-            cpu: wall,
-            ..Limits::default()
-        });
+        .arg("-m")
+        .args(PYTEST)
+        .args(tests.iter().cloned());
     if let Some(p) = extra_read_only {
         command = command.read_only(p);
     }
@@ -183,26 +184,16 @@ pub fn coverage(
     if !matches!(run.status, qa_sandbox::Status::Exited(0 | 1)) {
         return Ok(None);
     }
-    let report = Command::new(python, work)
-        .args([
-            "-m",
-            "coverage",
-            "json",
-            "--data-file=.qa-cov",
-            "-o",
-            "qa-cov.json",
-            "-q",
-        ])
-        .read_only(&location.import_root)
-        .limits(Limits {
-            wall: Duration::from_secs(60),
-            ..Limits::default()
-        });
-    sandbox.run(&report)?;
-    let Ok(text) = std::fs::read_to_string(work.join("qa-cov.json")) else {
+    let Some(json) = coverage_json(
+        sandbox,
+        work,
+        location,
+        &["--data-file=.qa-cov"],
+        "qa-cov.json",
+    )?
+    else {
         return Ok(None);
     };
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     let totals = &json["totals"];
     let get = |k: &str| totals[k].as_u64().unwrap_or(0);
     let (lines_covered, lines_total) = (get("covered_lines"), get("num_statements"));
