@@ -296,19 +296,13 @@ fn generate(
     let text = renderer.file(&cases);
     std::fs::write(work.path().join(&file_name), &text).map_err(GenerateError::Io)?;
     let per_run = Duration::from_secs(60);
-    let mut results: BTreeMap<String, Vec<RunResult>> = BTreeMap::new();
-    let mut junit = Vec::new();
     // (Nothing to run when only the model may still propose tests.)
-    for seed in (1..=RERUNS).filter(|_| !cases.is_empty()) {
-        let run = pytest::run_once(sandbox, work.path(), &file_name, &location, seed, per_run)?;
-        if let Some(problem) = run.problem {
-            return Err(GenerateError::ValidationCrashed(problem));
-        }
-        for (name, r) in run.results {
-            results.entry(name).or_default().push(r);
-        }
-        junit.push(run.junit);
-    }
+    let (results, junit) = if cases.is_empty() {
+        (BTreeMap::new(), Vec::new())
+    } else {
+        let runs = pytest::run_repeatedly(sandbox, work.path(), &file_name, &location, 0)?;
+        (runs.results, runs.junit)
+    };
     report.junit = junit;
     let under_test: BTreeSet<String> = cases
         .iter()

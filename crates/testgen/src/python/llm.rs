@@ -267,12 +267,12 @@ pub fn combined(kept_file: &str, imports: &[String], tests: &[ModelTest]) -> Str
     out
 }
 
-fn validate(
-    sandbox: &Sandbox,
+/// A fresh work directory holding the kept file with `tests` added.
+fn candidate_dir(
     cx: &Context,
     imports: &[String],
     tests: &[ModelTest],
-) -> Result<BTreeMap<String, Vec<RunResult>>, GenerateError> {
+) -> Result<tempfile::TempDir, GenerateError> {
     let work = tempfile::Builder::new()
         .prefix("qa-llm-")
         .tempdir()
@@ -282,21 +282,18 @@ fn validate(
         combined(cx.kept_file, imports, tests),
     )
     .map_err(GenerateError::Io)?;
-    let mut results: BTreeMap<String, Vec<RunResult>> = BTreeMap::new();
-    for seed in 1..=RERUNS {
-        let run = pytest::run_once(
-            sandbox,
-            work.path(),
-            cx.file_name,
-            cx.location,
-            100 + seed,
-            Duration::from_secs(60),
-        )?;
-        for (name, r) in run.results {
-            results.entry(name).or_default().push(r);
-        }
-    }
-    Ok(results)
+    Ok(work)
+}
+
+fn validate(
+    sandbox: &Sandbox,
+    cx: &Context,
+    imports: &[String],
+    tests: &[ModelTest],
+) -> Result<BTreeMap<String, Vec<RunResult>>, GenerateError> {
+    let work = candidate_dir(cx, imports, tests)?;
+    let runs = pytest::run_repeatedly(sandbox, work.path(), cx.file_name, cx.location, 100)?;
+    Ok(runs.results)
 }
 
 /// Lines of the module each test executes (coverage.py's dynamic contexts), by test name.
@@ -306,15 +303,7 @@ fn line_contexts(
     imports: &[String],
     tests: &[ModelTest],
 ) -> Result<BTreeMap<String, BTreeSet<u32>>, GenerateError> {
-    let work = tempfile::Builder::new()
-        .prefix("qa-llm-cov-")
-        .tempdir()
-        .map_err(GenerateError::Io)?;
-    std::fs::write(
-        work.path().join(cx.file_name),
-        combined(cx.kept_file, imports, tests),
-    )
-    .map_err(GenerateError::Io)?;
+    let work = candidate_dir(cx, imports, tests)?;
     std::fs::write(
         work.path().join(".qa-coveragerc"),
         "[run]\ndynamic_context = test_function\n",

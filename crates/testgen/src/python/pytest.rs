@@ -108,6 +108,44 @@ pub fn run_once(
     })
 }
 
+/// Every test's results over [`RERUNS`](super::generate::RERUNS) fresh processes, hash seeds
+/// `first_seed + 1 ..`, and pytest's JUnit XML of each run.
+pub struct Reruns {
+    pub results: BTreeMap<String, Vec<RunResult>>,
+    pub junit: Vec<String>,
+}
+
+pub fn run_repeatedly(
+    sandbox: &Sandbox,
+    work: &Path,
+    file: &str,
+    location: &ModuleLocation,
+    first_seed: u32,
+) -> Result<Reruns, GenerateError> {
+    let mut out = Reruns {
+        results: BTreeMap::new(),
+        junit: Vec::new(),
+    };
+    for seed in 1..=super::generate::RERUNS {
+        let run = run_once(
+            sandbox,
+            work,
+            file,
+            location,
+            first_seed + seed,
+            Duration::from_secs(60),
+        )?;
+        if let Some(problem) = run.problem {
+            return Err(GenerateError::ValidationCrashed(problem));
+        }
+        for (name, r) in run.results {
+            out.results.entry(name).or_default().push(r);
+        }
+        out.junit.push(run.junit);
+    }
+    Ok(out)
+}
+
 pub fn parse_junit(xml: &str) -> BTreeMap<String, RunResult> {
     let mut out = BTreeMap::new();
     let Ok(doc) = roxmltree::Document::parse(xml) else {
