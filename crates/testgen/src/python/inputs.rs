@@ -502,6 +502,23 @@ impl Rng {
     }
 }
 
+/// The contents of short, escape-free string literals, plus a few letters and digits.
+fn string_tokens(literals: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = literals
+        .iter()
+        .filter(|l| l.starts_with('"') && !l.contains('\\') && l.len() >= 3)
+        .map(|l| l[1..l.len() - 1].to_owned())
+        .filter(|t| t.chars().count() <= 6)
+        .collect();
+    if out.is_empty() {
+        return out;
+    }
+    out.extend(["a", "b", "Z", "0", "x"].map(String::from));
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Values that gave a result without an exception, by (target, parameter name).
 pub type Worked = std::collections::HashMap<(String, String), Vec<String>>;
 
@@ -556,6 +573,29 @@ pub fn propose(
         .iter()
         .map(|p| pool(p, &literals, module, 0))
         .collect();
+    // Random rounds also try strings assembled from the short string literals the body uses
+    // (`"["`, `"!"`, `"*"`, `"&"`, `";"`): patterns and escapes the parser under test reads.
+    if round > 0 {
+        let all: Vec<String> = literals.iter().chain(&module.literals).cloned().collect();
+        let tokens = string_tokens(&all);
+        if !tokens.is_empty() {
+            for values in pools.iter_mut() {
+                if values.iter().any(|v| v.starts_with('"')) {
+                    let mut made: Vec<String> = (0..8)
+                        .map(|_| {
+                            let n = 1 + rng.below(5);
+                            let text: String = (0..n)
+                                .map(|_| tokens[rng.below(tokens.len())].as_str())
+                                .collect();
+                            super::value::python_str(&text)
+                        })
+                        .collect();
+                    made.append(values);
+                    *values = made;
+                }
+            }
+        }
+    }
     // Random rounds favour values that worked (no exception) for that parameter before:
     // an untyped `h` that took 0.5 likely wants numbers, not strings.
     if round > 0 {
