@@ -82,6 +82,7 @@ async fn suite(db: &Database) {
     assert_eq!(db.migrate().await.unwrap(), 0, "{}", db.backend());
 
     jobs_are_claimed_once(db).await;
+    generated_tests_are_kept_per_tenant(db, acme.id, other.id).await;
 
     let status = db.pool_status();
     assert!(status.max >= 1 && status.size <= status.max);
@@ -241,4 +242,49 @@ async fn jobs_are_claimed_once(db: &Database) {
     assert!(db.release_job(id, "w").await.unwrap());
     let again = db.claim_job("drain", "v", 60_000).await.unwrap().unwrap();
     assert_eq!((again.id, again.attempts), (id, 1));
+}
+
+/// A generation with its validation runs reads back whole, and only for its tenant.
+async fn generated_tests_are_kept_per_tenant(db: &Database, tenant: i64, stranger: i64) {
+    let runs: Vec<qa_store::TestRun> = (0..5)
+        .map(|i| qa_store::TestRun {
+            outcome: "passed".into(),
+            duration_ms: 100 + i,
+            output: Some("3 candidate tests, 0 failed (dropped)".into()),
+        })
+        .collect();
+    let id = db
+        .record_generated_tests(
+            &qa_store::NewGeneratedTests {
+                tenant_id: tenant,
+                analysis_id: None,
+                target: "Cart.total",
+                framework: "pytest",
+                code: "def test_total():\n    assert Cart().total([]) == 0\n",
+                status: "validated",
+                coverage: Some(87.5),
+                mutation_score: Some(0.75),
+            },
+            &runs,
+        )
+        .await
+        .unwrap();
+    let g = db
+        .generated_tests(tenant, id)
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(
+        (g.target.as_str(), g.status.as_str()),
+        ("Cart.total", "validated"),
+        "{}",
+        db.backend()
+    );
+    assert_eq!((g.coverage, g.mutation_score), (Some(87.5), Some(0.75)));
+    assert_eq!(g.runs.len(), 5);
+    assert_eq!(g.runs[4].duration_ms, 104);
+    assert!(
+        db.generated_tests(stranger, id).await.unwrap().is_none(),
+        "another tenant's"
+    );
 }
