@@ -31,6 +31,7 @@ pub use analyzer::{AnalyzeError, Analyzer, CacheStats, NoProgress, Progress, Sou
 pub use config::{ProjectConfig, Thresholds};
 pub use lang::Dialect;
 pub use model::*;
+pub use parse::{ParseError, parse as parse_tree};
 pub use rules::RuleMeta;
 pub use rules::registry::{RuleSelection, rule, rules};
 pub use suppress::{Baseline, SuppressionSource};

@@ -1,20 +1,14 @@
 //! Mutation operators on the tree-sitter tree of a Python module.
 
-use tree_sitter::{Node, Parser};
+use tree_sitter::Node;
 
 use super::{Mutant, Operator};
+use crate::python::syntax::text;
 
 /// Every mutant of `source` whose changed node starts on a line inside `lines` (inclusive
 /// ranges; all lines when empty). Docstrings, decorators and type hints are left alone.
 pub fn mutants(source: &str, lines: &[(u32, u32)]) -> Vec<Mutant> {
-    let mut parser = Parser::new();
-    if parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .is_err()
-    {
-        return Vec::new();
-    }
-    let Some(tree) = parser.parse(source, None) else {
+    let Some(tree) = crate::python::syntax::tree(source) else {
         return Vec::new();
     };
     let src = source.as_bytes();
@@ -193,10 +187,6 @@ fn is_docstring(node: Node) -> bool {
     node.kind() == "expression_statement"
         && node.named_child_count() == 1
         && node.named_child(0).is_some_and(|c| c.kind() == "string")
-}
-
-fn text<'s>(node: Node, src: &'s [u8]) -> &'s str {
-    std::str::from_utf8(&src[node.byte_range()]).unwrap_or("")
 }
 
 #[cfg(test)]

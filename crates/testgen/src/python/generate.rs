@@ -536,15 +536,6 @@ fn observe_twice(
         if a.aborted.is_none() && b.aborted.is_none() {
             break;
         }
-        if std::env::var_os("QA_AGENT_DEBUG_GENERATE").is_some() {
-            eprintln!(
-                "harness aborted: {:?} / {:?}; {} of {} calls reported",
-                a.aborted,
-                b.aborted,
-                done.len(),
-                pending.len()
-            );
-        }
         // The first call that did not report is the one that took the process down.
         let rest: Vec<CallSpec> = pending
             .iter()

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use qa_sandbox::Sandbox;
-use tree_sitter::Parser;
 
 use super::generate::RERUNS;
 use super::oracle::oracles;
@@ -363,14 +362,7 @@ fn line_contexts(
 /// The model's import statements and test functions, from its answer's code block.
 pub fn parse_answer(answer: &str) -> (Vec<String>, Vec<ModelTest>) {
     let code = code_block(answer);
-    let mut parser = Parser::new();
-    if parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .is_err()
-    {
-        return (Vec::new(), Vec::new());
-    }
-    let Some(tree) = parser.parse(&code, None) else {
+    let Some(tree) = super::syntax::tree(&code) else {
         return (Vec::new(), Vec::new());
     };
     let src = code.as_bytes();

@@ -11,4 +11,5 @@ pub mod project;
 pub mod pytest;
 pub mod render;
 pub mod signature;
+pub mod syntax;
 pub mod value;

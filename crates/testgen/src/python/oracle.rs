@@ -4,20 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tree_sitter::{Node, Parser};
+use tree_sitter::Node;
+
+use super::syntax::text;
 
 /// For each test function in `source`: whether it has an oracle. `under_test` are the names
 /// imported from the module under test.
 pub fn oracles(source: &str, under_test: &BTreeSet<String>) -> BTreeMap<String, bool> {
     let mut out = BTreeMap::new();
-    let mut parser = Parser::new();
-    if parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .is_err()
-    {
-        return out;
-    }
-    let Some(tree) = parser.parse(source, None) else {
+    let Some(tree) = super::syntax::tree(source) else {
         return out;
     };
     let src = source.as_bytes();
@@ -203,10 +198,6 @@ fn identifiers(node: Node, src: &[u8]) -> Vec<String> {
         }
     }
     out
-}
-
-fn text<'s>(node: Node, src: &'s [u8]) -> &'s str {
-    std::str::from_utf8(&src[node.byte_range()]).unwrap_or("")
 }
 
 #[cfg(test)]

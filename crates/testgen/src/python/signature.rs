@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use tree_sitter::{Node, Parser};
+use tree_sitter::Node;
+
+use super::syntax::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamKind {
@@ -73,11 +75,7 @@ pub struct ModuleSig {
 }
 
 pub fn parse(source: &str) -> Option<ModuleSig> {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&tree_sitter_python::LANGUAGE.into())
-        .ok()?;
-    let tree = parser.parse(source, None)?;
+    let tree = super::syntax::tree(source)?;
     let root = tree.root_node();
     let src = source.as_bytes();
     let mut module = ModuleSig::default();
@@ -439,10 +437,6 @@ fn in_comparison(node: Node) -> bool {
 fn is_docstring(node: Node) -> bool {
     node.parent()
         .is_some_and(|p| p.kind() == "expression_statement" && p.named_child_count() == 1)
-}
-
-fn text<'s>(node: Node, src: &'s [u8]) -> &'s str {
-    std::str::from_utf8(&src[node.byte_range()]).unwrap_or("")
 }
 
 #[cfg(test)]
