@@ -65,5 +65,13 @@ if ! cmp -s tests/ui/package-lock.json tests/ui/node_modules/.installed-from-loc
     cp package-lock.json node_modules/.installed-from-lock)
 fi
 
+# The JavaScript test generator's CI fixtures: real npm packages (ms, escape-html) and the
+# Vitest it validates with, as pinned in tests/js/package-lock.json.
+if ! cmp -s tests/js/package-lock.json tests/js/node_modules/.installed-from-lock 2>/dev/null; then
+  log "npm ci in tests/js"
+  (cd tests/js && npm ci --no-audit --no-fund --loglevel=error &&
+    cp package-lock.json node_modules/.installed-from-lock)
+fi
+
 log "cargo test --workspace --all-targets"
 cargo test --workspace --all-targets --locked "$@"

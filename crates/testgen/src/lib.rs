@@ -6,6 +6,7 @@
 //! each test only if it passes 5 times in fresh processes, has an oracle and adds coverage or a
 //! killed mutant. [`mutation`] scores any test suite the same way (`qa-agent mutate`).
 
+pub mod javascript;
 pub mod mutation;
 pub mod python;
 pub mod report;
@@ -41,6 +42,10 @@ pub enum GenerateError {
     ProjectTooLarge(PathBuf),
     #[error(transparent)]
     Sandbox(#[from] qa_sandbox::SandboxError),
+    /// The language's toolchain (interpreter, test runner) is not installed: nothing is
+    /// written, since nothing could be validated.
+    #[error("toolchain missing: {0}")]
+    Toolchain(String),
     #[error("I/O error: {0}")]
     Io(std::io::Error),
 }
@@ -96,10 +101,14 @@ pub fn generate(
     if !path.exists() {
         return Err(GenerateError::Missing(path.to_path_buf()));
     }
-    let files = python_modules(path);
+    let files = source_modules(path);
     let modules = files
         .iter()
-        .map(|f| python::generate::module(sandbox, f, options))
+        .map(|f| match language_of(f) {
+            Some(Language::JavaScript) => javascript::generate::module(sandbox, f, options),
+            Some(Language::Python) => python::generate::module(sandbox, f, options),
+            None => unsupported(f),
+        })
         .collect();
     Ok(GenerationReport {
         sandbox: sandbox.info(),
@@ -108,8 +117,48 @@ pub fn generate(
     })
 }
 
-/// Python modules under `path` that are not tests, setup scripts or private.
-fn python_modules(path: &Path) -> Vec<PathBuf> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Language {
+    Python,
+    JavaScript,
+}
+
+fn language_of(file: &Path) -> Option<Language> {
+    match file.extension().and_then(|e| e.to_str()) {
+        Some("py") => Some(Language::Python),
+        Some(e) if javascript::EXTENSIONS.contains(&e) => Some(Language::JavaScript),
+        _ => None,
+    }
+}
+
+/// A file given by name in a language generation does not cover: said plainly.
+fn unsupported(file: &Path) -> ModuleReport {
+    let mut report = ModuleReport::new(file);
+    report.module = file.display().to_string();
+    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    report.problem = Some(match ext {
+        "ts" | "tsx" | "mts" | "cts" => "TypeScript modules are not generated yet (JavaScript and Python are); nothing was written".into(),
+        "rs" => "Rust #[test] generation is not built yet (Python and JavaScript are); nothing was written".into(),
+        _ => format!("no test generator for .{ext} files (Python and JavaScript are supported); nothing was written"),
+    });
+    report
+}
+
+/// Directories that hold dependencies or build output, never code to test.
+const NOT_SOURCE: &[&str] = &[
+    "node_modules",
+    "dist",
+    "build",
+    "coverage",
+    "tests",
+    "test",
+    "testing",
+    "__tests__",
+];
+
+/// Python and JavaScript modules under `path` that are not tests, configuration, setup
+/// scripts or build output.
+fn source_modules(path: &Path) -> Vec<PathBuf> {
     if path.is_file() {
         return vec![path.to_path_buf()];
     }
@@ -117,18 +166,26 @@ fn python_modules(path: &Path) -> Vec<PathBuf> {
         .build()
         .filter_map(Result::ok)
         .map(|e| e.into_path())
-        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .filter(|p| language_of(p).is_some())
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let in_tests = p
-                .components()
-                .any(|c| matches!(c.as_os_str().to_str(), Some("tests" | "test" | "testing")));
-            !in_tests
-                && !name.starts_with("test_")
-                && !name.ends_with("_test.py")
-                && name != "conftest.py"
-                && name != "setup.py"
-                && name != "__main__.py"
+            let rel = p.strip_prefix(path).unwrap_or(p);
+            let in_tests = rel.components().any(|c| {
+                c.as_os_str()
+                    .to_str()
+                    .is_some_and(|c| NOT_SOURCE.contains(&c))
+            });
+            let js_test_or_config = [".test.", ".spec.", ".config.", ".min."]
+                .iter()
+                .any(|m| name.contains(m));
+            let python_test_or_setup = name.starts_with("test_")
+                || name.ends_with("_test.py")
+                || matches!(name, "conftest.py" | "setup.py" | "__main__.py");
+            let skip = match language_of(p) {
+                Some(Language::JavaScript) => js_test_or_config,
+                _ => python_test_or_setup,
+            };
+            !in_tests && !skip
         })
         .collect();
     out.sort();

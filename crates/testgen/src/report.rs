@@ -19,6 +19,8 @@ pub enum ModuleStatus {
     NothingKept,
     /// The module could not be used: it does not import, has a syntax error, is binary, ...
     Failed,
+    /// The language's interpreter or test runner is not installed; nothing was written.
+    NoToolchain,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -45,7 +47,7 @@ impl DropReason {
             DropReason::NoGain => {
                 "adds no coverage and kills no mutant beyond the kept tests".into()
             }
-            DropReason::NotRun => "not run by pytest".into(),
+            DropReason::NotRun => "not run: the test runner reported no result for it".into(),
         }
     }
 }
@@ -82,6 +84,11 @@ pub struct ModelSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct ModuleReport {
     pub module: String,
+    /// `python` or `javascript`.
+    pub language: String,
+    /// The test framework the file is written for: `pytest`, `vitest`, `jest`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub framework: Option<String>,
     pub file: PathBuf,
     pub status: ModuleStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -115,6 +122,8 @@ impl ModuleReport {
     pub fn new(file: &Path) -> ModuleReport {
         ModuleReport {
             module: String::new(),
+            language: "python".into(),
+            framework: None,
             file: file.to_path_buf(),
             status: ModuleStatus::Failed,
             problem: None,
@@ -164,6 +173,14 @@ impl GenerationReport {
                         out,
                         "{name}: not generated: {}",
                         m.problem.as_deref().unwrap_or("unknown error")
+                    );
+                    continue;
+                }
+                ModuleStatus::NoToolchain => {
+                    let _ = writeln!(
+                        out,
+                        "{name}: not generated, {}",
+                        m.problem.as_deref().unwrap_or("toolchain missing")
                     );
                     continue;
                 }

@@ -336,7 +336,7 @@ fn covered_lines(dir: &Path, rel_module: &Path) -> Option<std::collections::Hash
 }
 
 /// A copy of the project to mutate, without VCS data, caches and virtual environments.
-fn snapshot(root: &Path) -> Result<tempfile::TempDir, GenerateError> {
+pub(crate) fn snapshot(root: &Path) -> Result<tempfile::TempDir, GenerateError> {
     let dir = tempfile::Builder::new()
         .prefix("qa-mutate-")
         .tempdir()
