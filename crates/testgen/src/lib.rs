@@ -126,6 +126,8 @@ enum Language {
 fn language_of(file: &Path) -> Option<Language> {
     match file.extension().and_then(|e| e.to_str()) {
         Some("py") => Some(Language::Python),
+        // Declaration files hold types only.
+        Some(_) if file.to_string_lossy().ends_with(".d.ts") => None,
         Some(e) if javascript::EXTENSIONS.contains(&e) => Some(Language::JavaScript),
         _ => None,
     }
@@ -137,7 +139,7 @@ fn unsupported(file: &Path) -> ModuleReport {
     report.module = file.display().to_string();
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
     report.problem = Some(match ext {
-        "ts" | "tsx" | "mts" | "cts" => "TypeScript modules are not generated yet (JavaScript and Python are); nothing was written".into(),
+        "ts" => "a TypeScript declaration file holds no code to test".into(),
         "rs" => "Rust #[test] generation is not built yet (Python and JavaScript are); nothing was written".into(),
         _ => format!("no test generator for .{ext} files (Python and JavaScript are supported); nothing was written"),
     });

@@ -112,6 +112,8 @@ pub struct ModuleReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelSummary>,
     pub test_file: Option<PathBuf>,
+    /// The name the test file has (or would have, with `--dry-run`).
+    pub test_file_name: Option<String>,
     pub test_source: String,
     pub wall_seconds: f64,
     #[serde(skip)]
@@ -139,6 +141,7 @@ impl ModuleReport {
             mutation_problem: None,
             model: None,
             test_file: None,
+            test_file_name: None,
             test_source: String::new(),
             wall_seconds: 0.0,
             junit: Vec::new(),

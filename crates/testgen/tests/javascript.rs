@@ -312,3 +312,64 @@ fn a_module_that_fails_to_import_is_reported_and_the_others_still_run() {
     assert_eq!(ok.status, ModuleStatus::Generated, "{:?}", ok.problem);
     assert!(ok.test_source.contains("expect(double("));
 }
+
+const UNITS_TS: &str = r#"import { clampPercent } from "./util";
+
+export enum Unit { B = "B", KB = "KB", MB = "MB" }
+
+export function formatBytes(bytes: number, decimals: number = 1): string {
+  if (!Number.isFinite(bytes)) throw new RangeError(`not a finite number: ${bytes}`);
+  if (bytes < 1024) return `${bytes} ${Unit.B}`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(decimals)} ${Unit.KB}`;
+  return `${(bytes / (1024 * 1024)).toFixed(decimals)} ${Unit.MB}`;
+}
+
+export function percent(part: number, whole: number): number {
+  if (whole === 0) return 0;
+  return clampPercent((part / whole) * 100);
+}
+"#;
+
+#[test]
+fn typescript_modules_get_typed_arguments_and_a_ts_test_file() {
+    let Some(nm) = fixtures_node_modules() else {
+        return;
+    };
+    let pkg = package(
+        &[
+            ("src/units.ts", UNITS_TS),
+            (
+                "src/util.ts",
+                "export const clampPercent = (p: number): number => Math.min(100, Math.max(0, p));\n",
+            ),
+            ("src/types.d.ts", "export type Bytes = number;\n"),
+            ("package.json", r#"{"name": "units", "type": "module"}"#),
+        ],
+        Some(&nm),
+    );
+    let report = qa_testgen::generate(&sandbox(), &pkg.path().join("src"), &options(30)).unwrap();
+    // The declaration file holds no code and is not a module to test.
+    assert_eq!(report.modules.len(), 2);
+    let m = report
+        .modules
+        .iter()
+        .find(|m| m.module.ends_with("units.ts"))
+        .unwrap();
+    assert_eq!(m.status, ModuleStatus::Generated, "{:?}", m.problem);
+    let file = m.test_file.clone().unwrap();
+    assert!(
+        file.ends_with("tests/units.qa.test.ts"),
+        "{}",
+        file.display()
+    );
+    let text = &m.test_source;
+    assert!(text.contains("from \"../src/units\";"), "{text}");
+    assert!(text.contains("KB\")"), "{text}");
+    // Arguments have the declared types: no string where a number is declared.
+    assert!(!text.contains("formatBytes(\""), "{text}");
+    assert!(!text.contains("percent(\""), "{text}");
+    let coverage = m.coverage_after.as_ref().unwrap();
+    assert!(coverage.line_percent >= 80.0, "{coverage:?}");
+    let (ok, out) = vitest_passes(pkg.path(), &file);
+    assert!(ok, "{out}");
+}

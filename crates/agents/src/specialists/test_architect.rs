@@ -156,7 +156,7 @@ fn generated_answer(s: &Scratch, g: &Value, d: &mut Draft) -> bool {
         d.add(sec);
     }
     d.artifacts.push(Artifact {
-        kind: "pytest".into(),
+        kind: g["framework"].as_str().unwrap_or("pytest").into(),
         title: g["file_name"]
             .as_str()
             .unwrap_or("test_generated.py")

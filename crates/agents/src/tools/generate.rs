@@ -66,9 +66,10 @@ impl Tool for GenerateTests {
         Box::pin(async move {
             let i: Input = input(v)?;
             done_analysis(cx, i.analysis_id).await?;
-            if !i.file.ends_with(".py") {
+            let supported = [".py", ".js", ".mjs", ".cjs"];
+            if !supported.iter().any(|ext| i.file.ends_with(ext)) {
                 return Err(ToolError::Invalid(format!(
-                    "`{}` is not a Python module: test generation covers Python (pytest) in this build",
+                    "`{}` is not a Python or JavaScript module: test generation covers Python (pytest) and JavaScript (Vitest, Jest) in this build",
                     i.file
                 )));
             }
@@ -115,6 +116,7 @@ impl Tool for GenerateTests {
                 ModuleStatus::NothingKept => "nothing_kept",
                 _ => "failed",
             };
+            let framework = m.framework.clone().unwrap_or_else(|| "pytest".into());
             let coverage = m.coverage_after.as_ref().map(|c| c.line_percent);
             let mutation = m.mutation.as_ref().and_then(|mu| mu.score);
             let runs: Vec<qa_store::TestRun> = m.junit.iter().map(|xml| junit_run(xml)).collect();
@@ -125,7 +127,7 @@ impl Tool for GenerateTests {
                         tenant_id: cx.tenant_id,
                         analysis_id: Some(i.analysis_id),
                         target: &target,
-                        framework: "pytest",
+                        framework: &framework,
                         code: &m.test_source,
                         status,
                         coverage,
@@ -134,7 +136,7 @@ impl Tool for GenerateTests {
                     &runs,
                 )
                 .await?;
-            if m.status == ModuleStatus::Failed {
+            if matches!(m.status, ModuleStatus::Failed | ModuleStatus::NoToolchain) {
                 return Err(ToolError::Invalid(
                     m.problem.unwrap_or_else(|| "generation failed".into()),
                 ));
@@ -156,8 +158,8 @@ impl Tool for GenerateTests {
                     "generated_tests_id": id,
                     "module": m.module,
                     "file": i.file,
-                    "framework": "pytest",
-                    "file_name": format!("test_{}_qa.py", m.module.rsplit('.').next().unwrap_or("module")),
+                    "framework": framework,
+                    "file_name": m.test_file_name.clone().unwrap_or_else(|| format!("test_{}_qa.py", m.module.rsplit('.').next().unwrap_or("module"))),
                     "test_source": m.test_source,
                     "kept": m.kept,
                     "dropped": m.dropped.iter().map(|d| json!({"name": d.name, "target": d.target, "reason": d.reason.describe()})).collect::<Vec<_>>(),

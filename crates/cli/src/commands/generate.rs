@@ -57,11 +57,12 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         }
         SummaryFormat::Text => write_stdout(&report.text())?,
     }
-    // 1 when a module could not be generated for at all, as a CI step would want to know.
+    // 1 when a module could not be generated for at all (or its toolchain is missing), as a
+    // CI step would want to know.
     let failed = report
         .modules
         .iter()
-        .any(|m| m.status == ModuleStatus::Failed);
+        .any(|m| matches!(m.status, ModuleStatus::Failed | ModuleStatus::NoToolchain));
     Ok(if failed {
         ExitCode::from(1)
     } else {

@@ -60,7 +60,7 @@ fn generate(
         path: file.to_path_buf(),
         reason: "not UTF-8 text".into(),
     })?;
-    let module = JsModule::of(file).map_err(GenerateError::Io)?;
+    let mut module = JsModule::of(file).map_err(GenerateError::Io)?;
     report.module = module.relative();
     // The toolchain first: nothing is written that could not be run.
     let node = super::project::node_version().map_err(GenerateError::Toolchain)?;
@@ -75,13 +75,35 @@ fn generate(
             "Jest runs ES modules only with experimental flags; install Vitest (npm install --save-dev vitest) to test this module".into(),
         ));
     }
+    if module.typescript {
+        if runner.kind != RunnerKind::Vitest {
+            return Err(GenerateError::Toolchain(
+                "TypeScript modules are tested with Vitest; install it: npm install --save-dev vitest".into(),
+            ));
+        }
+        let esbuild = runner.node_modules.join("esbuild");
+        if !esbuild.join("package.json").is_file() {
+            return Err(GenerateError::Toolchain(format!(
+                "no esbuild in {} to load TypeScript with (Vitest installs it; run npm install)",
+                runner.node_modules.display()
+            )));
+        }
+        module.esbuild = Some(esbuild);
+    }
     report.framework = Some(runner.kind.name().to_owned());
-    let lits = literals(&source).ok_or_else(|| GenerateError::Syntax("unparsable".into()))?;
+    let mut lits = literals(&source, module.typescript)
+        .ok_or_else(|| GenerateError::Syntax("unparsable".into()))?;
 
     // 0. What the module exports, from importing it.
     let discovered = harness::run(sandbox, &module, &[], true, Duration::from_secs(20))?;
     if let Some(e) = discovered.import_error {
         return Err(GenerateError::Import(e));
+    }
+    // TypeScript: coverage lines refer to esbuild's output, so count its statements.
+    if let Some(js) = &discovered.transformed
+        && let Some(t) = literals(js, false)
+    {
+        lits.statement_lines = t.statement_lines;
     }
     let mut all = targets(&discovered.exports);
     all.retain(|t| match &options.target {
@@ -162,7 +184,7 @@ fn generate(
         .strip_prefix(&module.root)
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| "tests".into());
-    let validate_import = import_path(&module.root.join(&tests_rel), &module.file);
+    let validate_import = import_path(&module.root.join(&tests_rel), &module);
     let renderer = Renderer {
         import_path: validate_import,
         ..renderer
@@ -178,7 +200,8 @@ fn generate(
         let (spec, o) = (&specs[id], &seen[id]);
         if let Some(case) = renderer.case(spec, o) {
             let odd = params.get(&spec.target()).map_or(0, |(p, c)| {
-                oddness(p, &spec.args) + spec.ctor.as_deref().map_or(0, |a| oddness(c, a))
+                oddness(p, &spec.args, &lits)
+                    + spec.ctor.as_deref().map_or(0, |a| oddness(c, a, &lits))
             });
             candidates.push(Candidate {
                 case,
@@ -208,16 +231,11 @@ fn generate(
     let ext = match module.file.extension().and_then(|e| e.to_str()) {
         Some("mjs") => "mjs",
         Some("cjs") => "cjs",
+        Some("ts" | "mts" | "cts") => "ts",
+        Some("tsx") => "tsx",
         _ => "js",
     };
-    let file_name = format!(
-        "{}.qa.test.{ext}",
-        module
-            .file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("module")
-    );
+    let file_name = format!("{}.qa.test.{ext}", module.stem());
     let rel_test = tests_rel.join(&file_name);
     std::fs::create_dir_all(work.path().join(&tests_rel)).map_err(GenerateError::Io)?;
     let text = renderer.file(&cases);
@@ -322,7 +340,7 @@ fn generate(
         .clone()
         .unwrap_or_else(|| module.root.join(&tests_rel));
     let final_renderer = Renderer {
-        import_path: import_path(&dest_dir, &module.file),
+        import_path: import_path(&dest_dir, &module),
         ..renderer
     };
     let final_text = final_renderer.file(&kept);
@@ -333,6 +351,7 @@ fn generate(
         report.test_file = Some(dest);
     }
     report.test_source = final_text;
+    report.test_file_name = Some(file_name);
     report.status = ModuleStatus::Generated;
     report.mutation_problem =
         Some("mutation scoring is built for Python modules; JavaScript is not scored yet".into());
@@ -458,8 +477,25 @@ fn observe_twice(
     Ok(out)
 }
 
-/// The relative import path from a test directory to the module: `../index.js`.
-pub fn import_path(from_dir: &Path, file: &Path) -> String {
+/// The relative import path from a test directory to the module: `../index.js`, or for
+/// TypeScript without the extension (`../src/parse`), as TypeScript projects write them.
+pub fn import_path(from_dir: &Path, module: &JsModule) -> String {
+    let path = relative_path(from_dir, &module.file);
+    if module.typescript {
+        let ext = module
+            .file
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("");
+        return path
+            .strip_suffix(&format!(".{ext}"))
+            .unwrap_or(&path)
+            .to_owned();
+    }
+    path
+}
+
+fn relative_path(from_dir: &Path, file: &Path) -> String {
     let from: Vec<_> = from_dir.components().collect();
     let to: Vec<_> = file.components().collect();
     let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
@@ -484,15 +520,15 @@ mod tests {
     #[test]
     fn import_paths_are_relative() {
         assert_eq!(
-            import_path(Path::new("/p/tests"), Path::new("/p/index.js")),
+            relative_path(Path::new("/p/tests"), Path::new("/p/index.js")),
             "../index.js"
         );
         assert_eq!(
-            import_path(Path::new("/p"), Path::new("/p/src/a.js")),
+            relative_path(Path::new("/p"), Path::new("/p/src/a.js")),
             "./src/a.js"
         );
         assert_eq!(
-            import_path(Path::new("/q/t"), Path::new("/p/a.js")),
+            relative_path(Path::new("/q/t"), Path::new("/p/a.js")),
             "../../p/a.js"
         );
     }

@@ -4,6 +4,7 @@
 // validation live in Rust. Usage: node harness.mjs plan.json result.jsonl
 import fs from "node:fs";
 import inspector from "node:inspector";
+import { createRequire, register } from "node:module";
 import { pathToFileURL } from "node:url";
 import vm from "node:vm";
 
@@ -20,7 +21,18 @@ const post = (method, params) =>
   );
 
 const moduleUrl = pathToFileURL(plan.module).href;
-const source = fs.readFileSync(plan.module, "utf8");
+// TypeScript: the package's esbuild strips the types when Node loads a .ts file (ts-hooks.mjs),
+// and the same transform here gives the text V8's coverage offsets refer to.
+let source = fs.readFileSync(plan.module, "utf8");
+if (plan.esbuild) {
+  const esbuild = createRequire(import.meta.url)(plan.esbuild);
+  source = esbuild.transformSync(source, tsOptions(plan.module)).code;
+  register(pathToFileURL(plan.hooks).href, import.meta.url, { data: { esbuild: plan.esbuild } });
+  emit({ transformed: source });
+}
+function tsOptions(file) {
+  return { loader: file.endsWith("x") ? "tsx" : "ts", format: "esm", target: "node20", sourcefile: file };
+}
 const lineStarts = [0];
 for (let i = 0; i < source.length; i++) if (source[i] === "\n") lineStarts.push(i + 1);
 const lineOf = (offset) => {

@@ -11,6 +11,7 @@ use super::project::JsModule;
 use crate::GenerateError;
 
 const HARNESS: &str = include_str!("harness.mjs");
+const TS_HOOKS: &str = include_str!("ts-hooks.mjs");
 
 /// One call for the harness: a function (by its path from the module namespace, e.g.
 /// `["default"]`, `["parse"]`, `["default", "parse"]`) or a method on a new instance.
@@ -130,6 +131,8 @@ pub struct HarnessRun {
     pub import_error: Option<String>,
     pub imported: bool,
     pub aborted: Option<String>,
+    /// TypeScript: the JavaScript esbuild made of the module (what coverage lines refer to).
+    pub transformed: Option<String>,
 }
 
 pub fn run(
@@ -143,13 +146,17 @@ pub fn run(
         .prefix("qa-jsharness-")
         .tempdir()
         .map_err(GenerateError::Io)?;
+    let hooks = sandbox.path_inside(work.path(), &work.path().join("ts-hooks.mjs"));
     let plan = json!({
         "module": module.file,
         "timeout_ms": 500,
         "discover": discover,
         "calls": calls,
+        "esbuild": module.esbuild,
+        "hooks": hooks,
     });
     std::fs::write(work.path().join("harness.mjs"), HARNESS).map_err(GenerateError::Io)?;
+    std::fs::write(work.path().join("ts-hooks.mjs"), TS_HOOKS).map_err(GenerateError::Io)?;
     std::fs::write(work.path().join("plan.json"), plan.to_string()).map_err(GenerateError::Io)?;
     let limits = Limits {
         wall,
@@ -199,6 +206,7 @@ fn parse(text: &str) -> HarnessRun {
         imported: bool,
         #[serde(default)]
         lines: Vec<u32>,
+        transformed: Option<String>,
     }
     let mut run = HarnessRun::default();
     for line in text.lines() {
@@ -211,6 +219,9 @@ fn parse(text: &str) -> HarnessRun {
         if line.imported {
             run.imported = true;
             run.import_lines = line.lines;
+        }
+        if line.transformed.is_some() {
+            run.transformed = line.transformed;
         }
         if let Some(e) = line.exports {
             run.exports = e;

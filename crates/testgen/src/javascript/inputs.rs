@@ -21,15 +21,17 @@ pub struct Literals {
     pub properties: BTreeMap<String, BTreeSet<String>>,
     /// Lines where a statement starts: the denominator of line coverage.
     pub statement_lines: BTreeSet<u32>,
+    /// TypeScript: each parameter name's declared type (the first declaration wins).
+    pub param_types: BTreeMap<String, String>,
 }
 
-pub fn literals(source: &str) -> Option<Literals> {
-    let tree = qa_analysis::parse_tree(
-        qa_analysis::Dialect::JavaScript,
-        source.as_bytes(),
-        Duration::from_secs(5),
-    )
-    .ok()?;
+pub fn literals(source: &str, typescript: bool) -> Option<Literals> {
+    let dialect = if typescript {
+        qa_analysis::Dialect::TypeScript
+    } else {
+        qa_analysis::Dialect::JavaScript
+    };
+    let tree = qa_analysis::parse_tree(dialect, source.as_bytes(), Duration::from_secs(5)).ok()?;
     let src = source.as_bytes();
     let mut out = Literals::default();
     let mut strings = BTreeSet::new();
@@ -75,6 +77,18 @@ pub fn literals(source: &str) -> Option<Literals> {
                     }
                 }
             }
+            "required_parameter" | "optional_parameter" => {
+                if let (Some(pattern), Some(ty)) = (
+                    node.child_by_field_name("pattern"),
+                    node.child_by_field_name("type"),
+                ) && pattern.kind() == "identifier"
+                {
+                    let ty = text(ty, src).trim_start_matches(':').trim().to_owned();
+                    out.param_types
+                        .entry(text(pattern, src).to_owned())
+                        .or_insert(ty);
+                }
+            }
             "member_expression" => {
                 if let (Some(object), Some(property)) = (
                     node.child_by_field_name("object"),
@@ -89,6 +103,18 @@ pub fn literals(source: &str) -> Option<Literals> {
                 }
             }
             _ => {}
+        }
+    }
+    // Products of the module's numbers: thresholds are often written `1024 * 1024`.
+    let base: Vec<f64> = numbers
+        .iter()
+        .copied()
+        .filter(|x| x.abs() > 1.0)
+        .take(8)
+        .collect();
+    for (i, a) in base.iter().enumerate() {
+        for b in &base[i..] {
+            numbers.push(a * b);
         }
     }
     numbers.retain(|x| x.is_finite() && x.abs() < 1e15);
@@ -223,6 +249,28 @@ fn kind_of(name: &str) -> Kind {
     }
 }
 
+/// The kind of value a parameter takes: from its TypeScript type when declared, else from
+/// its name.
+fn kind_for(param: &str, lits: &Literals) -> Kind {
+    let Some(ty) = lits.param_types.get(param) else {
+        return kind_of(param);
+    };
+    let ty = ty.trim();
+    match ty {
+        "number" | "bigint" => Kind::Number,
+        "string" => Kind::Text,
+        "boolean" => Kind::Flag,
+        _ if ty.ends_with("[]") || ty.starts_with("Array<") || ty.starts_with("ReadonlyArray<") => {
+            Kind::List
+        }
+        _ if ty.starts_with('{') || ty.starts_with("Partial<") => Kind::Options,
+        _ if ty.contains('|') && ty.split('|').all(|t| t.trim().starts_with(['"', '\''])) => {
+            Kind::Text
+        }
+        _ => kind_of(param),
+    }
+}
+
 /// Candidate values for one parameter, the likeliest first.
 pub fn pool(param: &str, lits: &Literals) -> Vec<Value> {
     let texts = text_values(lits);
@@ -237,7 +285,7 @@ pub fn pool(param: &str, lits: &Literals) -> Vec<Value> {
         json!([0]),
     ];
     let rare = vec![json!(null), json!({"$u": 1}), json!({"$obj": {}})];
-    let mut out: Vec<Value> = match kind_of(param) {
+    let mut out: Vec<Value> = match kind_for(param, lits) {
         Kind::Text => [texts, numbers, rare].concat(),
         Kind::Number => [numbers, texts, rare].concat(),
         Kind::Flag => [flags, rare].concat(),
@@ -312,12 +360,12 @@ fn options_values(param: &str, lits: &Literals) -> Vec<Value> {
 /// How unnatural a call looks to a reader: each missing argument counts 2, each value
 /// whose type does not fit its parameter's name 1. Among calls that cover the same, the
 /// more natural one becomes the test.
-pub fn oddness(params: &[String], args: &[Value]) -> usize {
+pub fn oddness(params: &[String], args: &[Value], lits: &Literals) -> usize {
     let missing = params.len().saturating_sub(args.len());
     let misfit = params
         .iter()
         .zip(args)
-        .filter(|(p, v)| !fits(kind_of(p), v))
+        .filter(|(p, v)| !fits(kind_for(p, lits), v))
         .count();
     missing * 2 + misfit
 }
@@ -326,7 +374,7 @@ fn fits(kind: Kind, v: &Value) -> bool {
     let tagged = |tag: &str| v.as_object().is_some_and(|m| m.contains_key(tag));
     match kind {
         Kind::Text => v.is_string(),
-        Kind::Number => v.is_number(),
+        Kind::Number => v.is_number() || tagged("$num"),
         Kind::Flag => v.is_boolean(),
         Kind::Options => tagged("$obj"),
         Kind::List => v.is_array(),
@@ -583,7 +631,7 @@ module.exports = function (val, options) {
 
     #[test]
     fn literals_give_strings_numbers_neighbours_and_options() {
-        let lits = literals(SOURCE).unwrap();
+        let lits = literals(SOURCE, false).unwrap();
         assert!(lits.strings.contains(&"days".to_owned()));
         assert!(lits.numbers.contains(&101.0) && lits.numbers.contains(&1000.0));
         assert!(lits.properties["options"].contains("long"));
@@ -602,7 +650,7 @@ module.exports = function (val, options) {
 
     #[test]
     fn round_zero_varies_one_argument_at_a_time() {
-        let lits = literals(SOURCE).unwrap();
+        let lits = literals(SOURCE, false).unwrap();
         let target = Target {
             path: vec!["default".into()],
             method: None,

@@ -54,8 +54,11 @@ pub struct JsModule {
     pub file: PathBuf,
     /// The nearest directory with a `package.json` (else the file's directory).
     pub root: PathBuf,
-    /// Loaded as an ES module (`.mjs`, or `.js` under `"type": "module"`).
+    /// Loaded as an ES module (`.mjs`, TypeScript, or `.js` under `"type": "module"`).
     pub esm: bool,
+    /// TypeScript: loaded through esbuild (`esbuild`, set once the runner is found).
+    pub typescript: bool,
+    pub esbuild: Option<PathBuf>,
 }
 
 impl JsModule {
@@ -68,12 +71,19 @@ impl JsModule {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| dir.clone());
         let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let typescript = matches!(ext, "ts" | "mts" | "cts" | "tsx");
         let esm = match ext {
-            "mjs" => true,
-            "cjs" => false,
+            "mjs" | "ts" | "mts" | "tsx" => true,
+            "cjs" | "cts" => false,
             _ => package_type_is_module(&root),
         };
-        Ok(JsModule { file, root, esm })
+        Ok(JsModule {
+            file,
+            root,
+            esm,
+            typescript,
+            esbuild: None,
+        })
     }
 
     /// The path of the module relative to the package root, with `/` separators.
@@ -85,6 +95,14 @@ impl JsModule {
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/")
+    }
+
+    /// The file name without its extension.
+    pub fn stem(&self) -> &str {
+        self.file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("mod")
     }
 
     /// A JavaScript identifier for the module's default export: the file's name, or for an

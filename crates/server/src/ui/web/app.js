@@ -460,7 +460,7 @@ function evidenceItem(e) {
   return el('li', {}, el('code', {}, where), ' ', e.detail || '', extra ? el('span', { class: 'meta' }, ` (${extra})`) : null);
 }
 
-const EXTENSIONS = { k6: ['js', 'javascript'], locust: ['py', 'python'], pytest: ['py', 'python'], test: ['py', 'python'], yaml: ['yml', 'yaml'], table: ['md', null] };
+const EXTENSIONS = { k6: ['js', 'javascript'], locust: ['py', 'python'], pytest: ['py', 'python'], vitest: ['js', 'javascript'], jest: ['js', 'javascript'], test: ['py', 'python'], yaml: ['yml', 'yaml'], table: ['md', null] };
 
 function artifact(a, taskId, index) {
   const [ext, lang] = EXTENSIONS[a.kind] || ['txt', null];
