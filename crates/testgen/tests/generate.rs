@@ -95,8 +95,15 @@ fn generated_tests_pass_check_values_and_kill_mutants() {
         text.contains("pytest.raises(ValueError, match=\"^quantity must be positive$\")"),
         "{text}"
     );
+    // The boundary of `total >= 100` is pinned by a call at 100 (any tier).
     assert!(
-        text.contains("assert discount_percent(Tier.GOLD, 100) == 15"),
+        [
+            "assert discount_percent(Tier.GOLD, 100) == 15",
+            "assert discount_percent(Tier.SILVER, 100) == 10",
+            "assert discount_percent(Tier.BRONZE, 100) == 5"
+        ]
+        .iter()
+        .any(|t| text.contains(t)),
         "{text}"
     );
 

@@ -9,7 +9,7 @@ use qa_analysis::{Analyzer, ProjectConfig, SourceFile};
 use qa_sandbox::Sandbox;
 
 use super::harness::{self, MutantPlan, Observed};
-use super::inputs::{CallSpec, Rng, propose, record_worked};
+use super::inputs::{CallSpec, Memory, Rng, propose, record_worked};
 use super::oracle::oracles;
 use super::project::{ModuleLocation, project_root, tests_dir};
 use super::pytest::{self, RunResult};
@@ -54,6 +54,7 @@ fn generate(
         reason: "not UTF-8 text (a binary or a C extension?)".into(),
     })?;
     let location = ModuleLocation::of(file).map_err(GenerateError::Io)?;
+    report.framework = Some("pytest".into());
     report.module = location.module.clone();
 
     // What to test: the analysis engine's public functions, with the signature details.
@@ -110,6 +111,20 @@ fn generate(
         {
             continue;
         }
+        // A command-line entry point reads the process's arguments: a test of it would pin
+        // the test runner's own command line.
+        let body: Vec<&str> = source
+            .lines()
+            .skip(f.start_line.saturating_sub(1) as usize)
+            .take((f.end_line + 1).saturating_sub(f.start_line) as usize)
+            .collect();
+        if body.iter().any(|l| l.contains("sys.argv")) {
+            report.skipped_targets.push((
+                f.qualified.clone(),
+                "reads sys.argv (a command-line entry point)".into(),
+            ));
+            continue;
+        }
         if f.is_async {
             report.skipped_targets.push((
                 f.qualified.clone(),
@@ -132,11 +147,17 @@ fn generate(
     let mut seen: HashMap<u32, Observed> = HashMap::new();
     let mut arcs_seen: BTreeSet<(i64, i64)> = BTreeSet::new();
     let mut quiet_rounds = 0;
-    let mut worked = super::inputs::Worked::new();
+    let mut memory = Memory::default();
     let explore_until = started + budget.mul_f64(0.4);
     let mut bad_calls: BTreeSet<u32> = BTreeSet::new();
-    for round in 0..12u32 {
-        if Instant::now() >= explore_until || quiet_rounds >= 3 {
+    // Rounds are cheap (a harness process runs hundreds of calls in a fraction of a second):
+    // explore until the share of the budget is spent or many rounds in a row add nothing.
+    let mut first_random_id = u32::MAX;
+    for round in 0..200u32 {
+        if round == 1 {
+            first_random_id = next_id;
+        }
+        if Instant::now() >= explore_until || quiet_rounds >= 40 || report.candidates >= 8000 {
             break;
         }
         let mut batch: Vec<CallSpec> = Vec::new();
@@ -148,7 +169,7 @@ fn generate(
                 &mut rng,
                 &mut next_id,
                 20,
-                &worked,
+                &memory,
             ));
         }
         let before = arcs_seen.len();
@@ -159,11 +180,16 @@ fn generate(
         report.candidates += batch.len();
         for o in observed {
             arcs_seen.extend(o.arcs.iter().copied());
+            if let Some(v) = &o.value
+                && o.exc.is_none()
+            {
+                memory.record_returned(v);
+            }
             if o.exc.is_none()
                 && let Some(spec) = batch.iter().find(|s| s.id == o.id)
                 && let Some(f) = targets.iter().find(|f| f.qualified == spec.target)
             {
-                record_worked(&mut worked, spec, f);
+                record_worked(&mut memory.worked, spec, f);
             }
             seen.insert(o.id, o);
         }
@@ -181,10 +207,11 @@ fn generate(
     let ranges: Vec<(u32, u32)> = targets.iter().map(|f| (f.start_line, f.end_line)).collect();
     let mutants = crate::mutation::python::mutants(&source, &ranges);
     let mutated: Vec<String> = mutants.iter().map(|m| m.apply(&source)).collect();
-    // For each line, up to 40 calls that run it, those with different observed behaviour
+    // For each line, up to 120 calls that run it, those with different observed behaviour
     // first: a mutant is noticed by a call whose result it changes.
+    // Round 0's calls (one parameter at a time: the boundaries) first, then the shorter.
     let mut ids: Vec<u32> = seen.keys().copied().collect();
-    ids.sort_by_key(|id| (specs[id].size(), *id));
+    ids.sort_by_key(|id| (*id >= first_random_id, specs[id].size(), *id));
     let mut runs_line: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
     for id in &ids {
         let lines: BTreeSet<i64> = seen[id].arcs.iter().flat_map(|(a, b)| [*a, *b]).collect();
@@ -208,7 +235,7 @@ fn generate(
                 }
             }
             distinct.extend(repeats);
-            distinct.truncate(40);
+            distinct.truncate(120);
             (line, distinct)
         })
         .collect();
@@ -427,6 +454,7 @@ fn generate(
         report.test_file = Some(dest.clone());
     }
     report.test_source = final_text;
+    report.test_file_name = Some(file_name.clone());
     report.status = ModuleStatus::Generated;
 
     if options.mutation_score {

@@ -231,11 +231,13 @@ def main():
         out.flush()
         filename = module.__file__
         baseline = {}
+        took = {}
         for spec in plan["calls"]:
             tracer = Tracer(filename)
             r = call(module, spec, timeout, tracer)
             r["arcs"] = sorted(tracer.arcs)
             baseline[spec["id"]] = observation(r)
+            took[spec["id"]] = r["ms"] / 1000
             out.write(json.dumps({"call": r}) + "\n")
             out.flush()
         by_id = {spec["id"]: spec for spec in plan["calls"]}
@@ -246,10 +248,18 @@ def main():
                 out.write(json.dumps({"mutant": {"id": mutant["id"], "invalid": _name(type(e))}}) + "\n")
                 continue
             killed = []
+            hangs = 0
             for call_id in mutant["calls"]:
-                r = call(mutated, by_id[call_id], timeout)
+                # A mutant that loops forever would cost the whole alarm on every call: 20
+                # times the call's own (traced) time is plenty, and two hangs are enough.
+                limit = min(timeout, max(0.05, 20 * took[call_id]))
+                r = call(mutated, by_id[call_id], limit)
                 if observation(r) != baseline[call_id]:
                     killed.append(call_id)
+                if r.get("timeout"):
+                    hangs += 1
+                    if hangs >= 2:
+                        break
             out.write(json.dumps({"mutant": {"id": mutant["id"], "killed_by": killed}}) + "\n")
             out.flush()
 

@@ -117,6 +117,12 @@ pub fn run(
         .limits(limits.clone());
     let outcome = sandbox.run(&command)?;
     let text = std::fs::read_to_string(work.path().join("result.jsonl")).unwrap_or_default();
+    if let Some(dir) = std::env::var_os("QA_AGENT_DEBUG_HARNESS") {
+        let dir = std::path::Path::new(&dir);
+        let n = std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0);
+        let _ = std::fs::write(dir.join(format!("{n}-plan.json")), plan.to_string());
+        let _ = std::fs::write(dir.join(format!("{n}-result.jsonl")), &text);
+    }
     let mut run = parse(&text);
     if !outcome.success() && run.import_error.is_none() {
         let stderr = outcome.stderr_text();

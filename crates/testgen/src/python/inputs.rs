@@ -244,6 +244,20 @@ impl Kind {
             "message",
             "fmt",
             "encoding",
+            "template",
+            "source",
+            "src",
+            "url",
+            "query",
+            "expr",
+            "expression",
+            "content",
+            "input",
+            "sval",
+            "pat",
+            "spec",
+            "format_string",
+            "field_name",
         ]) {
             Kind::Str
         } else if ends(&[
@@ -422,14 +436,16 @@ pub fn ctor_args(class: &ClassSig, module: &ModuleSig, depth: u8) -> Vec<Args> {
         .position(|p| p.default.is_some())
         .unwrap_or(usize::MAX);
     let by_name = |p: &Param| {
-        p.kind == ParamKind::KeywordOnly
-            || class
-                .init
-                .iter()
-                .position(|q| q.name == p.name)
-                .unwrap_or(0)
-                > first_skipped
+        !p.positional_only
+            && (p.kind == ParamKind::KeywordOnly
+                || class
+                    .init
+                    .iter()
+                    .position(|q| q.name == p.name)
+                    .unwrap_or(0)
+                    > first_skipped)
     };
+
     let pools: Vec<Vec<String>> = required
         .iter()
         .map(|p| pool(p, &class.literals, module, depth))
@@ -502,6 +518,68 @@ impl Rng {
     }
 }
 
+/// Strings shaped like the input of a parser of this module: numbers followed by its short
+/// words (`"2 days"`, `"1.5h"`) and numbers joined by its one-character separators
+/// (`"1:24"`, `":22"`, `"1:02:03"`), as Python expressions.
+fn shaped_strings(literals: &[String]) -> Vec<String> {
+    let contents: Vec<&str> = literals
+        .iter()
+        .filter(|l| l.starts_with('"') && l.len() >= 3 && !l.contains('\\'))
+        .map(|l| &l[1..l.len() - 1])
+        .collect();
+    let mut words: Vec<&str> = contents
+        .iter()
+        .copied()
+        .filter(|c| c.len() <= 10 && c.chars().all(|ch| ch.is_ascii_alphabetic()))
+        .collect();
+    words.sort();
+    words.dedup();
+    let mut seps: Vec<&str> = contents
+        .iter()
+        .copied()
+        .filter(|c| c.len() == 1 && c.chars().all(|ch| ch.is_ascii_punctuation()))
+        .collect();
+    seps.sort();
+    seps.dedup();
+    let mut out = Vec::new();
+    for (i, w) in words.iter().take(16).enumerate() {
+        let n = ["1", "2", "1.5", "10"][i % 4];
+        let sep = if i % 2 == 0 { "" } else { " " };
+        out.push(format!("{n}{sep}{w}"));
+    }
+    // Brackets the module reads, around content built from its other tokens: "[abc]",
+    // "[!a-c]", "(x)", "{0}".
+    let tokens: Vec<&str> = contents
+        .iter()
+        .copied()
+        .filter(|c| !c.is_empty() && c.chars().count() <= 2)
+        .collect();
+    for (open, close) in [("[", "]"), ("(", ")"), ("{", "}"), ("<", ">")] {
+        if !(contents.contains(&open) && contents.contains(&close)) {
+            continue;
+        }
+        out.push(format!("{open}{close}"));
+        out.push(format!("{open}abc{close}"));
+        out.push(format!("x{open}0{close}y"));
+        for t in tokens
+            .iter()
+            .filter(|t| **t != open && **t != close)
+            .take(8)
+        {
+            out.push(format!("{open}{t}a{close}"));
+            out.push(format!("{open}a{t}c{close}"));
+            out.push(format!("{open}{t}a{t}c{close}"));
+        }
+    }
+    for p in seps.iter().take(5) {
+        out.push(format!("1{p}24"));
+        out.push(format!("{p}22"));
+        out.push(format!("1{p}02{p}03"));
+        out.push(format!("2{p}10{p}30{p}45"));
+    }
+    out.iter().map(|s| super::value::python_str(s)).collect()
+}
+
 /// The contents of short, escape-free string literals, plus a few letters and digits.
 fn string_tokens(literals: &[String]) -> Vec<String> {
     let mut out: Vec<String> = literals
@@ -521,6 +599,76 @@ fn string_tokens(literals: &[String]) -> Vec<String> {
 
 /// Values that gave a result without an exception, by (target, parameter name).
 pub type Worked = std::collections::HashMap<(String, String), Vec<String>>;
+
+/// What exploration learnt so far: the arguments that worked, and the strings and numbers
+/// the module returned (as Python expressions), which later rounds try as inputs: a
+/// parser's output fed to its formatter, a function's result fed to its inverse.
+#[derive(Debug, Default)]
+pub struct Memory {
+    pub worked: Worked,
+    pub returned: Vec<String>,
+}
+
+impl Memory {
+    pub fn record_returned(&mut self, value: &super::value::Value) {
+        use super::value::Value as V;
+        let usable = match value {
+            V::Str { v } => v.chars().count() <= 40,
+            V::Int { v } => v.len() <= 12,
+            V::Float { special, .. } => !special,
+            _ => false,
+        };
+        if !usable || self.returned.len() >= 200 {
+            return;
+        }
+        if let Some(e) = value.literal(&|_, _| false) {
+            let text = e.inline();
+            if !self.returned.contains(&text) {
+                self.returned.push(text);
+            }
+        }
+    }
+}
+
+/// A worked string changed a little: a character dropped, inserted, replaced or doubled, or
+/// a module token appended (the neighbours of inputs that reached deep branches).
+fn mutate_string(expr: &str, tokens: &[String], rng: &mut Rng) -> Option<String> {
+    let inner = expr.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        return None;
+    }
+    let mut chars: Vec<char> = inner.chars().collect();
+    let pick = |rng: &mut Rng| -> String {
+        if tokens.is_empty() {
+            "a".into()
+        } else {
+            tokens[rng.below(tokens.len())].clone()
+        }
+    };
+    match rng.below(5) {
+        0 if !chars.is_empty() => {
+            chars.remove(rng.below(chars.len()));
+        }
+        1 => {
+            let at = rng.below(chars.len() + 1);
+            for (i, c) in pick(rng).chars().enumerate() {
+                chars.insert(at + i, c);
+            }
+        }
+        2 if !chars.is_empty() => {
+            let at = rng.below(chars.len());
+            let t: Vec<char> = pick(rng).chars().collect();
+            chars.splice(at..at + 1, t);
+        }
+        3 if !chars.is_empty() => {
+            let at = rng.below(chars.len());
+            chars.insert(at, chars[at]);
+        }
+        _ => chars.extend(pick(rng).chars()),
+    }
+    let text: String = chars.into_iter().collect();
+    Some(super::value::python_str(&text))
+}
 
 /// Records the arguments of a call that returned normally.
 pub fn record_worked(worked: &mut Worked, spec: &CallSpec, f: &FunctionSig) {
@@ -552,8 +700,9 @@ pub fn propose(
     rng: &mut Rng,
     next_id: &mut u32,
     per_round: usize,
-    worked: &Worked,
+    memory: &Memory,
 ) -> Vec<CallSpec> {
+    let worked = &memory.worked;
     let params: Vec<&Param> = f.params.iter().collect();
     let literals: Vec<String> = f
         .literals
@@ -573,6 +722,23 @@ pub fn propose(
         .iter()
         .map(|p| pool(p, &literals, module, 0))
         .collect();
+    // Parsers read numbers with the module's words and separators: "2 days", "1:24".
+    let shaped = shaped_strings(
+        &literals
+            .iter()
+            .chain(&module.literals)
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    for values in pools.iter_mut() {
+        if values.iter().any(|v| v.starts_with('"')) {
+            for s in &shaped {
+                if !values.contains(s) {
+                    values.push(s.clone());
+                }
+            }
+        }
+    }
     // Random rounds also try strings assembled from the short string literals the body uses
     // (`"["`, `"!"`, `"*"`, `"&"`, `";"`): patterns and escapes the parser under test reads.
     if round > 0 {
@@ -597,14 +763,39 @@ pub fn propose(
         }
     }
     // Random rounds favour values that worked (no exception) for that parameter before:
-    // an untyped `h` that took 0.5 likely wants numbers, not strings.
+    // an untyped `h` that took 0.5 likely wants numbers, not strings. From the second,
+    // worked strings are also varied a little, and values the module returned are tried
+    // where values of their type are.
     if round > 0 {
+        let all: Vec<String> = literals.iter().chain(&module.literals).cloned().collect();
+        let tokens = string_tokens(&all);
         for (p, values) in params.iter().zip(pools.iter_mut()) {
+            let takes_str = values.iter().any(|v| v.starts_with('"'));
+            let takes_num = values.iter().any(|v| v.parse::<f64>().is_ok());
+            let mut weighted: Vec<String> = Vec::new();
             if let Some(good) = worked.get(&(f.qualified.clone(), p.name.clone())) {
-                let mut weighted: Vec<String> = good.iter().chain(good.iter()).cloned().collect();
-                weighted.append(values);
-                *values = weighted;
+                weighted.extend(good.iter().chain(good.iter()).cloned());
+                if round >= 2 && takes_str {
+                    for _ in 0..6 {
+                        let g = &good[rng.below(good.len())];
+                        if let Some(m) = mutate_string(g, &tokens, rng) {
+                            weighted.push(m);
+                        }
+                    }
+                }
             }
+            let returned: Vec<&String> = memory
+                .returned
+                .iter()
+                .filter(|r| {
+                    (takes_str && r.starts_with('"')) || (takes_num && r.parse::<f64>().is_ok())
+                })
+                .collect();
+            for _ in 0..returned.len().min(4) {
+                weighted.push(returned[rng.below(returned.len())].clone());
+            }
+            weighted.append(values);
+            *values = weighted;
         }
     }
     let required_without_values = params.iter().zip(&pools).any(|(p, values)| {
@@ -658,6 +849,11 @@ pub fn propose(
                     }
                 }
                 (ParamKind::VarArgs, None) => {}
+                (ParamKind::Positional, Some(v)) if p.positional_only => {
+                    if positional_ok {
+                        spec.args.push(v);
+                    }
+                }
                 (ParamKind::Positional, Some(v)) if positional_ok && p.default.is_none() => {
                     spec.args.push(v)
                 }

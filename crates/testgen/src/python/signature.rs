@@ -22,6 +22,8 @@ pub struct Param {
     pub annotation: Option<String>,
     pub default: Option<String>,
     pub kind: ParamKind,
+    /// Before a `/`: passed by position only, never by name.
+    pub positional_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -276,6 +278,7 @@ fn class(
                                 .child_by_field_name("right")
                                 .map(|r| text(r, src).to_owned()),
                             kind: ParamKind::Positional,
+                            positional_only: false,
                         });
                     }
                 }
@@ -287,7 +290,7 @@ fn class(
 }
 
 fn parameters(node: Node, src: &[u8]) -> Vec<Param> {
-    let mut out = Vec::new();
+    let mut out: Vec<Param> = Vec::new();
     let mut keyword_only = false;
     let mut cursor = node.walk();
     for p in node.named_children(&mut cursor) {
@@ -329,6 +332,12 @@ fn parameters(node: Node, src: &[u8]) -> Vec<Param> {
                 keyword_only = true;
                 continue;
             }
+            "positional_separator" => {
+                for p in out.iter_mut() {
+                    p.positional_only = true;
+                }
+                continue;
+            }
             _ => continue,
         };
         if kind == ParamKind::VarArgs {
@@ -344,6 +353,7 @@ fn parameters(node: Node, src: &[u8]) -> Vec<Param> {
             annotation: annotation.map(|a| text(a, src).to_owned()),
             default: default.map(|d| text(d, src).to_owned()),
             kind,
+            positional_only: false,
         });
     }
     out
