@@ -146,3 +146,75 @@ fn bad_input_gets_a_clear_error() {
         "nothing written on errors"
     );
 }
+
+#[test]
+fn generate_for_javascript_without_a_test_runner_says_what_to_install_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("package.json"), r#"{"name": "calc"}"#).unwrap();
+    std::fs::write(
+        dir.path().join("calc.js"),
+        "exports.sign = (n) => (n > 0 ? 1 : n < 0 ? -1 : 0);\n",
+    )
+    .unwrap();
+    let out = qa_agent(dir.path(), &["generate", "calc.js", "--budget", "10"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("toolchain missing"), "{text}");
+    assert!(text.contains("npm install --save-dev vitest"), "{text}");
+    assert!(!dir.path().join("tests").exists());
+}
+
+#[test]
+fn generate_for_javascript_writes_a_vitest_file_that_passes() {
+    let nm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/js/node_modules");
+    if !nm.join("vitest/vitest.mjs").is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have tests/js/node_modules (scripts/test.sh runs npm ci there)"
+        );
+        eprintln!("SKIPPED: tests/js/node_modules is missing (run scripts/test.sh)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("package.json"),
+        r#"{"name": "calc", "type": "module"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("calc.js"),
+        "export function sign(n) {\n  if (typeof n !== \"number\") throw new TypeError(\"n must be a number\");\n  return n > 0 ? 1 : n < 0 ? -1 : 0;\n}\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(nm.canonicalize().unwrap(), dir.path().join("node_modules"))
+        .unwrap();
+    let out = qa_agent(
+        dir.path(),
+        &["generate", "calc.js", "--budget", "20", "--format", "json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &report["modules"][0];
+    assert_eq!(m["status"], "generated");
+    assert_eq!(m["language"], "javascript");
+    assert_eq!(m["framework"], "vitest");
+    assert_eq!(m["test_file_name"], "calc.qa.test.js");
+    let written = std::fs::read_to_string(dir.path().join("tests/calc.qa.test.js")).unwrap();
+    assert!(
+        written.contains("import { sign } from \"../calc.js\";"),
+        "{written}"
+    );
+    assert!(
+        written.contains("expect(sign(-1)).toBe(-1);") || written.contains("toBe(-1);"),
+        "{written}"
+    );
+    assert!(
+        written.contains(".toThrow(/^n must be a number$/);"),
+        "{written}"
+    );
+}
