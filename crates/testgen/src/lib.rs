@@ -10,6 +10,7 @@ pub mod javascript;
 pub mod mutation;
 pub mod python;
 pub mod report;
+pub mod select;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -15,8 +15,9 @@ use super::render::{Renderer, TestCase, name_all};
 use super::runner;
 use crate::python::generate::RERUNS;
 use crate::python::inputs::Rng;
-use crate::python::pytest::{Coverage, RunResult};
-use crate::report::{DropReason, Dropped, Kept, ModuleReport, ModuleStatus};
+use crate::python::pytest::Coverage;
+use crate::report::{Dropped, Kept, ModuleReport, ModuleStatus};
+use crate::select::{Candidate, greedy, verdict};
 use crate::{GenerateError, GenerateOptions};
 
 const MAX_TESTS_PER_TARGET: usize = 25;
@@ -195,7 +196,7 @@ fn generate(
         .iter()
         .map(|t| (t.name(), (t.params.as_slice(), t.ctor_params.as_slice())))
         .collect();
-    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut candidates: Vec<Candidate<TestCase, Item>> = Vec::new();
     for id in &ids {
         let (spec, o) = (&specs[id], &seen[id]);
         if let Some(case) = renderer.case(spec, o) {
@@ -204,9 +205,11 @@ fn generate(
                     + spec.ctor.as_deref().map_or(0, |a| oddness(c, a, &lits))
             });
             candidates.push(Candidate {
+                target: case.target.clone(),
+                len: case.source().len(),
                 case,
                 items: items(spec, o, odd == 0),
-                oddness: odd,
+                penalty: odd as i64,
             });
         }
     }
@@ -255,29 +258,9 @@ fn generate(
     let mut kept_calls: Vec<u32> = Vec::new();
     for (Candidate { items, .. }, case) in selected.iter().zip(&cases) {
         let results = runs.results.get(&case.name).cloned().unwrap_or_default();
-        let failed = results.iter().find_map(|r| match r {
-            RunResult::Failed(m) => Some(m.clone()),
-            _ => None,
-        });
-        let passed = results.iter().filter(|r| **r == RunResult::Passed).count() as u32;
-        let reason = if let Some(message) = failed {
-            Some(if passed > 0 {
-                DropReason::Flaky {
-                    passed,
-                    runs: RERUNS,
-                }
-            } else {
-                DropReason::Failed { message }
-            })
-        } else if passed < RERUNS {
-            Some(DropReason::NotRun)
-        } else if !case.body.iter().any(|l| l.contains("expect(")) {
-            Some(DropReason::NoOracle)
-        } else if items.is_subset(&covered) {
-            Some(DropReason::NoGain)
-        } else {
-            None
-        };
+        // The renderer writes a test only around an assertion on the call's outcome.
+        let has_oracle = case.body.iter().any(|l| l.contains("expect("));
+        let reason = verdict(&results, RERUNS, has_oracle, !items.is_subset(&covered));
         match reason {
             Some(reason) => report.dropped.push(Dropped {
                 name: case.name.clone(),
@@ -385,39 +368,6 @@ fn items(spec: &CallSpec, o: &Observed, natural: bool) -> BTreeSet<Item> {
             format!("changes argument {i}"),
         ));
     }
-    out
-}
-
-struct Candidate {
-    case: TestCase,
-    items: BTreeSet<Item>,
-    oddness: usize,
-}
-
-/// Greedy set cover: the test adding the most uncovered items first, shorter ones first
-/// among equals; then back in the order of the targets.
-fn greedy(mut candidates: Vec<Candidate>, per_target: usize) -> Vec<Candidate> {
-    let mut covered: BTreeSet<Item> = BTreeSet::new();
-    let mut out = Vec::new();
-    let mut per: HashMap<String, usize> = HashMap::new();
-    loop {
-        let best = candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| per.get(&c.case.target).copied().unwrap_or(0) < per_target)
-            .map(|(i, c)| {
-                let gain = c.items.difference(&covered).count() as i64;
-                (i, gain, gain * 3 - c.oddness as i64, c.case.source().len())
-            })
-            .filter(|(_, gain, _, _)| *gain > 0)
-            .max_by(|a, b| a.2.cmp(&b.2).then(b.3.cmp(&a.3)).then(b.0.cmp(&a.0)));
-        let Some((i, ..)) = best else { break };
-        let chosen = candidates.swap_remove(i);
-        covered.extend(chosen.items.iter().cloned());
-        *per.entry(chosen.case.target.clone()).or_default() += 1;
-        out.push(chosen);
-    }
-    out.sort_by(|a, b| a.case.target.cmp(&b.case.target));
     out
 }
 

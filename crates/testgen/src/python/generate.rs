@@ -12,10 +12,11 @@ use super::harness::{self, MutantPlan, Observed};
 use super::inputs::{CallSpec, Memory, Rng, propose, record_worked};
 use super::oracle::oracles;
 use super::project::{ModuleLocation, project_root, tests_dir};
-use super::pytest::{self, RunResult};
+use super::pytest;
 use super::render::{Renderer, TestCase};
 use super::signature::{self, FunctionSig};
-use crate::report::{DropReason, Dropped, Kept, ModuleReport, ModuleStatus};
+use crate::report::{Dropped, Kept, ModuleReport, ModuleStatus};
+use crate::select::{Candidate, greedy, verdict};
 use crate::{GenerateError, GenerateOptions};
 
 /// Runs each kept test this many times, each in a fresh process with its own hash seed.
@@ -272,7 +273,7 @@ fn generate(
 
     // 3. Select: greedy cover of arcs and mutants, each call a test that can be written.
     let renderer = Renderer::new(&location, &module);
-    let mut candidates: Vec<(TestCase, BTreeSet<Item>)> = Vec::new();
+    let mut candidates: Vec<Candidate<TestCase, Item>> = Vec::new();
     for id in &ids {
         let spec = &specs[id];
         let Some(sig) = sig_of.get(spec.target.as_str()) else {
@@ -294,7 +295,13 @@ fn generate(
         if let Some(e) = &observed.exc {
             items.insert(Item::Raises(spec.target.clone(), e.kind.clone()));
         }
-        candidates.push((case, items));
+        candidates.push(Candidate {
+            target: case.target.clone(),
+            len: case.body.len(),
+            case,
+            items,
+            penalty: 0,
+        });
     }
     let mut selected = greedy(candidates, MAX_TESTS_PER_TARGET);
     if selected.is_empty() {
@@ -307,10 +314,10 @@ fn generate(
             return Ok(());
         }
     }
-    let mut named: Vec<TestCase> = selected.iter().map(|(c, _)| c.clone()).collect();
+    let mut named: Vec<TestCase> = selected.iter().map(|c| c.case.clone()).collect();
     Renderer::name_all(&mut named);
-    for ((case, _), name) in selected.iter_mut().zip(named) {
-        case.name = name.name;
+    for (c, name) in selected.iter_mut().zip(named) {
+        c.case.name = name.name;
     }
 
     // 4. Validate: the file run RERUNS times in fresh processes with different hash seeds.
@@ -319,7 +326,7 @@ fn generate(
         .tempdir()
         .map_err(GenerateError::Io)?;
     let file_name = format!("test_{}_qa.py", location.short_name());
-    let cases: Vec<TestCase> = selected.iter().map(|(c, _)| c.clone()).collect();
+    let cases: Vec<TestCase> = selected.iter().map(|c| c.case.clone()).collect();
     let text = renderer.file(&cases);
     std::fs::write(work.path().join(&file_name), &text).map_err(GenerateError::Io)?;
     let per_run = Duration::from_secs(60);
@@ -339,31 +346,14 @@ fn generate(
 
     let mut covered: BTreeSet<Item> = BTreeSet::new();
     let mut kept: Vec<TestCase> = Vec::new();
-    for (case, items) in selected {
+    for Candidate { case, items, .. } in selected {
         let runs = results.get(&case.name).cloned().unwrap_or_default();
-        let failed = runs.iter().find_map(|r| match r {
-            RunResult::Failed(m) => Some(m.clone()),
-            _ => None,
-        });
-        let passed = runs.iter().filter(|r| **r == RunResult::Passed).count() as u32;
-        let reason = if let Some(message) = failed {
-            Some(if passed > 0 {
-                DropReason::Flaky {
-                    passed,
-                    runs: RERUNS,
-                }
-            } else {
-                DropReason::Failed { message }
-            })
-        } else if passed < RERUNS {
-            Some(DropReason::NotRun)
-        } else if !has_oracle.get(&case.name).copied().unwrap_or(false) {
-            Some(DropReason::NoOracle)
-        } else if items.is_subset(&covered) {
-            Some(DropReason::NoGain)
-        } else {
-            None
-        };
+        let reason = verdict(
+            &runs,
+            RERUNS,
+            has_oracle.get(&case.name).copied().unwrap_or(false),
+            !items.is_subset(&covered),
+        );
         match reason {
             Some(reason) => report.dropped.push(Dropped {
                 name: case.name.clone(),
@@ -491,34 +481,6 @@ enum Item {
     Arc(i64, i64),
     Mutant(u32),
     Raises(String, String),
-}
-
-/// Greedy set cover: the test adding the most not-yet-covered items first, shorter tests
-/// first among equals.
-fn greedy(
-    mut candidates: Vec<(TestCase, BTreeSet<Item>)>,
-    per_target: usize,
-) -> Vec<(TestCase, BTreeSet<Item>)> {
-    let mut covered: BTreeSet<Item> = BTreeSet::new();
-    let mut out = Vec::new();
-    let mut per: HashMap<String, usize> = HashMap::new();
-    loop {
-        let best = candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, (c, _))| per.get(&c.target).copied().unwrap_or(0) < per_target)
-            .map(|(i, (c, items))| (i, items.difference(&covered).count(), c.body.len()))
-            .filter(|(_, gain, _)| *gain > 0)
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.2.cmp(&a.2)).then(b.0.cmp(&a.0)));
-        let Some((i, _, _)) = best else { break };
-        let (case, items) = candidates.swap_remove(i);
-        covered.extend(items.iter().cloned());
-        *per.entry(case.target.clone()).or_default() += 1;
-        out.push((case, items));
-    }
-    // Keep the file in source order: by target, then as selected.
-    out.sort_by(|a, b| a.0.target.cmp(&b.0.target));
-    out
 }
 
 /// Runs the batch twice (different hash seeds, in parallel) and keeps the calls whose
