@@ -192,6 +192,11 @@ export async function delayed(x) {
   return x + 1;
 }
 
+export async function fetchRecord(id) {
+  if (id < 0) throw new RangeError("id must not be negative");
+  return { id };
+}
+
 export function now() {
   return Date.now() + Math.random();
 }
@@ -235,6 +240,11 @@ fn es_modules_get_named_imports_classes_state_and_contained_hangs() {
     assert!(text.contains("expect(arg1).toStrictEqual("), "{text}");
     // Promises are awaited.
     assert!(text.contains("await expect(delayed("), "{text}");
+    assert!(
+        text.contains(".rejects.toThrow(RangeError);")
+            && text.contains(".rejects.toThrow(/^id must not be negative$/);"),
+        "{text}"
+    );
     // The infinite loop was stopped, and its call never became a test; time and
     // randomness are never asserted.
     assert!(!text.contains("spin(3)"), "{text}");

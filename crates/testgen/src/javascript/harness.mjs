@@ -238,6 +238,8 @@ async function call(spec) {
   await takeCoverage();
   try {
     const result = vm.runInThisContext("__qaCall()", { timeout: plan.timeout_ms });
+    // A promise is awaited; a rejection is then an error of the awaited call.
+    if (result && typeof result.then === "function") record.awaited = true;
     const settled = await settle(result);
     record.value = enc(settled.value);
     record.awaited = settled.awaited;

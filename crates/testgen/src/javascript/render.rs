@@ -164,14 +164,24 @@ impl Renderer<'_> {
                 None
             };
             let message = format!("/^{}$/", regex_escape(&exc.msg));
-            if seen.awaited || exc.kind.is_empty() {
+            if exc.kind.is_empty() {
                 return None;
             }
-            if let Some(class) = &class {
-                body.push(format!("expect(() => {call}).toThrow({class});"));
+            if seen.awaited {
+                // A rejected promise: `rejects` unwraps it.
+                is_async = true;
+                if let Some(class) = &class {
+                    body.push(format!("await expect({call}).rejects.toThrow({class});"));
+                }
+                body.push(format!("await expect({call}).rejects.toThrow({message});"));
+                outcome = format!("rejects with {}", class.as_deref().unwrap_or("an error"));
+            } else {
+                if let Some(class) = &class {
+                    body.push(format!("expect(() => {call}).toThrow({class});"));
+                }
+                body.push(format!("expect(() => {call}).toThrow({message});"));
+                outcome = format!("throws {}", class.as_deref().unwrap_or("an error"));
             }
-            body.push(format!("expect(() => {call}).toThrow({message});"));
-            outcome = format!("throws {}", class.as_deref().unwrap_or("an error"));
         } else {
             let value = seen.value.as_ref()?;
             let needs_result = !changed.is_empty() || receiver.is_some();
