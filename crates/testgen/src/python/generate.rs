@@ -505,7 +505,14 @@ fn observe_twice(
         }
         let (a, b) = std::thread::scope(|scope| {
             let first = scope.spawn(|| harness::run(sandbox, location, &pending, &[], 11, wall));
-            let second = harness::run(sandbox, location, &pending, &[], 23, wall);
+            let second = harness::run(
+                sandbox,
+                location,
+                &pending,
+                &[],
+                harness::ELSEWHERE_SEED,
+                wall,
+            );
             (first.join().expect("harness thread"), second)
         });
         let (a, b) = (a?, b?);

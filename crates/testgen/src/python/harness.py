@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import io
 import json
+import os
 import math
 import signal
 import sys
@@ -208,10 +209,18 @@ def observation(result):
 
 
 def main():
-    plan_path, result_path = sys.argv[1], sys.argv[2]
+    plan_path, result_path = sys.argv[1], os.path.abspath(sys.argv[2])
     with open(plan_path, encoding="utf-8") as f:
         plan = json.load(f)
     sys.path.insert(0, plan["root"])
+    # The second exploration run sees another working directory and command line: a call
+    # whose result depends on them (relative paths, argparse) then differs and is not used.
+    if plan.get("elsewhere"):
+        os.makedirs("elsewhere/deeper", exist_ok=True)
+        os.chdir("elsewhere/deeper")
+        sys.argv = ["qa-probe", "1"]
+    else:
+        sys.argv = ["qa-probe"]
     signal.signal(signal.SIGALRM, _alarm)
     timeout = plan.get("timeout", 2.0)
     result = {"calls": [], "mutants": []}

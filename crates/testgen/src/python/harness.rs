@@ -14,6 +14,10 @@ use crate::GenerateError;
 
 const HARNESS: &str = include_str!("harness.py");
 
+/// The hash seed of the second exploration run, which also runs in another working
+/// directory with another command line (`elsewhere` in the plan).
+pub const ELSEWHERE_SEED: u32 = 23;
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Raised {
     #[serde(rename = "type")]
@@ -99,6 +103,7 @@ pub fn run(
         "module": location.module,
         "timeout": 0.5,
         "calls": calls,
+        "elsewhere": hash_seed == ELSEWHERE_SEED,
         "mutants": mutants.iter().map(|m| json!({"id": m.id, "source": m.source, "calls": m.calls})).collect::<Vec<_>>(),
     });
     std::fs::write(work.path().join("harness.py"), HARNESS).map_err(GenerateError::Io)?;
