@@ -89,7 +89,10 @@ fn generate(
                 runner.node_modules.display()
             )));
         }
-        module.esbuild = Some(esbuild);
+        // The real path: the sandbox binds it read-only where it is (a `node_modules`
+        // linked from under /tmp would otherwise be hidden by the private /tmp), with its
+        // platform binary (`@esbuild/...`) beside it.
+        module.esbuild = Some(esbuild.canonicalize().map_err(GenerateError::Io)?);
     }
     report.framework = Some(runner.kind.name().to_owned());
     let mut lits = literals(&source, module.typescript)

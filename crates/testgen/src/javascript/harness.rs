@@ -164,7 +164,7 @@ pub fn run(
         memory: super::runner::NODE_ADDRESS_SPACE,
         ..Limits::default()
     };
-    let command = Command::new(super::project::node(), work.path())
+    let mut command = Command::new(super::project::node(), work.path())
         .args([
             "--max-old-space-size=512",
             "harness.mjs",
@@ -173,6 +173,10 @@ pub fn run(
         ])
         .read_only(&module.root)
         .limits(limits.clone());
+    // TypeScript: esbuild's `node_modules`, with its platform binary.
+    if let Some(modules) = module.esbuild.as_deref().and_then(std::path::Path::parent) {
+        command = command.read_only(modules);
+    }
     let outcome = sandbox.run(&command)?;
     let text = std::fs::read_to_string(work.path().join("result.jsonl")).unwrap_or_default();
     let mut run = parse(&text);

@@ -66,7 +66,12 @@ fn command(
         .env("CI", "1")
         .env("NODE_OPTIONS", "--max-old-space-size=1024")
         .read_only(&module.root)
-        .read_only(&runner.node_modules)
+        .read_only(
+            runner
+                .node_modules
+                .canonicalize()
+                .unwrap_or_else(|_| runner.node_modules.clone()),
+        )
         .limits(limits())
 }
 
