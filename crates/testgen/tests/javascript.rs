@@ -146,6 +146,9 @@ fn escape_html_gets_exact_string_assertions() {
     assert_eq!(m.status, ModuleStatus::Generated, "{:?}", m.problem);
     let text = &m.test_source;
     assert!(text.contains("import escapeHtml from"), "{text}");
+    // Its escapes are chosen by character code (`case 34:`): each branch is reached.
+    let coverage = m.coverage_after.as_ref().expect("coverage measured");
+    assert!(coverage.line_percent >= 90.0, "{coverage:?}\n{text}");
     assert!(
         text.contains("&amp;") || text.contains("&lt;") || text.contains("&quot;"),
         "{text}"

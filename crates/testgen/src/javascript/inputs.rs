@@ -304,6 +304,19 @@ fn text_values(lits: &Literals) -> Vec<Value> {
         .map(|s| json!(s))
         .collect();
     out.extend(lits.strings.iter().map(|s| json!(s)));
+    // Character codes the module compares (`case 34:` after `charCodeAt`) as the characters,
+    // alone and together with text around them.
+    let chars: String = lits
+        .numbers
+        .iter()
+        .filter(|x| (32.0..=126.0).contains(*x) && x.fract() == 0.0)
+        .filter_map(|x| char::from_u32(*x as u32))
+        .filter(|c| c.is_ascii_punctuation())
+        .collect();
+    if !chars.is_empty() {
+        out.push(json!(format!("a{chars}b")));
+        out.extend(chars.chars().map(|c| json!(format!("x{c}y"))));
+    }
     // Numbers followed by the module's short words ("2d", "1.5 hours"): the inputs of parsers.
     let words: Vec<&String> = lits
         .strings
