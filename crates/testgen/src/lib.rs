@@ -87,6 +87,28 @@ impl Default for GenerateOptions {
     }
 }
 
+/// Why a harness process ended abnormally (its limit, and the last line it printed), or
+/// `None` when it exited cleanly: what ran before is kept either way.
+pub(crate) fn abnormal_end(
+    outcome: &qa_sandbox::Outcome,
+    limits: &qa_sandbox::Limits,
+) -> Option<String> {
+    if outcome.success() {
+        return None;
+    }
+    let stderr = outcome.stderr_text();
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    Some(format!(
+        "{}{}{last}",
+        outcome.describe(limits),
+        if last.is_empty() { "" } else { ": " }
+    ))
+}
+
 /// The Python interpreter the sandbox runs (`QA_AGENT_PYTHON`, default `python3`).
 pub fn python_interpreter() -> String {
     std::env::var("QA_AGENT_PYTHON").unwrap_or_else(|_| "python3".to_owned())

@@ -180,18 +180,9 @@ pub fn run(
     let outcome = sandbox.run(&command)?;
     let text = std::fs::read_to_string(work.path().join("result.jsonl")).unwrap_or_default();
     let mut run = parse(&text);
-    if !outcome.success() && run.import_error.is_none() {
-        let stderr = outcome.stderr_text();
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        let why = format!(
-            "{}{}{last}",
-            outcome.describe(&limits),
-            if last.is_empty() { "" } else { ": " }
-        );
+    if run.import_error.is_none()
+        && let Some(why) = crate::abnormal_end(&outcome, &limits)
+    {
         if !run.imported {
             run.import_error = Some(format!("importing it did not finish ({why})"));
         }

@@ -112,20 +112,6 @@ fn generate(
         {
             continue;
         }
-        // A command-line entry point reads the process's arguments: a test of it would pin
-        // the test runner's own command line.
-        let body: Vec<&str> = source
-            .lines()
-            .skip(f.start_line.saturating_sub(1) as usize)
-            .take((f.end_line + 1).saturating_sub(f.start_line) as usize)
-            .collect();
-        if body.iter().any(|l| l.contains("sys.argv")) {
-            report.skipped_targets.push((
-                f.qualified.clone(),
-                "reads sys.argv (a command-line entry point)".into(),
-            ));
-            continue;
-        }
         if f.is_async {
             report.skipped_targets.push((
                 f.qualified.clone(),

@@ -129,18 +129,9 @@ pub fn run(
         let _ = std::fs::write(dir.join(format!("{n}-result.jsonl")), &text);
     }
     let mut run = parse(&text);
-    if !outcome.success() && run.import_error.is_none() {
-        let stderr = outcome.stderr_text();
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        let why = format!(
-            "{}{}{last}",
-            outcome.describe(&limits),
-            if last.is_empty() { "" } else { ": " }
-        );
+    if run.import_error.is_none()
+        && let Some(why) = crate::abnormal_end(&outcome, &limits)
+    {
         if !run.imported {
             run.import_error = Some(format!("importing it did not finish ({why})"));
         }
