@@ -34,6 +34,10 @@ pub struct Task {
     /// Do not reuse a cached answer (a new one still replaces it).
     #[serde(default)]
     pub fresh: bool,
+    /// The planner of the asker's tenant, with what its users taught (corrections,
+    /// rated routes); the engine's own planner when none.
+    #[serde(skip)]
+    pub planner: Option<Arc<Planner>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -114,6 +118,10 @@ pub struct Collaboration {
 pub struct Answer {
     pub intent: Intent,
     pub intent_confidence: f64,
+    /// The question's other concern, when the planner saw one (the context its learned
+    /// routes are chosen in; see `planner::routing_context`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary_intent: Option<Intent>,
     /// Markdown; every factual sentence cites `file:line` and a rule or metric.
     pub text: String,
     pub evidence: Vec<Evidence>,
@@ -547,7 +555,7 @@ impl Engine {
         events: Option<UnboundedSender<Step>>,
         cache: Option<&dyn AnswerCache>,
     ) -> Result<Answer, EngineError> {
-        let planner = self.planner();
+        let planner = task.planner.clone().unwrap_or_else(|| self.planner());
         let understanding = planner.understand(&task.question);
         let route = planner.route(&understanding, task.specialists.clone(), task.mode);
         let run = Run {
@@ -941,6 +949,7 @@ impl Engine {
         Answer {
             intent: c.intent,
             intent_confidence: c.confidence,
+            secondary_intent: crate::planner::routing_context(c),
             text: text.trim_end().to_string(),
             evidence,
             artifacts,

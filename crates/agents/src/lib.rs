@@ -7,6 +7,7 @@
 pub mod breaker;
 pub mod client;
 pub mod engine;
+pub mod learned;
 mod llm_planner;
 pub mod planner;
 pub mod quality;
@@ -18,6 +19,7 @@ pub mod workspace;
 pub use breaker::{Breaker, BreakerState};
 pub use client::{CallError, ToolClient};
 pub use engine::{Answer, Budget, Engine, EngineError, Step, Task};
+pub use learned::LearnedCache;
 pub use planner::{Intent, LearnedState, Mode, Planner};
 pub use specialists::SpecialistId;
 pub use tools::{Evidence, Registry, Tool, ToolContext, ToolError, ToolInfo, ToolOutput};

@@ -253,17 +253,7 @@ impl Analyzer {
         analysis: &mut RepoAnalysis,
         sources: &[&dyn SuppressionSource],
     ) {
-        for file in &mut analysis.files {
-            for f in &mut file.findings {
-                for source in sources {
-                    if let Some(s) = source.check(f) {
-                        f.suppressions.push(s);
-                    }
-                }
-            }
-        }
-        analysis.summary.findings_by_severity = severity_counts(&analysis.files);
-        analysis.summary.suppressed_findings = suppressed_count(&analysis.files);
+        apply_suppressions(analysis, sources);
     }
 
     fn pool(&self) -> &rayon::ThreadPool {
@@ -535,4 +525,20 @@ fn suppressed_count(files: &[FileAnalysis]) -> u32 {
         .flat_map(|f| &f.findings)
         .filter(|f| f.is_suppressed())
         .count() as u32
+}
+
+/// Marks findings suppressed by external sources (baselines, users' dismissals) in a
+/// finished analysis, stored or fresh, and updates the summary counts.
+pub fn apply_suppressions(analysis: &mut RepoAnalysis, sources: &[&dyn SuppressionSource]) {
+    for file in &mut analysis.files {
+        for f in &mut file.findings {
+            for source in sources {
+                if let Some(s) = source.check(f) {
+                    f.suppressions.push(s);
+                }
+            }
+        }
+    }
+    analysis.summary.findings_by_severity = severity_counts(&analysis.files);
+    analysis.summary.suppressed_findings = suppressed_count(&analysis.files);
 }

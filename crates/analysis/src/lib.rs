@@ -27,7 +27,9 @@ mod walk;
 #[doc = include_str!("../../../docs/metrics.md")]
 pub mod counting_rules {}
 
-pub use analyzer::{AnalyzeError, Analyzer, CacheStats, NoProgress, Progress, SourceFile};
+pub use analyzer::{
+    AnalyzeError, Analyzer, CacheStats, NoProgress, Progress, SourceFile, apply_suppressions,
+};
 pub use config::{ProjectConfig, Thresholds};
 pub use lang::Dialect;
 pub use model::*;

@@ -21,7 +21,7 @@ fn migrate_creates_the_embedded_database_once() {
     let first = migrate(dir.path(), &[("QA_AGENT_DATA_DIR", data)]);
     assert_eq!(first.status.code(), Some(0), "{first:?}");
     let out = String::from_utf8_lossy(&first.stdout);
-    assert!(out.contains("6 migrations applied to sqlite"), "{out}");
+    assert!(out.contains("7 migrations applied to sqlite"), "{out}");
     assert!(dir.path().join("state/qa-agent.db").is_file());
     let again = migrate(dir.path(), &[("QA_AGENT_DATA_DIR", data)]);
     let out = String::from_utf8_lossy(&again.stdout);

@@ -131,19 +131,34 @@ async fn check_redis(state: &AppState) -> Value {
 }
 
 /// The learning engine's feedback pipeline, from the feedback table: how much waits,
-/// since when, and when feedback was last processed (null until it ever was).
+/// since when (the lag), when feedback was last processed and the newest learning
+/// event (null until there was one), failures, and the learned state in use.
 async fn check_feedback(state: &AppState) -> Value {
-    match state.db.db.feedback_backlog().await {
-        Ok(b) => {
+    let (backlog, counts) = tokio::join!(
+        state.db.db.feedback_backlog(),
+        state.db.db.learning_counts()
+    );
+    match (backlog, counts) {
+        (Ok(b), Ok(c)) => {
             let now = qa_store::now_ms();
+            let (processed, failed) = state.learning.totals();
             json!({
                 "status": "up",
                 "pending": b.pending,
                 "oldest_pending_age_seconds": b.oldest_pending_at.map(|t| round3((now - t) as f64 / 1000.0)),
+                "lag_seconds": round3(b.oldest_pending_at.map_or(0.0, |t| (now - t) as f64 / 1000.0)),
                 "last_processed_at_ms": b.last_processed_at,
+                "last_learning_event_at_ms": c.last_event_at,
+                "failures": c.failed,
+                "processed_by_this_replica": processed,
+                "failed_on_this_replica": failed,
+                "learned_state": {
+                    "snapshot_id": state.learned.snapshot_id(),
+                    "at_start": state.learning.start_status(),
+                },
             })
         }
-        Err(e) => json!({ "status": "down", "error": e.to_string() }),
+        (Err(e), _) | (_, Err(e)) => json!({ "status": "down", "error": e.to_string() }),
     }
 }
 

@@ -10,6 +10,7 @@ mod config;
 mod conversation;
 pub mod error;
 mod health;
+pub mod learning;
 pub mod metrics;
 mod reasoning;
 mod service;
@@ -56,6 +57,12 @@ pub struct AppState {
     pub tools: Arc<qa_agents::Registry>,
     /// The orchestrator's reasoning engine and its admission control.
     pub reasoning: Arc<reasoning::Reasoning>,
+    /// The newest learned state (dismissals apart, which the store applies).
+    pub learned: Arc<qa_agents::LearnedCache>,
+    /// The learning engine's feedback processing (its wake-up and counters).
+    pub learning: Arc<learning::Engine>,
+    /// Per-user bounds on feedback intake.
+    pub flood: Arc<api::learning::FloodGuard>,
     /// Wakes idle workers when a job was queued in this process.
     pub work_available: Arc<tokio::sync::Notify>,
     /// The conversation manager's live events, routed per conversation.
@@ -348,6 +355,9 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
     let work_available = Arc::new(tokio::sync::Notify::new());
     let tools = Arc::new(qa_agents::Registry::standard());
     let reasoning = Arc::new(reasoning::Reasoning::new(config));
+    let learned = Arc::new(qa_agents::LearnedCache::default());
+    let learning_engine = Arc::new(learning::Engine::default());
+    let flood = Arc::new(api::learning::FloodGuard::default());
 
     let mut states = std::collections::HashMap::new();
     let mut listeners = Vec::new();
@@ -369,6 +379,9 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
                 tools: tools.clone(),
                 reasoning: reasoning.clone(),
                 work_available: work_available.clone(),
+                learned: learned.clone(),
+                learning: learning_engine.clone(),
+                flood: flood.clone(),
                 live: live.clone(),
                 shutdown: shutdown_rx.clone(),
             })
@@ -393,6 +406,9 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
     }
     if let Some(orchestrator) = states.get(&ServiceKind::Orchestrator) {
         reasoning::spawn_learned_state(orchestrator);
+    }
+    if let Some(learning) = states.get(&ServiceKind::Learning) {
+        learning::spawn(learning);
     }
     if let Some(specialists) = states.get(&ServiceKind::Specialists) {
         api::specialists::spawn_registration(specialists);

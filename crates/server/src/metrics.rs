@@ -118,6 +118,28 @@ impl ConversationMetrics {
     }
 }
 
+type GaugeF64 = Gauge<f64, std::sync::atomic::AtomicU64>;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AgentLabels {
+    pub agent: String,
+}
+
+/// The learning engine's metrics; definitions in `qa_learning::ratings` and
+/// docs/learning.md. Gauges without an observation print no sample.
+pub struct LearningMetrics {
+    /// `learning_events_total{kind}`: feedback learned from, by what it taught.
+    pub events: Family<KindLabels, Counter>,
+    /// `feedback_failures_total`: feedback that could not be learned from.
+    pub failures: Family<NoLabels, Counter>,
+    pub backlog: Family<NoLabels, Gauge>,
+    pub satisfaction: Family<NoLabels, GaugeF64>,
+    pub velocity: Family<NoLabels, GaugeF64>,
+    pub agent_velocity: Family<AgentLabels, GaugeF64>,
+    /// `learned_state_snapshot_age_seconds`.
+    pub snapshot_age: Family<NoLabels, GaugeF64>,
+}
+
 /// The orchestrator's reasoning metrics.
 pub struct ReasoningMetrics {
     /// `agent_reasoning_quality_score{specialist,task_type}`, one observation per reasoning.
@@ -179,6 +201,7 @@ pub struct ServiceMetrics {
     pub job_duration: HistogramFamily<NoLabels>,
     pub reasoning: ReasoningMetrics,
     pub conversation: ConversationMetrics,
+    pub learning: LearningMetrics,
 }
 
 impl ServiceMetrics {
@@ -330,6 +353,37 @@ impl ServiceMetrics {
                 c.turns.clone(),
             );
         }
+        let learning = LearningMetrics {
+            events: Family::default(),
+            failures: Family::default(),
+            backlog: Family::default(),
+            satisfaction: Family::default(),
+            velocity: Family::default(),
+            agent_velocity: Family::default(),
+            snapshot_age: Family::default(),
+        };
+        if kind == ServiceKind::Learning {
+            let l = &learning;
+            register_runbook(&mut registry, "learning_events", l.events.clone());
+            register_runbook(&mut registry, "learning_velocity", l.velocity.clone());
+            register_runbook(
+                &mut registry,
+                "agent_learning_velocity",
+                l.agent_velocity.clone(),
+            );
+            register_runbook(
+                &mut registry,
+                "agent_user_satisfaction_score",
+                l.satisfaction.clone(),
+            );
+            register_runbook(&mut registry, "feedback_backlog", l.backlog.clone());
+            register_runbook(&mut registry, "feedback_failures", l.failures.clone());
+            register_runbook(
+                &mut registry,
+                "learned_state_snapshot_age_seconds",
+                l.snapshot_age.clone(),
+            );
+        }
         // The process started (near enough) when its first service was set up.
         std::sync::LazyLock::force(&START_TIME);
         ServiceMetrics {
@@ -347,6 +401,7 @@ impl ServiceMetrics {
             job_duration,
             reasoning,
             conversation,
+            learning,
         }
     }
 
@@ -503,19 +558,37 @@ const RUNBOOK: &[(ServiceKind, &str, &str, Kind)] = {
         (
             Learning,
             "learning_velocity",
-            "Learned-state updates per hour",
+            "Change per day of the share of judged findings users confirm (last day minus the day before)",
             Gauge,
         ),
         (
             Learning,
             "agent_learning_velocity",
-            "Learned-state updates per hour, by agent",
+            "Change per day of an agent's mean user rating (last day minus the day before), by agent",
             Gauge,
         ),
         (
             Learning,
             "agent_user_satisfaction_score",
-            "Mean user rating (0-1) over the last day",
+            "Mean user rating (1-5) of the last day",
+            Gauge,
+        ),
+        (
+            Learning,
+            "feedback_backlog",
+            "Feedback stored and not processed yet",
+            Gauge,
+        ),
+        (
+            Learning,
+            "feedback_failures",
+            "Feedback that could not be learned from (kept, with its error)",
+            Counter,
+        ),
+        (
+            Learning,
+            "learned_state_snapshot_age_seconds",
+            "Age of the learned-state snapshot in use",
             Gauge,
         ),
     ]

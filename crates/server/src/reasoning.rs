@@ -29,6 +29,9 @@ pub struct Reasoning {
     waiting: AtomicUsize,
     queue_bound: usize,
     pub budget: Budget,
+    /// Planners of tenants whose users taught something, by the learned-state
+    /// snapshot they were built from.
+    tenant_planners: std::sync::Mutex<std::collections::HashMap<i64, (i64, Arc<Planner>)>>,
     /// Streamed reasonings running in this process, by task id: who asked (tenant,
     /// user) and how to stop them.
     running_tasks: std::sync::Mutex<std::collections::HashMap<i64, RunningTask>>,
@@ -108,6 +111,7 @@ impl Reasoning {
                 max_steps: config.reasoning_max_steps as usize,
                 time: Duration::from_secs(config.reasoning_timeout_secs),
             },
+            tenant_planners: Default::default(),
             running_tasks: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
@@ -204,6 +208,34 @@ impl Reasoning {
                 tracing::warn!(snapshot = snapshot.id, error = %e, "learned state for the planner does not parse; keeping the current planner");
             }
         }
+    }
+
+    /// The planner for a question of `tenant_id`: the engine's, unless the tenant's
+    /// users corrected intents or rated routes (then one built with those, kept until
+    /// the learned state changes).
+    pub async fn planner_for(&self, state: &AppState, tenant_id: i64) -> Option<Arc<Planner>> {
+        let learned = state.learned.get(&state.db.db).await;
+        let snapshot = state.learned.snapshot_id()?;
+        let t = learned.tenants.get(&tenant_id)?;
+        if t.corrections.is_empty() && t.routes.is_empty() {
+            return None;
+        }
+        if let Some((id, p)) = self
+            .tenant_planners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&tenant_id)
+            && *id == snapshot
+        {
+            return Some(p.clone());
+        }
+        let taught = qa_agents::learned::planner_state(t);
+        let planner = Arc::new(Planner::new(&taught));
+        self.tenant_planners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tenant_id, (snapshot, planner.clone()));
+        Some(planner)
     }
 
     /// Whether the specialist service is ready, checked at most once a second.

@@ -1,8 +1,9 @@
 //! Repositories, analyses and their results (components, findings, the whole report).
 //! Every read takes the tenant, so one tenant's ids never reach another's rows.
 
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
+use crate::learning::SCOPE_SQL;
 use crate::{Database, StoreError, now_ms};
 
 /// The job kind the specialist service runs for an analysis.
@@ -13,6 +14,7 @@ pub struct AnalysisRecord {
     pub id: i64,
     pub tenant_id: i64,
     pub repository: Option<String>,
+    pub repository_id: Option<i64>,
     pub status: String,
     pub progress: f64,
     pub content_hash: Option<String>,
@@ -23,6 +25,13 @@ pub struct AnalysisRecord {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+}
+
+impl AnalysisRecord {
+    /// The learning scope its findings are judged in (its repository).
+    pub fn scope(&self) -> String {
+        crate::learning::scope_of(self.repository_id)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +49,15 @@ pub struct NewFinding {
 pub struct FindingRecord {
     pub id: i64,
     pub finding: NewFinding,
+    /// A user's dismissal of this fingerprint in the analysis's repository, if in force.
+    pub dismissal: Option<FindingDismissal>,
+}
+
+/// Who dismissed a finding and why: the feedback that did it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingDismissal {
+    pub feedback_id: i64,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +86,8 @@ pub struct FindingFilter {
     pub path: Option<String>,
     pub after: i64,
     pub limit: i64,
+    /// List findings users dismissed too (flagged); by default they are left out.
+    pub include_dismissed: bool,
 }
 
 /// What a finished analysis stores, written at once with the job's completion.
@@ -79,7 +99,7 @@ pub struct AnalysisResult<'a> {
     pub findings: &'a [NewFinding],
 }
 
-const ANALYSIS_COLUMNS: &str = "a.id, a.tenant_id, r.name AS repository, a.status, a.progress, \
+const ANALYSIS_COLUMNS: &str = "a.id, a.tenant_id, a.repository_id, r.name AS repository, a.status, a.progress, \
      a.content_hash, a.summary, a.error, a.job_id, a.created_at, a.started_at, a.finished_at";
 
 macro_rules! analysis_from {
@@ -88,6 +108,7 @@ macro_rules! analysis_from {
             id: $r.try_get("id")?,
             tenant_id: $r.try_get("tenant_id")?,
             repository: $r.try_get("repository")?,
+            repository_id: $r.try_get("repository_id")?,
             status: $r.try_get("status")?,
             progress: $r.try_get("progress")?,
             content_hash: $r.try_get("content_hash")?,
@@ -367,22 +388,36 @@ impl Database {
         f: &FindingFilter,
     ) -> Result<Vec<FindingRecord>, StoreError> {
         on_pool!(self, pool => {
-            let rows = sqlx::query(
-                "SELECT id, rule_id, severity, path, line, message, fingerprint, suppressed FROM findings \
-                 WHERE analysis_id = $1 AND id > $2 AND ($3 IS NULL OR severity = $3) \
-                   AND ($4 IS NULL OR rule_id = $4) AND ($5 IS NULL OR path = $5) \
-                 ORDER BY id LIMIT $6",
-            )
+            let sql = format!(
+                "SELECT f.id, f.rule_id, f.severity, f.path, f.line, f.message, f.fingerprint, f.suppressed, \
+                        d.feedback_id AS dismissed_by, d.reason AS dismissed_reason \
+                 FROM findings f JOIN analyses a ON a.id = f.analysis_id \
+                 LEFT JOIN dismissals d ON d.tenant_id = a.tenant_id AND d.fingerprint = f.fingerprint \
+                   AND d.scope = {SCOPE_SQL} \
+                 WHERE f.analysis_id = $1 AND f.id > $2 AND ($3 IS NULL OR f.severity = $3) \
+                   AND ($4 IS NULL OR f.rule_id = $4) AND ($5 IS NULL OR f.path = $5) \
+                   AND ($7 OR d.feedback_id IS NULL) \
+                 ORDER BY f.id LIMIT $6"
+            );
+            let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(analysis_id)
             .bind(f.after)
             .bind(&f.severity)
             .bind(&f.rule)
             .bind(&f.path)
             .bind(f.limit)
+            .bind(f.include_dismissed)
             .fetch_all(pool)
             .await?;
             rows.iter()
                 .map(|r| Ok(FindingRecord {
+                    dismissal: match r.try_get::<Option<i64>, _>("dismissed_by")? {
+                        Some(feedback_id) => Some(FindingDismissal {
+                            feedback_id,
+                            reason: r.try_get("dismissed_reason")?,
+                        }),
+                        None => None,
+                    },
                     id: r.try_get("id")?,
                     finding: NewFinding {
                         rule_id: r.try_get("rule_id")?,

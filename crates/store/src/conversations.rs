@@ -289,13 +289,18 @@ pub struct NewFeedback {
     pub rating: Option<i32>,
     pub reason: Option<String>,
     pub comment: Option<String>,
+    /// What it was about, resolved when it was taken (JSON; see the learning engine).
+    pub context: Option<String>,
+    /// For findings: the repository scope (`repo:<id>`) and the fingerprint.
+    pub scope: Option<String>,
+    pub subject: Option<String>,
 }
 
 impl Database {
     pub async fn add_feedback(&self, f: &NewFeedback) -> Result<i64, StoreError> {
         Ok(on_pool!(self, pool => sqlx::query_scalar(
-            "INSERT INTO feedback (tenant_id, user_id, target_kind, target_id, kind, rating, reason, comment, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            "INSERT INTO feedback (tenant_id, user_id, target_kind, target_id, kind, rating, reason, comment, created_at, \
+             context, scope, subject) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(f.tenant_id)
         .bind(f.user_id)
@@ -306,6 +311,9 @@ impl Database {
         .bind(&f.reason)
         .bind(&f.comment)
         .bind(now_ms())
+        .bind(&f.context)
+        .bind(&f.scope)
+        .bind(&f.subject)
         .fetch_one(pool)
         .await?))
     }
@@ -339,6 +347,7 @@ impl Database {
                         rating: r.try_get("rating")?,
                         reason: r.try_get("reason")?,
                         comment: r.try_get("comment")?,
+                        ..Default::default()
                     })
                 })
                 .collect()

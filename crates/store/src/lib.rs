@@ -84,6 +84,7 @@ mod conversations;
 mod ephemeral;
 mod generated;
 mod jobs;
+mod learning;
 mod operations;
 mod traces;
 
@@ -92,13 +93,17 @@ pub use accounts::{
     generate_api_key, hash_api_key,
 };
 pub use analyses::{
-    ANALYSIS_JOB, AnalysisRecord, AnalysisResult, ComponentRecord, FindingFilter, FindingRecord,
-    NewComponent, NewFinding,
+    ANALYSIS_JOB, AnalysisRecord, AnalysisResult, ComponentRecord, FindingDismissal, FindingFilter,
+    FindingRecord, NewComponent, NewFinding,
 };
 pub use conversations::{Conversation, MessageRecord, NewFeedback, StoredEvent};
 pub use ephemeral::{Ephemeral, Event, RESYNC};
 pub use generated::{GeneratedTests, NewGeneratedTests, TestRun};
 pub use jobs::{Job, MAX_ATTEMPTS};
+pub use learning::{
+    Dismissal, FeedbackEffect, FeedbackRow, FindingSubject, LearningCounts, ProcessedBatch,
+    scope_of,
+};
 pub use operations::{FeedbackBacklog, MaintenanceStep, Specialist};
 pub use traces::{FinishedTrace, LearnedSnapshot, TraceRecord};
 

@@ -55,9 +55,16 @@ pub struct LearnedState {
     /// Routes replacing the built-in ones, by intent.
     #[serde(default)]
     pub routes: HashMap<Intent, Route>,
+    /// Routes rated by users, by context ([`context_key`]: the intent, or the intent
+    /// and the question's other concern), with their posterior (successes, failures):
+    /// where there are some, the route is drawn by Thompson sampling among them, the
+    /// built-in route and each single specialist (see `qa_learning::routing`).
+    #[serde(default)]
+    pub route_arms: HashMap<String, Vec<(Route, f64, f64)>>,
 }
 
-fn builtin_route(intent: Intent) -> Route {
+/// The route this build ships for an intent (the fixed rules learning may replace).
+pub fn builtin_route(intent: Intent) -> Route {
     use SpecialistId::*;
     let one = |s| Route {
         specialists: vec![s],
@@ -88,6 +95,85 @@ fn builtin_route(intent: Intent) -> Route {
     }
 }
 
+/// Below this posterior the runner-up intent is not a concern of the question.
+const SECONDARY_MIN: f64 = 0.1;
+
+/// The question's other concern: the runner-up intent, when the model gives it some
+/// weight. A review that is really about tests, or a risk question about slowness,
+/// shows up here, and routes are learned per (intent, other concern) as well as per
+/// intent.
+pub fn routing_context(c: &Classification) -> Option<Intent> {
+    c.alternative
+        .filter(|(i, p)| *i != c.intent && *i != Intent::Unknown && *p >= SECONDARY_MIN)
+        .map(|(i, _)| i)
+}
+
+/// The key of a routing context: `review`, or `review|testing`.
+pub fn context_key(intent: Intent, secondary: Option<Intent>) -> String {
+    match secondary {
+        Some(o) => format!("{}|{}", intent.as_str(), o.as_str()),
+        None => intent.as_str().to_string(),
+    }
+}
+
+/// Draws a route by Thompson sampling among the built-in one, the rated ones and each
+/// single specialist.
+fn learned_route(builtin: Route, arms: &[(Route, f64, f64)]) -> Route {
+    choose_route(builtin, arms, qa_learning::routing::choose)
+}
+
+/// The candidates of [`learned_route`] (the built-in route first, then the rated ones,
+/// then each single specialist), each with its posterior, and the one `pick` picks.
+pub fn choose_route(
+    builtin: Route,
+    arms: &[(Route, f64, f64)],
+    pick: impl FnOnce(&[qa_learning::routing::Candidate]) -> Option<usize>,
+) -> Route {
+    let same = |a: &Route, b: &Route| {
+        let mut x = a.specialists.clone();
+        let mut y = b.specialists.clone();
+        x.sort_by_key(|s| s.name());
+        y.sort_by_key(|s| s.name());
+        x == y && (x.len() <= 1 || a.mode == b.mode)
+    };
+    let mut routes = vec![builtin.clone()];
+    for (r, _, _) in arms {
+        if !routes.iter().any(|x| same(x, r)) {
+            routes.push(r.clone());
+        }
+    }
+    for s in SpecialistId::ALL {
+        let one = Route {
+            specialists: vec![s],
+            mode: Mode::Single,
+        };
+        if !routes.iter().any(|x| same(x, &one)) {
+            routes.push(one);
+        }
+    }
+    let candidates: Vec<qa_learning::routing::Candidate> = routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let stats = arms.iter().find(|(a, _, _)| same(a, r));
+            let (a, b) = if i == 0 {
+                qa_learning::routing::BUILTIN_PRIOR
+            } else {
+                qa_learning::routing::ALTERNATIVE_PRIOR
+            };
+            let (s, f) = stats.map_or((0.0, 0.0), |(_, s, f)| (*s, *f));
+            qa_learning::routing::Candidate {
+                builtin: i == 0,
+                alpha: a + s,
+                beta: b + f,
+            }
+        })
+        .collect();
+    pick(&candidates)
+        .and_then(|i| routes.get(i).cloned())
+        .unwrap_or(builtin)
+}
+
 /// What the planner understood of a question.
 #[derive(Debug, Clone, Serialize)]
 pub struct Understanding {
@@ -95,18 +181,43 @@ pub struct Understanding {
     pub entities: Entities,
 }
 
+/// How many built-in examples a user's correction counts as: a user said outright what
+/// the question meant, which the model then must not get wrong again.
+const CORRECTION_WEIGHT: usize = 3;
+
 pub struct Planner {
     model: IntentModel,
     routes: HashMap<Intent, Route>,
+    route_arms: HashMap<String, Vec<(Route, f64, f64)>>,
+}
+
+impl std::fmt::Debug for Planner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Planner")
+            .field("routes", &self.routes.len())
+            .field("route_arms", &self.route_arms.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Planner {
     pub fn new(state: &LearnedState) -> Planner {
         let mut examples = intent::builtin_examples();
-        examples.extend(state.extra_examples.iter().cloned());
+        if !state.extra_examples.is_empty() {
+            // Corrections are real questions: their names become placeholders, as in
+            // the built-in examples and in the questions classified.
+            let base = IntentModel::train(&examples);
+            for (intent, text) in &state.extra_examples {
+                let masked = entities::extract(text, &base).1;
+                for _ in 0..CORRECTION_WEIGHT {
+                    examples.push((*intent, masked.clone()));
+                }
+            }
+        }
         Planner {
             model: IntentModel::train(&examples),
             routes: state.routes.clone(),
+            route_arms: state.route_arms.clone(),
         }
     }
 
@@ -153,6 +264,18 @@ impl Planner {
             && let Some(rule) = u.entities.rules.first()
         {
             route.specialists = vec![SpecialistId::for_rule(rule)];
+        }
+        let chosen = specialists.as_ref().is_some_and(|s| !s.is_empty());
+        if !chosen && !route.specialists.is_empty() {
+            // The most specific context with ratings: intent and other concern, else
+            // the intent alone.
+            let secondary = routing_context(&u.classification);
+            let arms = secondary
+                .and_then(|o| self.route_arms.get(&context_key(intent, Some(o))))
+                .or_else(|| self.route_arms.get(&context_key(intent, None)));
+            if let Some(arms) = arms {
+                route = learned_route(route, arms);
+            }
         }
         if let Some(s) = specialists.filter(|s| !s.is_empty()) {
             route.specialists = s;

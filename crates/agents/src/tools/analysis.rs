@@ -37,6 +37,9 @@ fn family_prefix(family: &str) -> Result<&'static str, ToolError> {
     }
 }
 
+/// Findings read to rank before the best `limit` are kept.
+const RANK_POOL: usize = 5000;
+
 pub struct FindViolations;
 
 #[derive(Deserialize, JsonSchema)]
@@ -92,6 +95,7 @@ impl Tool for FindViolations {
                             path: file.clone(),
                             after,
                             limit: 500,
+                            include_dismissed: false,
                         },
                     )
                     .await?;
@@ -102,14 +106,31 @@ impl Tool for FindViolations {
                         && under.is_none_or(|d| f.finding.path.starts_with(d))
                 }));
                 match last {
-                    Some(id) if (found.len() as i64) < limit => after = id,
+                    Some(id) if found.len() < RANK_POOL => after = id,
                     _ => break,
                 }
             }
-            found.truncate(limit as usize);
+            // Learned order: rules users judged noisy here sink (and show demoted),
+            // confirmed findings rise; with nothing learned, by severity.
+            let learned = cx.learned.get(&cx.db).await;
+            let view = learned.view(cx.tenant_id, &a.scope());
+            let shown: Vec<qa_learning::ShownFinding<'_>> = found
+                .iter()
+                .map(|f| qa_learning::ShownFinding {
+                    rule_id: &f.finding.rule_id,
+                    severity: &f.finding.severity,
+                    fingerprint: &f.finding.fingerprint,
+                    path: &f.finding.path,
+                    line: f.finding.line,
+                })
+                .collect();
+            let mut ranked = qa_learning::rank_findings(&shown, &view);
+            ranked.truncate(limit as usize);
+            let found: Vec<(&qa_store::FindingRecord, &qa_learning::Ranked)> =
+                ranked.iter().map(|r| (&found[r.index], r)).collect();
             let evidence = found
                 .iter()
-                .map(|f| Evidence {
+                .map(|(f, _)| Evidence {
                     file: f.finding.path.clone(),
                     line: Some(f.finding.line),
                     rule_id: Some(f.finding.rule_id.clone()),
@@ -121,10 +142,12 @@ impl Tool for FindViolations {
                 .collect();
             let items: Vec<Value> = found
                 .iter()
-                .map(|f| {
+                .map(|(f, r)| {
                     json!({
                         "rule_id": f.finding.rule_id,
-                        "severity": f.finding.severity,
+                        "severity": r.severity,
+                        "demoted_from": r.demoted_from,
+                        "learned_precision": (r.precision.precision * 100.0).round() / 100.0,
                         "file": f.finding.path,
                         "line": f.finding.line,
                         "message": f.finding.message,

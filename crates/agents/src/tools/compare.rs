@@ -35,6 +35,7 @@ async fn all_findings(
                 &qa_store::FindingFilter {
                     after,
                     limit: 1000,
+                    include_dismissed: false,
                     ..Default::default()
                 },
             )

@@ -146,6 +146,7 @@ async fn rule_lines(
                 path: Some(file.to_string()),
                 after: 0,
                 limit: 10_000,
+                include_dismissed: false,
             },
         )
         .await?

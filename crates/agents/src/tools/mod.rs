@@ -34,6 +34,8 @@ pub struct ToolContext {
     pub workspace_roots: std::sync::Arc<Vec<std::path::PathBuf>>,
     /// The configured language model, for test generation's LLM mode (none: offline).
     pub llm: Option<qa_llm::ProviderConfig>,
+    /// What users taught (dismissals are left out by the store; this ranks the rest).
+    pub learned: std::sync::Arc<crate::LearnedCache>,
 }
 
 /// Where a claim comes from.

@@ -116,10 +116,17 @@ pub async fn ask(
         specialists,
         mode: req.mode,
         fresh: req.fresh,
+        planner: state
+            .reasoning
+            .planner_for(&state, caller.0.tenant_id)
+            .await,
     };
     // Who will answer decides whether the specialist service is needed at all.
     let reasoning = state.reasoning.clone();
-    let planner = reasoning.engine.planner();
+    let planner = task
+        .planner
+        .clone()
+        .unwrap_or_else(|| reasoning.engine.planner());
     let understanding = planner.understand(&task.question);
     let route = planner.route(&understanding, task.specialists.clone(), task.mode);
     if !route.specialists.is_empty() {

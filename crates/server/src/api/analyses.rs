@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::api::views::{
-    Analysis, AnalysisLinks, AnalysisPage, Component, ComponentPage, Finding, FindingPage, Problem,
+    Analysis, AnalysisLinks, AnalysisPage, Component, ComponentPage, DismissedBy, Finding,
+    FindingPage, Learned, Problem,
 };
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
@@ -294,7 +295,15 @@ pub struct FindingsQuery {
     file: Option<String>,
     cursor: Option<i64>,
     limit: Option<i64>,
+    /// `id` (default: stable pages) or `rank`: the learned order, best first (the first
+    /// `limit`, no cursor): rules users judged noisy sink, confirmed findings rise.
+    sort: Option<String>,
+    /// Also list findings users dismissed (flagged with who and why).
+    include_dismissed: Option<bool>,
 }
+
+/// Findings read to rank for `sort=rank`.
+const RANK_POOL: i64 = 5000;
 
 const SEVERITIES: &[&str] = &["info", "low", "medium", "high", "critical"];
 
@@ -318,30 +327,75 @@ pub async fn findings(
         )));
     }
     let limit = limit(q.limit)?;
+    let ranked = match q.sort.as_deref() {
+        None | Some("id") => false,
+        Some("rank") => true,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "unknown sort `{other}`: `id` or `rank`"
+            )));
+        }
+    };
     let filter = FindingFilter {
         severity: q.severity,
         rule: q.rule,
         path: q.file,
-        after: q.cursor.unwrap_or(0),
-        limit,
+        after: if ranked { 0 } else { q.cursor.unwrap_or(0) },
+        limit: if ranked { RANK_POOL } else { limit },
+        include_dismissed: q.include_dismissed.unwrap_or(false),
     };
     let rows = state.db.db.findings(a.id, &filter).await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.id))
-        .flatten();
-    let items = rows
+    let learned = state.learned.get(&state.db.db).await;
+    let view = learned.view(caller.0.tenant_id, &a.scope());
+    let shown: Vec<qa_learning::ShownFinding<'_>> = rows
+        .iter()
+        .map(|r| qa_learning::ShownFinding {
+            rule_id: &r.finding.rule_id,
+            severity: &r.finding.severity,
+            fingerprint: &r.finding.fingerprint,
+            path: &r.finding.path,
+            line: r.finding.line,
+        })
+        .collect();
+    let mut order = qa_learning::rank_findings(&shown, &view);
+    let next = if ranked {
+        order.truncate(limit as usize);
+        None
+    } else {
+        // Pages keep the id order; each finding still carries what was learned.
+        order.sort_by_key(|r| r.index);
+        (rows.len() as i64 == limit)
+            .then(|| rows.last().map(|r| r.id))
+            .flatten()
+    };
+    let items = order
         .into_iter()
-        .map(|r| {
-            let f = r.finding;
+        .map(|learned| {
+            let r = &rows[learned.index];
+            let f = &r.finding;
             Finding {
                 id: r.id,
-                rule_id: f.rule_id,
-                severity: f.severity,
-                file: f.path,
+                rule_id: f.rule_id.clone(),
+                severity: learned.severity.clone(),
+                file: f.path.clone(),
                 line: f.line,
-                message: f.message,
-                fingerprint: f.fingerprint,
-                suppressed: f.suppressed,
+                message: f.message.clone(),
+                fingerprint: f.fingerprint.clone(),
+                suppressed: f.suppressed || r.dismissal.is_some(),
+                dismissed: r.dismissal.as_ref().map(|d| DismissedBy {
+                    feedback_id: d.feedback_id,
+                    reason: d.reason.clone(),
+                }),
+                learned: Learned {
+                    precision: (learned.precision.precision * 1000.0).round() / 1000.0,
+                    level: learned.precision.level,
+                    confirmed: learned.precision.confirmed,
+                    dismissed: learned.precision.dismissed,
+                    users: learned.precision.users,
+                    evidence: learned.precision.evidence.clone(),
+                    demoted_from: learned.demoted_from.clone(),
+                    confirmed_by: learned.confirmed_by,
+                },
             }
         })
         .collect();
@@ -434,7 +488,19 @@ pub async fn sarif(
     let a = owned(&state, &caller, id).await?;
     // Rendering SARIF from a large report takes a while: keep the result for an hour.
     // A cache that is down costs a re-render, not the request.
-    let key = format!("sarif:{}:{}", caller.0.tenant_id, a.id);
+    // Dismissals change the rendering: they are part of the key.
+    let dismissals = state
+        .db
+        .db
+        .dismissals(caller.0.tenant_id, &a.scope())
+        .await?;
+    let version = dismissals.iter().fold((0i64, 0i64), |(n, h), d| {
+        (n + 1, h.wrapping_mul(31).wrapping_add(d.feedback_id))
+    });
+    let key = format!(
+        "sarif:{}:{}:{}-{}",
+        caller.0.tenant_id, a.id, version.0, version.1
+    );
     let cached = match state.cache.get(&key).await {
         Ok(v) => v,
         Err(e) => {
@@ -456,9 +522,19 @@ pub async fn sarif(
                     a.status
                 )));
             };
-            let report: qa_analysis::RepoAnalysis = serde_json::from_str(&report).map_err(|e| {
-                ApiError::internal(format!("the stored report cannot be read: {e}"))
-            })?;
+            let mut report: qa_analysis::RepoAnalysis =
+                serde_json::from_str(&report).map_err(|e| {
+                    ApiError::internal(format!("the stored report cannot be read: {e}"))
+                })?;
+            if !dismissals.is_empty() {
+                let source = crate::learning::DismissalSource(
+                    dismissals
+                        .into_iter()
+                        .map(|d| (d.fingerprint.clone(), d))
+                        .collect(),
+                );
+                qa_analysis::apply_suppressions(&mut report, &[&source]);
+            }
             let sarif = qa_report::render_sarif(&report).into_bytes();
             if let Err(e) = state
                 .cache

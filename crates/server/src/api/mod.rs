@@ -7,6 +7,7 @@ mod account;
 pub mod agent;
 mod analyses;
 mod conversations;
+pub mod learning;
 mod maintenance;
 pub mod openapi;
 pub mod specialists;
@@ -72,6 +73,17 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
     }
     if kind == ServiceKind::Learning {
         api = api
+            .route(
+                "/feedback",
+                post(learning::give).delete(learning::delete_mine),
+            )
+            .route("/feedback/{id}", axum::routing::delete(learning::retract))
+            .route("/learning/state", get(learning::learned_state))
+            .route(
+                "/learning/cycle",
+                post(learning::cycle).layer(axum::extract::DefaultBodyLimit::max(32 << 20)),
+            )
+            .route("/learning/rollback", post(learning::rollback))
             .route("/maintenance/optimize", post(maintenance::optimize))
             .route(
                 "/optimize/reasoning_cache",

@@ -8,7 +8,9 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
-use super::{account, agent, analyses, conversations, maintenance, specialists, tools, views};
+use super::{
+    account, agent, analyses, conversations, learning, maintenance, specialists, tools, views,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +39,12 @@ use super::{account, agent, analyses, conversations, maintenance, specialists, t
         conversations::get_one,
         conversations::delete,
         conversations::export,
+        learning::give,
+        learning::retract,
+        learning::delete_mine,
+        learning::learned_state,
+        learning::cycle,
+        learning::rollback,
         maintenance::optimize,
         maintenance::clear_reasoning_cache,
         tools::list,
@@ -54,6 +62,7 @@ use super::{account, agent, analyses, conversations, maintenance, specialists, t
         (name = "agents", description = "Questions answered by the specialists, and their reasoning traces (agent-orchestrator, :8000)"),
         (name = "conversations", description = "Conversations and session tokens (conversation-manager, :8080); the chat itself is the WebSocket at /ws, docs/conversation.md"),
         (name = "tools", description = "The specialists' tools (specialist-agents, :8001)"),
+        (name = "learning", description = "Feedback and what was learned from it (learning-engine, :8002), docs/learning.md"),
         (name = "operations", description = "The runbook's operational calls (learning-engine, :8002); keyless from QA_AGENT_TRUSTED_NETWORKS"),
     )
 )]

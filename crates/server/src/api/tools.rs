@@ -78,6 +78,7 @@ pub async fn invoke(
         tenant_id: caller.0.tenant_id,
         workspace_roots: std::sync::Arc::new(state.config.workspace_roots.clone()),
         llm: state.config.llm(),
+        learned: state.learned.clone(),
     };
     let start = Instant::now();
     let result = state.tools.invoke(&name, &cx, input, disabled).await;

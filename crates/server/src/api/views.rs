@@ -93,7 +93,42 @@ pub struct Finding {
     pub message: String,
     /// Stable across edits that only shift lines.
     pub fingerprint: String,
+    /// In-source suppression, or a user's dismissal.
     pub suppressed: bool,
+    /// The dismissal in force, when listed with `include_dismissed=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dismissed: Option<DismissedBy>,
+    /// What users' feedback says about its rule here (docs/learning.md).
+    pub learned: Learned,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DismissedBy {
+    /// Undo it with `DELETE /api/v1/feedback/{feedback_id}` on the learning engine.
+    pub feedback_id: i64,
+    /// `false_positive`, `wont_fix` or `test_code`.
+    pub reason: String,
+}
+
+/// A rule's learned precision where the finding is shown, and its effect.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Learned {
+    /// Estimated P(a finding of this rule is real) here (0.667 with no feedback).
+    pub precision: f64,
+    /// Where the evidence is from: `repository`, `tenant`, `global` or `prior`.
+    #[schema(value_type = String)]
+    pub level: qa_learning::EstimateLevel,
+    pub confirmed: u32,
+    pub dismissed: u32,
+    pub users: usize,
+    /// The newest feedback ids behind it.
+    pub evidence: Vec<i64>,
+    /// The reported severity, when the rule's noise demoted it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub demoted_from: Option<String>,
+    /// The feedback that confirmed this very finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmed_by: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

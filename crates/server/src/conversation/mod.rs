@@ -566,20 +566,22 @@ impl<'a> Connection<'a> {
                         target_id,
                         kind,
                         rating,
+                        thumb,
                         reason,
                         comment,
+                        intent,
                     } => {
-                        let f = qa_store::NewFeedback {
-                            tenant_id: caller.0.tenant_id,
-                            user_id: Some(caller.0.user_id),
-                            target_kind: target,
+                        let submission = qa_learning::Submission {
+                            target,
                             target_id,
                             kind,
                             rating,
+                            thumb,
                             reason,
                             comment,
+                            intent,
                         };
-                        self.feedback(f).await
+                        self.feedback(&caller.0, submission).await
                     }
                     ClientFrame::Cancel => self.cancel(&c).await,
                     _ => Ok(()),
@@ -903,41 +905,32 @@ impl<'a> Connection<'a> {
         }
     }
 
-    async fn feedback(&mut self, f: qa_store::NewFeedback) -> Result<(), Closed> {
-        const TARGETS: &[&str] = &["answer", "step", "test", "finding", "correction"];
-        const KINDS: &[&str] = &[
-            "rating",
-            "accept",
-            "reject",
-            "dismiss",
-            "confirm",
-            "correction",
-        ];
-        if !TARGETS.contains(&f.target_kind.as_str()) || !KINDS.contains(&f.kind.as_str()) {
+    async fn feedback(
+        &mut self,
+        who: &qa_store::Principal,
+        submission: qa_learning::Submission,
+    ) -> Result<(), Closed> {
+        if let Err(wait) = self.state.flood.admit(who.user_id) {
             return self
                 .fail(
-                    "invalid",
-                    &format!(
-                        "`target` is one of {} and `kind` one of {}",
-                        TARGETS.join(", "),
-                        KINDS.join(", ")
-                    ),
+                    "rate_limited",
+                    &format!("too much feedback from you this minute; wait {wait} s"),
                 )
                 .await;
         }
-        if f.rating.is_some_and(|r| !(1..=5).contains(&r))
-            || (f.kind == "rating" && f.rating.is_none())
-        {
-            return self.fail("invalid", "a rating is 1 to 5").await;
-        }
-        if f.target_id.len() > 200 || f.comment.as_ref().is_some_and(|c| c.len() > 4000) {
-            return self
-                .fail(
-                    "invalid",
-                    "`target_id` is at most 200 bytes, `comment` 4000",
-                )
-                .await;
-        }
+        let f = match crate::learning::intake::resolve(&self.state.db.db, who, submission).await {
+            Ok(f) => f,
+            Err(e) => {
+                use crate::learning::intake::IntakeError as E;
+                let kind = match &e {
+                    E::Invalid(_) => "invalid",
+                    E::TooLarge(_) => "too_large",
+                    E::NotFound(_) => "not_found",
+                    E::Store(_) => "database",
+                };
+                return self.fail(kind, &e.to_string()).await;
+            }
+        };
         if read_only(self.state).await {
             return self
                 .fail(
@@ -947,8 +940,17 @@ impl<'a> Connection<'a> {
                 .await;
         }
         match self.state.db.db.add_feedback(&f).await {
-            Ok(id) => self.send(&json!({ "type": "feedback", "id": Value::Null, "stored": true, "feedback_id": id })).await,
-            Err(e) => self.fail("database", &format!("the feedback could not be stored ({e}); send it again later")).await,
+            Ok(id) => {
+                self.state.learning.wake.notify_one();
+                self.send(&json!({ "type": "feedback", "id": Value::Null, "stored": true, "feedback_id": id })).await
+            }
+            Err(e) => {
+                self.fail(
+                    "database",
+                    &format!("the feedback could not be stored ({e}); send it again later"),
+                )
+                .await
+            }
         }
     }
 }

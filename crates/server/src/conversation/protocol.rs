@@ -44,12 +44,16 @@ pub enum ClientFrame {
     Feedback {
         /// `answer`, `step`, `test`, `finding` or `correction`.
         target: String,
-        /// What it is about: a task id, `task:step`, a finding fingerprint.
-        target_id: String,
+        /// What it is about: a task id, `task:step`, `task:artifact:n`, a finding id.
+        target_id: serde_json::Value,
         /// `rating`, `accept`, `reject`, `dismiss`, `confirm` or `correction`.
         kind: String,
         /// 1 to 5 for a rating (thumbs: 1 down, 5 up).
-        rating: Option<i32>,
+        rating: Option<i64>,
+        /// `up` or `down` instead of a rating.
+        thumb: Option<String>,
+        /// A correction: the intent that was meant (e.g. `security`).
+        intent: Option<String>,
         /// Why (a dismissal: `false_positive`, `wont_fix`, `test_code`).
         reason: Option<String>,
         /// Free text (a correction: "I meant the billing module").

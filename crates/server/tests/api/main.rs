@@ -7,6 +7,7 @@ mod auth;
 mod conversation;
 mod health;
 mod helpers;
+mod learning;
 mod openapi;
 mod operations;
 mod scenarios;

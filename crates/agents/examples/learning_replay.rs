@@ -1,0 +1,403 @@
+//! The learning engine's replay harness: feedback streams with known ground truth, fed
+//! through the same fold, ranking and planner the services use, with before/after
+//! numbers. Run by `bench/learning/replay.sh`; data in `bench/learning/`.
+//!
+//! - Findings: two users judge the top findings shown on real repositories
+//!   (`judgements/*.json`, judged by hand); precision of the top 10 before/after, and
+//!   dismissed findings shown again.
+//! - Intents: for each family of `corrections.toml` the user corrects the `train`
+//!   question only if the planner got it wrong; accuracy on the held-out paraphrases.
+//! - Routing: ratings simulated from `routing.toml`'s best specialist; Thompson sampling
+//!   learns on half the questions, and the learned routes are scored on the other half
+//!   against the fixed rules.
+//!
+//! Usage: `learning_replay DATA_DIR [OUT_JSON]`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use qa_agents::planner::{Route, builtin_route, choose_route, context_key, routing_context};
+use qa_agents::{Intent, LearnedState, Planner};
+use qa_learning::feedback::{Context, FeedbackKind, Target};
+use qa_learning::replay::{JudgedRepository, replay_repository};
+use qa_learning::routing::{Candidate, greedy, thompson};
+use qa_learning::state::Event;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+struct Corrections {
+    family: Vec<Family>,
+}
+
+#[derive(Deserialize)]
+struct Family {
+    id: String,
+    intent: String,
+    train: String,
+    heldout: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct Routing {
+    question: Vec<RoutingQuestion>,
+}
+
+#[derive(Deserialize)]
+struct RoutingQuestion {
+    text: String,
+    intent: String,
+    best: String,
+    #[serde(default)]
+    acceptable: Vec<String>,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let data = PathBuf::from(args.get(1).map_or("bench/learning", String::as_str));
+    let findings = findings(&data);
+    let intents = intents(&data);
+    let routing = routing(&data);
+    let report = json!({ "findings": findings, "intents": intents, "routing": routing });
+    let text = serde_json::to_string_pretty(&report).expect("report serialises");
+    match args.get(2) {
+        Some(out) => std::fs::write(out, &text).expect("writes the report"),
+        None => println!("{text}"),
+    }
+}
+
+fn findings(data: &Path) -> Value {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(data.join("judgements"))
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "json"));
+    files.sort();
+    let mut outcomes = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("judgements read");
+        let repo: JudgedRepository =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        outcomes.push(replay_repository(&repo));
+    }
+    eprintln!("\n## Findings: top-10 precision before/after two users' feedback\n");
+    eprintln!(
+        "| repository | findings | TP | before | after | Δ pts | unjudged before | unjudged after | judgements | dismissed shown again |"
+    );
+    eprintln!("|---|---|---|---|---|---|---|---|---|---|");
+    let pct = |x: Option<f64>| x.map_or("absent".into(), |x| format!("{:.0}%", x * 100.0));
+    for o in &outcomes {
+        eprintln!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            o.repository,
+            o.findings,
+            o.true_positives,
+            pct(o.precision_before),
+            pct(o.precision_after),
+            match (o.precision_before, o.precision_after) {
+                (Some(b), Some(a)) => format!("{:+.0}", (a - b) * 100.0),
+                _ => "absent".into(),
+            },
+            pct(o.unjudged_precision_before),
+            pct(o.unjudged_precision_after),
+            o.judgements,
+            o.dismissed_shown_again
+        );
+    }
+    let s = qa_learning::replay::summary(&outcomes);
+    eprintln!(
+        "\nmean over the {} repositories with findings: top-10 precision {:.1}% -> {:.1}% ({:+.1} points); dismissed findings shown again: {}",
+        s["repositories_measured"],
+        s["precision_before"] * 100.0,
+        s["precision_after"] * 100.0,
+        (s["precision_after"] - s["precision_before"]) * 100.0,
+        s["dismissed_shown_again"]
+    );
+    json!({ "repositories": outcomes, "summary": s })
+}
+
+fn intents(data: &Path) -> Value {
+    let text = std::fs::read_to_string(data.join("corrections.toml")).expect("corrections.toml");
+    let c: Corrections = toml::from_str(&text).expect("corrections.toml parses");
+    let builtin = Planner::new(&LearnedState::default());
+    let understood = |p: &Planner, q: &str| p.understand(q).classification.intent;
+    // A user corrects only what the planner got wrong.
+    let mut taught = LearnedState::default();
+    let mut corrected = Vec::new();
+    for f in &c.family {
+        let meant = Intent::parse(&f.intent).unwrap_or_else(|| panic!("{}: intent", f.id));
+        if understood(&builtin, &f.train) != meant {
+            taught.extra_examples.push((meant, f.train.clone()));
+            corrected.push(f.id.clone());
+        }
+    }
+    let learned = Planner::new(&taught);
+    let accuracy = |p: &Planner, only_corrected: bool| -> (usize, usize) {
+        let mut right = 0;
+        let mut total = 0;
+        for f in &c.family {
+            if only_corrected && !corrected.contains(&f.id) {
+                continue;
+            }
+            let meant = Intent::parse(&f.intent).expect("checked above");
+            for q in &f.heldout {
+                total += 1;
+                right += usize::from(understood(p, q) == meant);
+            }
+        }
+        (right, total)
+    };
+    let train_after = c
+        .family
+        .iter()
+        .filter(|f| corrected.contains(&f.id))
+        .filter(|f| understood(&learned, &f.train) == Intent::parse(&f.intent).expect("checked"))
+        .count();
+    let rate = |(r, t): (usize, usize)| {
+        if t == 0 {
+            None
+        } else {
+            Some(r as f64 / t as f64)
+        }
+    };
+    let (cb, ca) = (accuracy(&builtin, true), accuracy(&learned, true));
+    let (ab, aa) = (accuracy(&builtin, false), accuracy(&learned, false));
+    eprintln!("\n## Intents: corrections of misunderstood questions\n");
+    eprintln!(
+        "families {}, corrected (train question misunderstood) {}; corrected questions now understood {}/{}",
+        c.family.len(),
+        corrected.len(),
+        train_after,
+        corrected.len()
+    );
+    eprintln!(
+        "held-out paraphrases of corrected families: {}/{} -> {}/{}",
+        cb.0, cb.1, ca.0, ca.1
+    );
+    eprintln!(
+        "held-out paraphrases of all families: {}/{} -> {}/{}",
+        ab.0, ab.1, aa.0, aa.1
+    );
+    json!({
+        "families": c.family.len(),
+        "corrected": corrected.len(),
+        "corrected_train_understood_after": train_after,
+        "heldout_corrected_before": rate(cb),
+        "heldout_corrected_after": rate(ca),
+        "heldout_corrected_n": cb.1,
+        "heldout_all_before": rate(ab),
+        "heldout_all_after": rate(aa),
+        "heldout_all_n": ab.1,
+    })
+}
+
+/// The simulated rating of a route for a question (see bench/learning/README.md):
+/// 5 the best specialist alone, 4 a group including them, 3 an acceptable one alone,
+/// 2 a group with only acceptable ones, else 1.
+fn simulated_rating(route: &Route, q: &RoutingQuestion) -> i32 {
+    let names: Vec<String> = route
+        .specialists
+        .iter()
+        .map(|s| s.name().replace('-', "_"))
+        .collect();
+    let has = |n: &String| names.contains(n);
+    match (names.len(), has(&q.best), q.acceptable.iter().any(has)) {
+        (1, true, _) => 5,
+        (_, true, _) => 4,
+        (1, false, true) => 3,
+        (_, false, true) => 2,
+        _ => 1,
+    }
+}
+
+/// The question's other concern as the planner sees it: the runner-up intent, or the
+/// planner's own reading when it differs from what the user meant.
+fn other_concern(planner: &Planner, q: &RoutingQuestion) -> Option<Intent> {
+    let c = planner.understand(&q.text).classification;
+    let meant = Intent::parse(&q.intent).expect("known intent");
+    if c.intent == meant {
+        routing_context(&c)
+    } else {
+        Some(c.intent).filter(|i| *i != Intent::Unknown)
+    }
+}
+
+/// The rated routes of the most specific context that has some.
+fn arms_for(
+    taught: &LearnedState,
+    intent: Intent,
+    secondary: Option<Intent>,
+) -> Option<&Vec<(Route, f64, f64)>> {
+    secondary
+        .and_then(|o| taught.route_arms.get(&context_key(intent, Some(o))))
+        .or_else(|| taught.route_arms.get(&context_key(intent, None)))
+}
+
+fn routing(data: &Path) -> Value {
+    let text = std::fs::read_to_string(data.join("routing.toml")).expect("routing.toml");
+    let r: Routing = toml::from_str(&text).expect("routing.toml parses");
+    let intent = |q: &RoutingQuestion| Intent::parse(&q.intent).expect("known intent");
+    let (learn, heldout): (Vec<_>, Vec<_>) =
+        r.question.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+    let learn: Vec<&RoutingQuestion> = learn.into_iter().map(|(_, q)| q).collect();
+    let heldout: Vec<&RoutingQuestion> = heldout.into_iter().map(|(_, q)| q).collect();
+    let planner = Planner::new(&LearnedState::default());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    let mut events: Vec<Event> = Vec::new();
+    let mut online = Vec::new();
+    let mut fixed_online = Vec::new();
+    const PASSES: usize = 10;
+    for _ in 0..PASSES {
+        let mut order = learn.clone();
+        order.shuffle(&mut rng);
+        for q in order {
+            let state = qa_learning::LearnedState::build(events.clone());
+            let taught = state
+                .tenants
+                .get(&1)
+                .map(qa_agents::learned::planner_state)
+                .unwrap_or_default();
+            let i = intent(q);
+            let secondary = other_concern(&planner, q);
+            let builtin = builtin_route(i);
+            let route = match arms_for(&taught, i, secondary) {
+                Some(arms) => choose_route(builtin.clone(), arms, |c| thompson(c, &mut rng)),
+                None => builtin.clone(),
+            };
+            let rating = simulated_rating(&route, q);
+            online.push(f64::from(rating));
+            fixed_online.push(f64::from(simulated_rating(&builtin, q)));
+            events.push(Event {
+                id: events.len() as i64 + 1,
+                tenant_id: 1,
+                user_id: Some(1),
+                target: Target::Answer,
+                kind: FeedbackKind::Rating,
+                rating: Some(rating),
+                scope: None,
+                subject: None,
+                context: Context {
+                    question: Some(q.text.clone()),
+                    intent: Some(q.intent.clone()),
+                    secondary_intent: secondary.map(|o| o.as_str().to_string()),
+                    specialists: route
+                        .specialists
+                        .iter()
+                        .map(|s| s.name().to_string())
+                        .collect(),
+                    mode: Some(route.mode.as_str().to_string()),
+                    ..Default::default()
+                },
+                created_at: events.len() as i64 + 1,
+            });
+        }
+    }
+    let state = qa_learning::LearnedState::build(events.clone());
+    let taught = state
+        .tenants
+        .get(&1)
+        .map(qa_agents::learned::planner_state)
+        .unwrap_or_default();
+    let greedy_route = |q: &RoutingQuestion| -> Route {
+        let i = intent(q);
+        match arms_for(&taught, i, other_concern(&planner, q)) {
+            Some(arms) => choose_route(builtin_route(i), arms, |c: &[Candidate]| greedy(c)),
+            None => builtin_route(i),
+        }
+    };
+    let mean = |xs: &[f64]| {
+        if xs.is_empty() {
+            None
+        } else {
+            Some(xs.iter().sum::<f64>() / xs.len() as f64)
+        }
+    };
+    let fixed: Vec<f64> = heldout
+        .iter()
+        .map(|q| f64::from(simulated_rating(&builtin_route(intent(q)), q)))
+        .collect();
+    let learned: Vec<f64> = heldout
+        .iter()
+        .map(|q| f64::from(simulated_rating(&greedy_route(q), q)))
+        .collect();
+    if std::env::var_os("QA_REPLAY_DEBUG").is_some() {
+        for q in r.question.iter() {
+            let i = intent(q);
+            let o = other_concern(&planner, q);
+            let key = context_key(i, o);
+            let arms = taught.route_arms.get(&key).map(|a| {
+                a.iter()
+                    .map(|(r, s, f)| {
+                        format!(
+                            "{}={s:.1}/{f:.1}",
+                            r.specialists
+                                .iter()
+                                .map(|x| x.name())
+                                .collect::<Vec<_>>()
+                                .join("+")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            });
+            eprintln!(
+                "{key:28} best={:20} fixed={:20} arms={:?}",
+                q.best,
+                builtin_route(i)
+                    .specialists
+                    .iter()
+                    .map(|x| x.name())
+                    .collect::<Vec<_>>()
+                    .join("+"),
+                arms
+            );
+        }
+    }
+    // Where the learned route differs from the fixed one, per held-out question.
+    let mut routes = BTreeMap::new();
+    let label = |r: &Route| {
+        let names: Vec<&str> = r.specialists.iter().map(|s| s.name()).collect();
+        if names.len() > 1 {
+            format!("{}:{}", r.mode.as_str(), names.join(","))
+        } else {
+            names.join(",")
+        }
+    };
+    for q in &heldout {
+        let (b, l) = (builtin_route(intent(q)), greedy_route(q));
+        if b != l {
+            routes.insert(
+                q.text.clone(),
+                json!({ "fixed": label(&b), "learned": label(&l), "best": q.best }),
+            );
+        }
+    }
+    eprintln!("\n## Routing: simulated ratings (1-5)\n");
+    eprintln!(
+        "learning half ({} questions x {PASSES} passes, Thompson sampling, exploration included): fixed {:.2}, learned {:.2}",
+        learn.len(),
+        mean(&fixed_online).unwrap_or(0.0),
+        mean(&online).unwrap_or(0.0)
+    );
+    eprintln!(
+        "held-out half ({} questions, learned routes greedy): fixed {:.2}, learned {:.2}",
+        heldout.len(),
+        mean(&fixed).unwrap_or(0.0),
+        mean(&learned).unwrap_or(0.0)
+    );
+    eprintln!(
+        "routes changed: {}",
+        serde_json::to_string(&routes).unwrap_or_default()
+    );
+    json!({
+        "learning_questions": learn.len(),
+        "passes": PASSES,
+        "online_fixed_mean": mean(&fixed_online),
+        "online_learned_mean": mean(&online),
+        "heldout_questions": heldout.len(),
+        "heldout_fixed_mean": mean(&fixed),
+        "heldout_learned_mean": mean(&learned),
+        "routes_changed": routes,
+    })
+}

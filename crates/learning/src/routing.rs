@@ -1,0 +1,190 @@
+//! Routing learned from ratings: for each kind of question (the planner's intent), which
+//! specialists in which mode earn the best ratings, as a Beta posterior per route fed
+//! with each rating as a fractional success ((rating - 1) / 4), and chosen by Thompson
+//! sampling so a route that might be better still gets tried now and then.
+//!
+//! The built-in route starts with a confident prior and the alternatives with a
+//! sceptical one, so without ratings the built-in route is taken nearly always, and an
+//! alternative takes over only once ratings say it is better.
+
+use std::collections::BTreeMap;
+
+use rand::Rng;
+use rand_distr::{Beta, Distribution};
+use serde::{Deserialize, Serialize};
+
+/// Prior of the built-in route (mean 0.8).
+pub const BUILTIN_PRIOR: (f64, f64) = (4.0, 1.0);
+/// Prior of an alternative route (mean 0.25).
+pub const ALTERNATIVE_PRIOR: (f64, f64) = (1.0, 3.0);
+/// Feedback ids kept as evidence per route.
+const EVIDENCE: usize = 20;
+
+/// A route as the learning engine names it: mode and specialists (sorted).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RouteKey {
+    pub mode: String,
+    pub specialists: Vec<String>,
+}
+
+impl RouteKey {
+    pub fn new(mode: &str, specialists: &[String]) -> RouteKey {
+        let mut s: Vec<String> = specialists.to_vec();
+        s.sort();
+        s.dedup();
+        RouteKey {
+            mode: if s.len() <= 1 {
+                "single".into()
+            } else {
+                mode.to_string()
+            },
+            specialists: s,
+        }
+    }
+
+    /// `single:security-specialist`, `parallel:code-reviewer,security-specialist`.
+    pub fn label(&self) -> String {
+        format!("{}:{}", self.mode, self.specialists.join(","))
+    }
+}
+
+/// Ratings of one route for one intent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RouteStats {
+    /// Summed rewards and their complements.
+    pub successes: f64,
+    pub failures: f64,
+    pub ratings: u32,
+    pub evidence: Vec<i64>,
+}
+
+impl RouteStats {
+    pub fn add(&mut self, rating: i32, feedback_id: i64) {
+        let r = reward(rating);
+        self.successes += r;
+        self.failures += 1.0 - r;
+        self.ratings += 1;
+        self.evidence.push(feedback_id);
+        if self.evidence.len() > EVIDENCE {
+            self.evidence.remove(0);
+        }
+    }
+
+    /// Mean rating (1 to 5) of this route.
+    pub fn mean_rating(&self) -> Option<f64> {
+        (self.ratings > 0).then(|| 1.0 + 4.0 * self.successes / f64::from(self.ratings))
+    }
+}
+
+/// A rating as a reward in [0, 1].
+pub fn reward(rating: i32) -> f64 {
+    (f64::from(rating.clamp(1, 5)) - 1.0) / 4.0
+}
+
+/// intent -> route -> stats.
+pub type Routes = BTreeMap<String, BTreeMap<String, (RouteKey, RouteStats)>>;
+
+/// A candidate route and its posterior, as the planner weighs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub builtin: bool,
+    pub alpha: f64,
+    pub beta: f64,
+}
+
+impl Candidate {
+    pub fn new(builtin: bool, stats: Option<&RouteStats>) -> Candidate {
+        let (a, b) = if builtin {
+            BUILTIN_PRIOR
+        } else {
+            ALTERNATIVE_PRIOR
+        };
+        let (s, f) = stats.map_or((0.0, 0.0), |s| (s.successes, s.failures));
+        Candidate {
+            builtin,
+            alpha: a + s,
+            beta: b + f,
+        }
+    }
+
+    pub fn mean(&self) -> f64 {
+        self.alpha / (self.alpha + self.beta)
+    }
+}
+
+/// Thompson sampling: the index of the candidate whose posterior draw is highest.
+pub fn thompson(candidates: &[Candidate], rng: &mut impl Rng) -> Option<usize> {
+    candidates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let draw = Beta::new(c.alpha, c.beta).ok()?.sample(rng);
+            Some((i, draw))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+/// [`thompson`] with the thread's random generator.
+pub fn choose(candidates: &[Candidate]) -> Option<usize> {
+    thompson(candidates, &mut rand::rng())
+}
+
+/// The candidate with the best posterior mean (no exploration), for evaluation.
+pub fn greedy(candidates: &[Candidate]) -> Option<usize> {
+    candidates
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.mean().total_cmp(&b.1.mean()))
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn without_ratings_the_builtin_route_is_taken_nearly_always() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let c = [
+            Candidate::new(true, None),
+            Candidate::new(false, None),
+            Candidate::new(false, None),
+            Candidate::new(false, None),
+        ];
+        let builtin = (0..1000)
+            .filter(|_| thompson(&c, &mut rng) == Some(0))
+            .count();
+        assert!(builtin > 850, "{builtin}");
+    }
+
+    #[test]
+    fn a_better_rated_alternative_takes_over() {
+        let mut good = RouteStats::default();
+        let mut bad = RouteStats::default();
+        for i in 0..12 {
+            good.add(5, i);
+            bad.add(2, i);
+        }
+        let c = [
+            Candidate::new(true, Some(&bad)),
+            Candidate::new(false, Some(&good)),
+        ];
+        assert_eq!(greedy(&c), Some(1));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let alt = (0..1000)
+            .filter(|_| thompson(&c, &mut rng) == Some(1))
+            .count();
+        assert!(alt > 900, "{alt}");
+        assert_eq!(good.mean_rating(), Some(5.0));
+    }
+
+    #[test]
+    fn route_keys_ignore_order() {
+        let a = RouteKey::new("parallel", &["b".into(), "a".into()]);
+        let b = RouteKey::new("parallel", &["a".into(), "b".into()]);
+        assert_eq!(a, b);
+        assert_eq!(RouteKey::new("parallel", &["a".into()]).mode, "single");
+    }
+}

@@ -1,0 +1,428 @@
+//! The learning engine end to end: feedback given over the API changes what the next
+//! findings list, SARIF and chat tool show, visibly and reversibly; bad feedback is
+//! refused without storing anything; rollback and a corrupt snapshot are survived.
+
+use std::time::{Duration, Instant};
+
+use qa_server::ServiceKind;
+use qa_store::{Database, Role};
+use serde_json::{Value, json};
+
+use crate::analyses::{analyse, workspace};
+use crate::helpers::{ADMIN_KEY, backends, call, get};
+
+const ALL: &[ServiceKind] = &[
+    ServiceKind::Orchestrator,
+    ServiceKind::Specialists,
+    ServiceKind::Learning,
+];
+
+async fn findings(base: &str, key: &str, id: i64, query: &str) -> Vec<Value> {
+    let (code, _, body) = call(
+        "GET",
+        &format!("{base}/api/v1/analyses/{id}/findings{query}"),
+        Some(key),
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    body["items"].as_array().unwrap().clone()
+}
+
+async fn feedback(learning: &str, key: &str, body: Value) -> (u16, Value) {
+    let (code, _, body) = call(
+        "POST",
+        &format!("{learning}/api/v1/feedback"),
+        Some(key),
+        Some(body),
+    )
+    .await;
+    (code, body)
+}
+
+/// Waits until `check` holds (the engine learns asynchronously, within a second or so).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn user_key(db: &Database, tenant: &str, email: &str) -> String {
+    let t = match db.tenant_by_name(tenant).await.unwrap() {
+        Some(t) => t,
+        None => db.create_tenant(tenant).await.unwrap(),
+    };
+    let u = db.create_user(t.id, email, Role::Member).await.unwrap();
+    let key = qa_store::generate_api_key();
+    db.add_api_key(&u, &key).await.unwrap();
+    key
+}
+
+#[tokio::test]
+async fn a_dismissed_finding_stays_dismissed_until_undone_and_noisy_rules_sink() {
+    for mut b in backends("learning_e2e").await {
+        let ws = workspace();
+        // A medium finding of another rule, ranked below the two `high` SEC001 ones
+        // until users judge SEC001 noisy here.
+        std::fs::write(
+            ws.path().join("shop/pkg/store.py"),
+            "def save(x):\n    try:\n        x.flush()\n    except ValueError:\n        pass\n",
+        )
+        .unwrap();
+        b.config.workspace_roots = vec![ws.path().to_path_buf()];
+        let app = crate::helpers::spawn(&b.config, ALL).await;
+        let base = app.url(ServiceKind::Orchestrator).unwrap();
+        let learning = app.url(ServiceKind::Learning).unwrap();
+        let db = Database::open(b.config.database_url.as_deref(), &b.config.data_dir, 1)
+            .await
+            .unwrap();
+        let alice = user_key(&db, "default", "alice@example.com").await;
+        let bob = user_key(&db, "default", "bob@example.com").await;
+
+        let id = analyse(&base, ADMIN_KEY, &ws.path().join("shop")).await;
+        let before = findings(&base, &alice, id, "").await;
+        assert!(before.len() >= 3, "{}: {before:?}", b.name);
+        let exec = before
+            .iter()
+            .find(|f| f["message"].as_str().unwrap().contains("exec"))
+            .unwrap_or(&before[0])
+            .clone();
+        let exec_id = exec["id"].as_i64().unwrap();
+        assert_eq!(exec["learned"]["level"], "prior", "{exec}");
+
+        // Alice dismisses it as a false positive.
+        let (code, stored) = feedback(
+            &learning,
+            &alice,
+            json!({ "target": "finding", "target_id": exec_id, "kind": "dismiss", "reason": "false_positive" }),
+        )
+        .await;
+        assert_eq!(code, 202, "{}: {stored}", b.name);
+        let feedback_id = stored["id"].as_i64().unwrap();
+        eventually("the dismissed finding is left out", || async {
+            !findings(&base, &bob, id, "")
+                .await
+                .iter()
+                .any(|f| f["id"] == exec_id)
+        })
+        .await;
+        // Shown on request, with who dismissed it; the next analysis of the same
+        // repository does not report it either (same fingerprint).
+        let listed = findings(&base, &bob, id, "?include_dismissed=true").await;
+        let flagged = listed.iter().find(|f| f["id"] == exec_id).unwrap();
+        assert_eq!(flagged["dismissed"]["feedback_id"], feedback_id);
+        assert_eq!(flagged["suppressed"], true);
+        let again = analyse(&base, ADMIN_KEY, &ws.path().join("shop")).await;
+        let repeat = findings(&base, &alice, again, "").await;
+        assert!(
+            !repeat
+                .iter()
+                .any(|f| f["fingerprint"] == exec["fingerprint"]),
+            "{}: a dismissed finding was reported again: {repeat:?}",
+            b.name
+        );
+        // SARIF carries it as an external suppression with the reason.
+        let (code, _, sarif) = call(
+            "GET",
+            &format!("{base}/api/v1/analyses/{again}/sarif"),
+            Some(&alice),
+            None,
+        )
+        .await;
+        assert_eq!(code, 200);
+        let results = sarif["runs"][0]["results"].as_array().unwrap();
+        let suppressed = results
+            .iter()
+            .find(|r| {
+                r["partialFingerprints"]
+                    .to_string()
+                    .contains(exec["fingerprint"].as_str().unwrap())
+            })
+            .unwrap_or_else(|| panic!("{}: no SARIF result for the finding: {sarif}", b.name));
+        let s = suppressed["suppressions"].to_string();
+        assert!(
+            s.contains("external") && s.contains("false_positive"),
+            "{s}"
+        );
+
+        // Another tenant's user cannot touch it: 404, and nothing stored.
+        let eve = user_key(&db, "other", "eve@other.test").await;
+        let (code, body) = feedback(
+            &learning,
+            &eve,
+            json!({ "target": "finding", "target_id": exec_id, "kind": "confirm" }),
+        )
+        .await;
+        assert_eq!(code, 404, "{body}");
+
+        // Undo: the finding is back.
+        let (code, _, body) = call(
+            "DELETE",
+            &format!("{learning}/api/v1/feedback/{feedback_id}"),
+            Some(&alice),
+            None,
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+        eventually("the undone dismissal shows the finding again", || async {
+            findings(&base, &bob, again, "")
+                .await
+                .iter()
+                .any(|f| f["fingerprint"] == exec["fingerprint"])
+        })
+        .await;
+
+        // Two users dismiss the rule's findings (Alice in the first analysis, Bob in the
+        // second): its precision here drops and its findings sink below the others,
+        // with the evidence (the feedback ids) shown.
+        let rule = exec["rule_id"].as_str().unwrap().to_string();
+        let top_before = findings(&base, &alice, id, "?sort=rank").await;
+        assert_eq!(top_before[0]["rule_id"], rule.as_str(), "{top_before:?}");
+        for (key, analysis) in [(&alice, id), (&bob, again)] {
+            let all = findings(&base, key, analysis, "?include_dismissed=true").await;
+            let f = all.iter().find(|f| f["rule_id"] == rule.as_str()).unwrap();
+            let (code, body) = feedback(
+                &learning,
+                key,
+                json!({ "target": "finding", "target_id": f["id"], "kind": "dismiss", "reason": "wont_fix" }),
+            )
+            .await;
+            assert_eq!(code, 202, "{body}");
+        }
+        eventually("two users' judgement of the rule is learned", || async {
+            findings(&base, &alice, id, "?include_dismissed=true&sort=rank")
+                .await
+                .iter()
+                .any(|f| f["rule_id"] == rule.as_str() && f["learned"]["users"] == 2)
+        })
+        .await;
+        let ranked = findings(&base, &alice, id, "?include_dismissed=true&sort=rank").await;
+        assert_eq!(ranked[0]["rule_id"], "MNT010", "{ranked:?}");
+        let noisy = ranked
+            .iter()
+            .find(|f| f["rule_id"] == rule.as_str())
+            .unwrap();
+        assert_eq!(noisy["learned"]["level"], "repository", "{noisy}");
+        assert!(
+            noisy["learned"]["precision"].as_f64().unwrap() < 0.6,
+            "{noisy}"
+        );
+        assert_eq!(
+            noisy["learned"]["evidence"].as_array().unwrap().len(),
+            2,
+            "{noisy}"
+        );
+
+        // What was learned is inspectable; a cycle and a rollback answer with real
+        // values, and the rollback undoes the last learning.
+        let (code, _, state) = call(
+            "GET",
+            &format!("{learning}/api/v1/learning/state"),
+            Some(&alice),
+            None,
+        )
+        .await;
+        assert_eq!(code, 200, "{state}");
+        assert!(state["rules"].to_string().contains(&rule), "{state}");
+        let (code, _, cycle) = call(
+            "POST",
+            &format!("{learning}/api/v1/learning/cycle"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(code, 200, "{cycle}");
+        // The retracted dismissal no longer counts.
+        assert_eq!(cycle["events"], 2, "{cycle}");
+        let (code, _, rolled) = call(
+            "POST",
+            &format!("{learning}/api/v1/learning/rollback"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(code, 200, "{rolled}");
+        assert!(
+            rolled["feedback_set_aside"].as_u64().unwrap() >= 1,
+            "{rolled}"
+        );
+        let (code, _, audit) = call(
+            "GET",
+            &format!("{base}/api/v1/audit"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(code, 200);
+        assert!(audit.to_string().contains("learning.rollback"), "{audit}");
+
+        // The metrics and health say what happened.
+        let (_, metrics) = get(&format!("{learning}/metrics")).await;
+        assert!(
+            metrics.contains("learning_events_total{kind=\"dismissal\"}"),
+            "{metrics}"
+        );
+        let (_, _, health) = call("GET", &format!("{learning}/health/detailed"), None, None).await;
+        let fp = &health["feedback_processing"];
+        assert_eq!(fp["status"], "up", "{health}");
+        assert_eq!(fp["pending"], 0, "{health}");
+        assert!(fp["last_learning_event_at_ms"].is_i64(), "{health}");
+        app.shutdown();
+    }
+}
+
+#[tokio::test]
+async fn bad_feedback_is_refused_and_stores_nothing() {
+    let mut b = backends("learning_bad").await.remove(0);
+    let ws = workspace();
+    b.config.workspace_roots = vec![ws.path().to_path_buf()];
+    let app = crate::helpers::spawn(&b.config, ALL).await;
+    let learning = app.url(ServiceKind::Learning).unwrap();
+    let url = format!("{learning}/api/v1/feedback");
+    let cases = [
+        (
+            json!({ "target": "answer", "target_id": 1, "kind": "rating", "rating": 9 }),
+            422,
+        ),
+        (
+            json!({ "target": "answer", "target_id": 1, "kind": "dismiss" }),
+            422,
+        ),
+        (
+            json!({ "target": "finding", "target_id": 999999, "kind": "dismiss" }),
+            404,
+        ),
+        (
+            json!({ "target": "finding", "target_id": "not-a-number", "kind": "confirm" }),
+            404,
+        ),
+        (
+            json!({ "target": "answer", "target_id": 424242, "kind": "rating", "thumb": "up" }),
+            404,
+        ),
+        (
+            json!({ "target": "finding", "target_id": 1, "kind": "dismiss", "reason": "boring" }),
+            422,
+        ),
+        (
+            json!({ "target": "correction", "target_id": 1, "kind": "correction", "intent": "astrology" }),
+            422,
+        ),
+        (
+            json!({ "target": "answer", "target_id": 1, "kind": "rating", "rating": 3, "surprise": true }),
+            422,
+        ),
+        (
+            json!({ "target": "answer", "target_id": 1, "kind": "correction", "comment": "x".repeat(5000) }),
+            413,
+        ),
+    ];
+    for (body, want) in cases {
+        let (code, _, problem) = call("POST", &url, Some(ADMIN_KEY), Some(body.clone())).await;
+        assert_eq!(code, want, "{body}: {problem}");
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{problem}"
+        );
+    }
+    // Malformed JSON and no key.
+    let r = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(ADMIN_KEY)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let (code, _, _) = call("POST", &url, None, Some(json!({}))).await;
+    assert_eq!(code, 401);
+    // A labelled upload with one bad item stores none of it.
+    let (code, _, problem) = call(
+        "POST",
+        &format!("{learning}/api/v1/learning/cycle"),
+        Some(ADMIN_KEY),
+        Some(json!({ "feedback": [
+            { "target": "answer", "target_id": 1, "kind": "rating", "rating": 9 }
+        ] })),
+    )
+    .await;
+    assert_eq!(code, 422, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("feedback[0]"),
+        "{problem}"
+    );
+    // Nothing was stored by any of it; a rollback with nothing learned is a conflict.
+    let (_, _, health) = call("GET", &format!("{learning}/health/detailed"), None, None).await;
+    assert_eq!(health["feedback_processing"]["pending"], 0, "{health}");
+    let (code, _, _) = call(
+        "POST",
+        &format!("{learning}/api/v1/learning/rollback"),
+        Some(ADMIN_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(code, 409);
+    // Floods are cut off with 429 and Retry-After.
+    let mut limited = false;
+    for _ in 0..130 {
+        let r = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(ADMIN_KEY)
+            .json(&json!({ "target": "answer", "target_id": 1, "kind": "rating", "rating": 3 }))
+            .send()
+            .await
+            .unwrap();
+        if r.status().as_u16() == 429 {
+            assert!(r.headers().contains_key("retry-after"));
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "130 pieces of feedback in a burst were all taken");
+    app.shutdown();
+}
+
+#[tokio::test]
+async fn a_corrupt_snapshot_at_start_is_survived() {
+    let b = backends("learning_corrupt").await.remove(0);
+    {
+        let db = Database::open(b.config.database_url.as_deref(), &b.config.data_dir, 1)
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        db.save_learned_state(None, "learning", "{\"version\": 1, \"tenants\": [")
+            .await
+            .unwrap();
+    }
+    let app = crate::helpers::spawn(&b.config, &[ServiceKind::Learning]).await;
+    let learning = app.url(ServiceKind::Learning).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let health = loop {
+        let (_, _, body) = call("GET", &format!("{learning}/health/detailed"), None, None).await;
+        if body["feedback_processing"]["learned_state"]["at_start"].is_string() {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "no start status: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let start = health["feedback_processing"]["learned_state"]["at_start"]
+        .as_str()
+        .unwrap();
+    assert!(
+        start.contains("did not parse") || start.contains("no snapshot parsed"),
+        "{health}"
+    );
+    let (code, _) = crate::helpers::get_json(&format!("{learning}/health/ready")).await;
+    assert_eq!(code, 200);
+    app.shutdown();
+}
