@@ -42,6 +42,9 @@ pub enum Command {
     /// Score a test suite by mutation testing: small faults put into a module, and how many
     /// the tests catch, per function.
     Mutate(MutateArgs),
+    /// Feedback to the learning engine: dismiss or confirm a finding, rate an answer,
+    /// correct what a question meant, undo feedback, show what was learned.
+    Feedback(FeedbackArgs),
     /// Administer tenants, users and API keys, and read-only mode, directly in the
     /// database (works while the services are down).
     #[command(subcommand)]
@@ -152,6 +155,53 @@ pub struct RemoteArgs {
     /// Configuration file for embedded mode (as `serve` reads it).
     #[arg(long, env = "QA_AGENT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedbackArgs {
+    #[command(subcommand)]
+    pub action: FeedbackAction,
+    /// `--server` is the learning engine here (e.g. http://learning-engine:8002).
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedbackAction {
+    /// A finding is not worth reporting: it is left out from now on in its repository.
+    Dismiss {
+        /// The finding's id (from the findings list of an analysis).
+        finding: i64,
+        /// false_positive, wont_fix or test_code.
+        #[arg(long, default_value = "false_positive")]
+        reason: String,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// A finding is real (its rule's precision goes up; a dismissal of it is undone).
+    Confirm { finding: i64 },
+    /// Rate an answer, 1 to 5.
+    Rate {
+        /// The answer's task id.
+        task: i64,
+        #[arg(value_parser = clap::value_parser!(u8).range(1..=5))]
+        rating: u8,
+    },
+    /// Say what a question meant, so it is understood next time.
+    Correct {
+        /// The answer's task id.
+        task: i64,
+        /// The intent meant: risk, security, performance, review, testing, write_tests,
+        /// explain_rule, function, search, compare, capabilities.
+        #[arg(long)]
+        intent: Option<String>,
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Undo a piece of your feedback.
+    Undo { feedback: i64 },
+    /// What was learned for your tenant, and why.
+    State,
 }
 
 #[derive(Debug, Args)]
@@ -330,6 +380,23 @@ pub struct AnalyzeArgs {
     /// Only discover, read and parse (for benchmarks): prints files and bytes parsed.
     #[arg(long, hide = true)]
     pub parse_only: bool,
+    /// Leave out the findings users dismissed in this repository: those the learning
+    /// engine at URL knows (e.g. http://learning-engine:8002, with --api-key), or
+    /// `embedded` for this machine's database (the `default` tenant).
+    #[arg(long, value_name = "URL|embedded")]
+    pub dismissals: Option<String>,
+    /// The repository's name there (default: the directory's name, as the services
+    /// name a submitted path).
+    #[arg(long, value_name = "NAME", requires = "dismissals")]
+    pub repository: Option<String>,
+    /// The API key for `--dismissals URL`.
+    #[arg(
+        long,
+        env = "QA_AGENT_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Chat(c) => commands::chat::run(c),
         Command::Generate(g) => commands::generate::run(g),
         Command::Mutate(m) => commands::mutate::run(m),
+        Command::Feedback(f) => commands::feedback::run(f),
         Command::Admin(a) => commands::admin::run(a),
     };
     match result {

@@ -390,6 +390,22 @@ impl Database {
         Ok(())
     }
 
+    /// The learning scope of the tenant's repository `name`, if it has one.
+    pub async fn repository_scope(
+        &self,
+        tenant_id: i64,
+        name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let id: Option<i64> = on_pool!(self, pool => sqlx::query_scalar(
+            "SELECT id FROM repositories WHERE tenant_id = $1 AND name = $2",
+        )
+        .bind(tenant_id)
+        .bind(name)
+        .fetch_optional(pool)
+        .await?);
+        Ok(id.map(|id| scope_of(Some(id))))
+    }
+
     /// The dismissals in force in one scope of a tenant.
     pub async fn dismissals(
         &self,

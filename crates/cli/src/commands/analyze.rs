@@ -63,6 +63,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         let sources: [&dyn SuppressionSource; 1] = [b];
         analyzer.apply_suppressions(&mut analysis, &sources);
     }
+    if let Some(from) = &args.dismissals {
+        let source = dismissals(&args, from)?;
+        analyzer.apply_suppressions(&mut analysis, &[&source]);
+    }
 
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = match args.color {
@@ -100,4 +104,100 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The findings users dismissed in this repository, as a suppression source: from a
+/// learning engine, or from the embedded database.
+fn dismissals(args: &AnalyzeArgs, from: &str) -> anyhow::Result<Dismissed> {
+    let name = match &args.repository {
+        Some(n) => n.clone(),
+        None => args
+            .path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .context("name the repository with --repository")?,
+    };
+    let rows: Vec<(String, String, i64)> = super::embedded::block_on(async {
+        if from == "embedded" {
+            let config = qa_server::ServerConfig::load(None)?;
+            let db = qa_store::Database::open(config.database_url.as_deref(), &config.data_dir, 1)
+                .await
+                .context("cannot open the embedded database (see `qa-agent migrate`)")?;
+            let tenant = db
+                .tenant_by_name("default")
+                .await?
+                .context("the embedded database has no `default` tenant")?;
+            let Some(scope) = db.repository_scope(tenant.id, &name).await? else {
+                anyhow::bail!(
+                    "no repository `{name}` in the embedded database: analyse it through the services first, or name it with --repository"
+                );
+            };
+            return Ok(db
+                .dismissals(tenant.id, &scope)
+                .await?
+                .into_iter()
+                .map(|d| (d.fingerprint, d.reason, d.feedback_id))
+                .collect());
+        }
+        let key = args
+            .api_key
+            .as_deref()
+            .context("--dismissals URL needs an API key: --api-key or QA_AGENT_API_KEY")?;
+        let mut url = reqwest::Url::parse(&format!(
+            "{}/api/v1/learning/dismissals",
+            from.trim_end_matches('/')
+        ))
+        .with_context(|| format!("`{from}` is not a URL (or `embedded`)"))?;
+        url.query_pairs_mut().append_pair("repository", &name);
+        let response = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(key)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the learning engine at {from}"))?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        if !status.is_success() {
+            anyhow::bail!(
+                "the learning engine answered {status}: {}",
+                body["detail"].as_str().unwrap_or("no detail")
+            );
+        }
+        Ok(body["dismissals"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| {
+                Some((
+                    d["fingerprint"].as_str()?.to_string(),
+                    d["reason"].as_str().unwrap_or_default().to_string(),
+                    d["feedback_id"].as_i64()?,
+                ))
+            })
+            .collect())
+    })?;
+    Ok(Dismissed(
+        rows.into_iter()
+            .map(|(fp, reason, id)| (fp, (reason, id)))
+            .collect(),
+    ))
+}
+
+/// Users' dismissals by fingerprint: reason and feedback id.
+struct Dismissed(std::collections::HashMap<String, (String, i64)>);
+
+impl SuppressionSource for Dismissed {
+    fn name(&self) -> &str {
+        "dismissal"
+    }
+
+    fn check(&self, finding: &qa_core::Finding) -> Option<qa_core::Suppression> {
+        let (reason, id) = self.0.get(&finding.fingerprint)?;
+        Some(qa_core::Suppression {
+            kind: qa_core::SuppressionKind::External,
+            source: "dismissal".into(),
+            justification: Some(format!("{reason} (feedback {id})")),
+        })
+    }
 }

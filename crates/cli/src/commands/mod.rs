@@ -3,6 +3,7 @@ pub mod analyze;
 pub mod ask;
 pub mod chat;
 mod embedded;
+pub mod feedback;
 pub mod generate;
 pub mod migrate;
 pub mod mutate;

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::api::views::Problem;
 use crate::auth::{Caller, Operator};
-use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::learning::intake;
 use crate::learning::{CycleReport, RollbackError, RollbackReport};
 
@@ -339,4 +339,57 @@ pub async fn rollback(
         )
         .await;
     Ok(Json(report))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DismissalsQuery {
+    /// The repository's name (as analyses name it: the directory's name by default).
+    repository: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DismissalView {
+    pub fingerprint: String,
+    pub rule_id: String,
+    pub reason: String,
+    pub feedback_id: i64,
+    pub created_at_ms: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Dismissals {
+    pub repository: String,
+    pub dismissals: Vec<DismissalView>,
+}
+
+/// The findings dismissed in one of the caller's repositories, by fingerprint (what
+/// `qa-agent analyze --dismissals URL` leaves out).
+#[utoipa::path(get, path = "/api/v1/learning/dismissals", tag = "learning", params(DismissalsQuery),
+    responses((status = 200, body = Dismissals), (status = 404, body = Problem)))]
+pub async fn dismissals(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<DismissalsQuery>,
+) -> Result<Json<Dismissals>, ApiError> {
+    let scope = state
+        .db
+        .db
+        .repository_scope(caller.0.tenant_id, &q.repository)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("repository `{}`", q.repository)))?;
+    let rows = state.db.db.dismissals(caller.0.tenant_id, &scope).await?;
+    Ok(Json(Dismissals {
+        repository: q.repository,
+        dismissals: rows
+            .into_iter()
+            .map(|d| DismissalView {
+                fingerprint: d.fingerprint,
+                rule_id: d.rule_id,
+                reason: d.reason,
+                feedback_id: d.feedback_id,
+                created_at_ms: d.created_at,
+            })
+            .collect(),
+    }))
 }

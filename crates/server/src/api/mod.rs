@@ -79,6 +79,7 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
             )
             .route("/feedback/{id}", axum::routing::delete(learning::retract))
             .route("/learning/state", get(learning::learned_state))
+            .route("/learning/dismissals", get(learning::dismissals))
             .route(
                 "/learning/cycle",
                 post(learning::cycle).layer(axum::extract::DefaultBodyLimit::max(32 << 20)),

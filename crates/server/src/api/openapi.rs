@@ -43,6 +43,7 @@ use super::{
         learning::retract,
         learning::delete_mine,
         learning::learned_state,
+        learning::dismissals,
         learning::cycle,
         learning::rollback,
         maintenance::optimize,

@@ -21,6 +21,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("delete", "/api/v1/feedback"),
     ("delete", "/api/v1/feedback/{id}"),
     ("get", "/api/v1/learning/state"),
+    ("get", "/api/v1/learning/dismissals"),
     ("post", "/api/v1/learning/cycle"),
     ("post", "/api/v1/learning/rollback"),
     ("post", "/api/v1/maintenance/optimize"),
