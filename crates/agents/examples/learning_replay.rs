@@ -275,6 +275,7 @@ fn routing(data: &Path) -> Value {
                 target: Target::Answer,
                 kind: FeedbackKind::Rating,
                 rating: Some(rating),
+                comment: None,
                 scope: None,
                 subject: None,
                 context: Context {

@@ -275,6 +275,12 @@ pub struct Context {
     pub specialists: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// Answers: how long the answer's text was (characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_chars: Option<usize>,
+    /// Generated tests: their framework (`pytest`, `vitest`, `jest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework: Option<String>,
     /// Corrections: the intent the user meant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub corrected_intent: Option<String>,

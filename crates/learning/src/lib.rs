@@ -8,6 +8,7 @@
 
 pub mod feedback;
 pub mod precision;
+pub mod prefs;
 pub mod rank;
 pub mod ratings;
 pub mod replay;

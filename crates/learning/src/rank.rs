@@ -141,6 +141,7 @@ mod tests {
             target: Target::Finding,
             kind: FeedbackKind::Dismiss,
             rating: None,
+            comment: None,
             scope: Some("repo:1".into()),
             subject: Some(format!("old{i}")),
             context: Context {

@@ -129,6 +129,7 @@ pub fn replay_repository(repo: &JudgedRepository) -> RepositoryOutcome {
                     FeedbackKind::Dismiss
                 },
                 rating: None,
+                comment: None,
                 scope: Some(SCOPE.into()),
                 subject: Some(f.fingerprint.clone()),
                 context: Context {

@@ -20,6 +20,8 @@ pub struct Event {
     pub target: Target,
     pub kind: FeedbackKind,
     pub rating: Option<i32>,
+    /// The user's free text (what a correction meant, why a rating).
+    pub comment: Option<String>,
     /// Findings: `repo:<id>` (or `tenant`) and the fingerprint.
     pub scope: Option<String>,
     pub subject: Option<String>,
@@ -45,6 +47,9 @@ pub struct TenantState {
     /// that took it.
     #[serde(default)]
     pub routes: crate::routing::Routes,
+    /// user id -> what their feedback says about their preferences.
+    #[serde(default)]
+    pub users: BTreeMap<i64, crate::prefs::Signals>,
 }
 
 /// Everything learned, as published.
@@ -90,6 +95,24 @@ impl LearnedState {
         self.watermark = self.watermark.max(e.id);
         self.events += 1;
         let t = self.tenants.entry(e.tenant_id).or_default();
+        if let Some(user) = e.user_id {
+            let signals = t.users.entry(user).or_default();
+            if let Some(c) = &e.comment {
+                signals.comment(c, e.id);
+            }
+            if let (FeedbackKind::Rating, Some(chars), Some(r)) =
+                (e.kind, e.context.answer_chars, e.rating)
+            {
+                signals.rated(chars, r);
+            }
+            if let (Target::Test, Some(f)) = (e.target, &e.context.framework) {
+                match e.kind {
+                    FeedbackKind::Accept => signals.test_verdict(f, true, e.id),
+                    FeedbackKind::Reject => signals.test_verdict(f, false, e.id),
+                    _ => {}
+                }
+            }
+        }
         match (e.target, e.kind) {
             (Target::Finding, FeedbackKind::Dismiss | FeedbackKind::Confirm) => {
                 let confirmed = e.kind == FeedbackKind::Confirm;
@@ -256,6 +279,7 @@ mod tests {
                 FeedbackKind::Dismiss
             },
             rating: None,
+            comment: None,
             scope: Some("repo:1".into()),
             subject: Some(fp.into()),
             context: Context {

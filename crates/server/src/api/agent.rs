@@ -184,7 +184,7 @@ pub async fn ask(
             .run_cached(&task, &tools, reasoning.budget, None, Some(&cache))
             .await;
         drop(permit);
-        let answer = store(&state, id, &result, started.elapsed()).await?;
+        let answer = store(&state, (id, tenant_id, user_id), &result, started.elapsed()).await?;
         return match (answer, result) {
             (Some(view), _) => Ok(Json(view).into_response()),
             (None, Err(EngineError::Unavailable(why))) => Err(ApiError::unavailable(
@@ -255,19 +255,21 @@ pub async fn ask(
                 }
                 json!({ "type": "error", "status": 409, "code": "cancelled", "detail": "the question was cancelled by its asker" })
             }
-            Ok(result) => match store(&state, id, &result, started.elapsed()).await {
-                Ok(Some(view)) => {
-                    let mut v = serde_json::to_value(&view).unwrap_or_default();
-                    v["type"] = "answer".into();
-                    v
+            Ok(result) => {
+                match store(&state, (id, tenant_id, user_id), &result, started.elapsed()).await {
+                    Ok(Some(view)) => {
+                        let mut v = serde_json::to_value(&view).unwrap_or_default();
+                        v["type"] = "answer".into();
+                        v
+                    }
+                    Ok(None) => {
+                        json!({ "type": "error", "status": 503, "detail": match &result { Err(e) => e.to_string(), Ok(_) => String::new() } })
+                    }
+                    Err(e) => {
+                        json!({ "type": "error", "status": e.status.as_u16(), "detail": e.detail })
+                    }
                 }
-                Ok(None) => {
-                    json!({ "type": "error", "status": 503, "detail": match &result { Err(e) => e.to_string(), Ok(_) => String::new() } })
-                }
-                Err(e) => {
-                    json!({ "type": "error", "status": e.status.as_u16(), "detail": e.detail })
-                }
-            },
+            }
             Err(panic) => {
                 tracing::error!(task = id, error = %panic, "the reasoning panicked");
                 let failed = qa_store::FinishedTrace {
@@ -307,7 +309,7 @@ fn line(v: &Value) -> String {
 /// Completes the trace and records the metrics; the answer's view when there is one.
 async fn store(
     state: &AppState,
-    id: i64,
+    (id, tenant_id, user_id): (i64, i64, i64),
     result: &Result<Answer, EngineError>,
     elapsed: Duration,
 ) -> Result<Option<TaskView>, ApiError> {
@@ -339,7 +341,25 @@ async fn store(
     };
     state.db.db.finish_trace(id, &finished).await?;
     Ok(match result {
-        Ok(answer) => Some(TaskView::from_answer(id, "done", answer.clone())),
+        Ok(answer) => {
+            // Stored whole; shown at the asker's preferred length.
+            let mut shown = answer.clone();
+            match crate::learning::preferences(state, tenant_id, user_id).await {
+                Ok(p) => {
+                    if let Some(short) = qa_learning::prefs::shorten(
+                        &shown.text,
+                        p.answer_length.value,
+                        &format!("`GET /api/v1/agent/tasks/{id}`"),
+                    ) {
+                        shown.text = short;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read preferences; the whole answer is shown")
+                }
+            }
+            Some(TaskView::from_answer(id, "done", shown))
+        }
         Err(_) => None,
     })
 }

@@ -393,3 +393,53 @@ pub async fn dismissals(
             .collect(),
     }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreferencesView {
+    /// What you set (`PUT /api/v1/preferences`).
+    #[schema(value_type = Object)]
+    pub explicit: qa_learning::prefs::Explicit,
+    /// What is in force, each with where it comes from (`explicit`, `inferred` from
+    /// your feedback with its ids, or `default`).
+    #[schema(value_type = Object)]
+    pub effective: qa_learning::prefs::Preferences,
+}
+
+async fn preferences_view(state: &AppState, caller: &Caller) -> Result<PreferencesView, ApiError> {
+    let (t, u) = (caller.0.tenant_id, caller.0.user_id);
+    Ok(PreferencesView {
+        explicit: crate::learning::explicit_preferences(&state.db.db, t, u).await?,
+        effective: crate::learning::preferences(state, t, u).await?,
+    })
+}
+
+/// Your preferences: what you set and what your feedback implies.
+#[utoipa::path(get, path = "/api/v1/preferences", tag = "learning",
+    responses((status = 200, body = PreferencesView)))]
+pub async fn get_preferences(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<PreferencesView>, ApiError> {
+    Ok(Json(preferences_view(&state, &caller).await?))
+}
+
+/// Sets your preferences: `answer_length` (`short` or `full`), `test_framework`
+/// (`pytest`, `vitest`, `jest`); an absent field goes back to what your feedback implies.
+#[utoipa::path(put, path = "/api/v1/preferences", tag = "learning",
+    request_body(content = Object, description = "`{answer_length, test_framework}`"),
+    responses((status = 200, body = PreferencesView), (status = 422, body = Problem)))]
+pub async fn put_preferences(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(explicit): ApiJson<qa_learning::prefs::Explicit>,
+) -> Result<Json<PreferencesView>, ApiError> {
+    explicit.validate().map_err(ApiError::invalid)?;
+    crate::learning::set_preferences(
+        &state.db.db,
+        caller.0.tenant_id,
+        caller.0.user_id,
+        &explicit,
+    )
+    .await?;
+    Ok(Json(preferences_view(&state, &caller).await?))
+}

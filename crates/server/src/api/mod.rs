@@ -81,6 +81,10 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
             .route("/learning/state", get(learning::learned_state))
             .route("/learning/dismissals", get(learning::dismissals))
             .route(
+                "/preferences",
+                get(learning::get_preferences).put(learning::put_preferences),
+            )
+            .route(
                 "/learning/cycle",
                 post(learning::cycle).layer(axum::extract::DefaultBodyLimit::max(32 << 20)),
             )

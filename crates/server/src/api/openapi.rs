@@ -44,6 +44,8 @@ use super::{
         learning::delete_mine,
         learning::learned_state,
         learning::dismissals,
+        learning::get_preferences,
+        learning::put_preferences,
         learning::cycle,
         learning::rollback,
         maintenance::optimize,

@@ -98,6 +98,7 @@ pub async fn resolve(
                     .and_then(|a| a.get(name).and_then(|m| m.as_str()).map(str::to_string))
             };
             context.mode = field("mode");
+            context.answer_chars = field("text").map(|t| t.chars().count());
             context.secondary_intent = field("secondary_intent");
             if v.kind == FeedbackKind::Correction {
                 context.corrected_intent = v.intent.clone();
@@ -118,9 +119,11 @@ pub async fn resolve(
         Target::Test => {
             let generation = v.target_id.split(':').next().unwrap_or_default();
             let id = number("generated test", generation)?;
-            db.generated_tests(who.tenant_id, id)
+            let generated = db
+                .generated_tests(who.tenant_id, id)
                 .await?
                 .ok_or_else(|| IntakeError::NotFound(format!("generated test {id}")))?;
+            context.framework = Some(generated.framework);
         }
     }
     Ok(new_feedback(who, v, context, scope, subject))

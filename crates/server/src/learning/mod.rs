@@ -278,6 +278,7 @@ fn event(row: FeedbackRow) -> Option<Event> {
         target: Target::parse(&row.target_kind)?,
         kind: FeedbackKind::parse(&row.kind)?,
         rating: row.rating,
+        comment: row.comment,
         scope: row.scope,
         subject: row.subject,
         context: row
@@ -494,4 +495,48 @@ fn set_or_clear(
         }
         None => family.clear(),
     }
+}
+
+/// The settings key of a user's explicit preferences.
+fn preferences_key(tenant_id: i64, user_id: i64) -> String {
+    format!("preferences:{tenant_id}:{user_id}")
+}
+
+/// A user's explicit preferences (none set: the defaults).
+pub async fn explicit_preferences(
+    db: &Database,
+    tenant_id: i64,
+    user_id: i64,
+) -> Result<qa_learning::prefs::Explicit, StoreError> {
+    Ok(db
+        .setting(&preferences_key(tenant_id, user_id))
+        .await?
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default())
+}
+
+pub async fn set_preferences(
+    db: &Database,
+    tenant_id: i64,
+    user_id: i64,
+    explicit: &qa_learning::prefs::Explicit,
+) -> Result<(), StoreError> {
+    let text = serde_json::to_string(explicit).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    db.set_setting(&preferences_key(tenant_id, user_id), &text)
+        .await
+}
+
+/// A user's preferences in force: explicit settings over what their feedback says.
+pub async fn preferences(
+    state: &AppState,
+    tenant_id: i64,
+    user_id: i64,
+) -> Result<qa_learning::prefs::Preferences, StoreError> {
+    let explicit = explicit_preferences(&state.db.db, tenant_id, user_id).await?;
+    let learned = state.learned.get(&state.db.db).await;
+    let signals = learned
+        .tenants
+        .get(&tenant_id)
+        .and_then(|t| t.users.get(&user_id));
+    Ok(qa_learning::prefs::effective(&explicit, signals))
 }

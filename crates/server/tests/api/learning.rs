@@ -426,3 +426,101 @@ async fn a_corrupt_snapshot_at_start_is_survived() {
     assert_eq!(code, 200);
     app.shutdown();
 }
+
+#[tokio::test]
+async fn answers_follow_the_askers_preferences_set_or_learned_from_their_feedback() {
+    let mut b = backends("learning_prefs").await.remove(0);
+    let ws = workspace();
+    b.config.workspace_roots = vec![ws.path().to_path_buf()];
+    let app = crate::helpers::spawn(&b.config, ALL).await;
+    let base = app.url(ServiceKind::Orchestrator).unwrap();
+    let learning = app.url(ServiceKind::Learning).unwrap();
+    let prefs = format!("{learning}/api/v1/preferences");
+    let ask = || async {
+        let (code, _, answer) = call(
+            "POST",
+            &format!("{base}/api/v1/agent/tasks"),
+            Some(ADMIN_KEY),
+            Some(json!({ "question": "what is risky in this repository?", "path": ws.path().join("shop"), "fresh": true })),
+        )
+        .await;
+        assert_eq!(code, 200, "{answer}");
+        answer
+    };
+    let full = ask().await;
+    let full_text = full["answer"]["text"].as_str().unwrap().to_string();
+    assert!(
+        full_text.chars().count() >= 600,
+        "the risk answer is long enough to shorten: {full_text}"
+    );
+    assert!(!full_text.contains("Shortened to your preference"));
+
+    // Set: short answers, with where the whole one is.
+    let (code, _, set) = call(
+        "PUT",
+        &prefs,
+        Some(ADMIN_KEY),
+        Some(json!({ "answer_length": "short" })),
+    )
+    .await;
+    assert_eq!(code, 200, "{set}");
+    assert_eq!(set["effective"]["answer_length"]["source"], "explicit");
+    let short = ask().await;
+    let id = short["id"].as_i64().unwrap();
+    let text = short["answer"]["text"].as_str().unwrap();
+    assert!(text.contains("Shortened to your preference"), "{text}");
+    assert!(
+        text.contains(&format!("/api/v1/agent/tasks/{id}")),
+        "{text}"
+    );
+    assert!(text.len() < full_text.len());
+    let (_, _, stored) = call(
+        "GET",
+        &format!("{base}/api/v1/agent/tasks/{id}"),
+        Some(ADMIN_KEY),
+        None,
+    )
+    .await;
+    assert!(
+        stored["answer"]["text"].as_str().unwrap().len() >= 600,
+        "{stored}"
+    );
+
+    // Unset, then learned from the asker's own feedback: two wishes for shorter answers.
+    let (code, _, back) = call("PUT", &prefs, Some(ADMIN_KEY), Some(json!({}))).await;
+    assert_eq!(code, 200, "{back}");
+    assert_eq!(back["effective"]["answer_length"]["source"], "default");
+    for comment in ["too long, I only need the gist", "shorter please"] {
+        let (code, body) = feedback(
+            &learning,
+            ADMIN_KEY,
+            json!({ "target": "answer", "target_id": id, "kind": "rating", "rating": 2, "comment": comment }),
+        )
+        .await;
+        assert_eq!(code, 202, "{body}");
+    }
+    eventually("the preference is inferred", || async {
+        let (_, _, p) = call("GET", &prefs, Some(ADMIN_KEY), None).await;
+        p["effective"]["answer_length"]["source"] == "inferred"
+    })
+    .await;
+    assert!(
+        ask().await["answer"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Shortened to your preference")
+    );
+
+    // Bad settings change nothing.
+    for bad in [
+        json!({ "test_framework": "nose" }),
+        json!({ "answer_length": "medium" }),
+        json!({ "font": "big" }),
+    ] {
+        let (code, _, problem) = call("PUT", &prefs, Some(ADMIN_KEY), Some(bad.clone())).await;
+        assert_eq!(code, 422, "{bad}: {problem}");
+    }
+    let (_, _, p) = call("GET", &prefs, Some(ADMIN_KEY), None).await;
+    assert_eq!(p["explicit"], json!({}), "{p}");
+    app.shutdown();
+}

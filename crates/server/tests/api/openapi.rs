@@ -22,6 +22,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("delete", "/api/v1/feedback/{id}"),
     ("get", "/api/v1/learning/state"),
     ("get", "/api/v1/learning/dismissals"),
+    ("get", "/api/v1/preferences"),
+    ("put", "/api/v1/preferences"),
     ("post", "/api/v1/learning/cycle"),
     ("post", "/api/v1/learning/rollback"),
     ("post", "/api/v1/maintenance/optimize"),
