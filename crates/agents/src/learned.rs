@@ -133,3 +133,16 @@ pub fn planner_state(t: &qa_learning::TenantState) -> crate::planner::LearnedSta
     }
     taught
 }
+
+/// Stored findings as the ranking reads them.
+pub fn shown(rows: &[qa_store::FindingRecord]) -> Vec<qa_learning::ShownFinding<'_>> {
+    rows.iter()
+        .map(|r| qa_learning::ShownFinding {
+            rule_id: &r.finding.rule_id,
+            severity: &r.finding.severity,
+            fingerprint: &r.finding.fingerprint,
+            path: &r.finding.path,
+            line: r.finding.line,
+        })
+        .collect()
+}

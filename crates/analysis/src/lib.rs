@@ -36,7 +36,7 @@ pub use model::*;
 pub use parse::{ParseError, parse as parse_tree};
 pub use rules::RuleMeta;
 pub use rules::registry::{RuleSelection, rule, rules};
-pub use suppress::{Baseline, SuppressionSource};
+pub use suppress::{Baseline, Dismissals, SuppressionSource};
 pub use testmap::risk;
 
 /// Parses `text` and drops the tree: the baseline benchmarks compare analysis against.

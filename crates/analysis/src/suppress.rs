@@ -203,6 +203,45 @@ impl SuppressionSource for Baseline {
     }
 }
 
+/// Findings users dismissed (the learning engine's sticky dismissals), by fingerprint,
+/// each with its justification (the reason and the feedback that made it).
+#[derive(Debug, Default)]
+pub struct Dismissals {
+    by_fingerprint: std::collections::HashMap<String, String>,
+}
+
+impl Dismissals {
+    /// From (fingerprint, reason, feedback id) triples.
+    pub fn new(rows: impl IntoIterator<Item = (String, String, i64)>) -> Dismissals {
+        Dismissals {
+            by_fingerprint: rows
+                .into_iter()
+                .map(|(fp, reason, id)| (fp, format!("{reason} (feedback {id})")))
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_fingerprint.is_empty()
+    }
+}
+
+impl SuppressionSource for Dismissals {
+    fn name(&self) -> &str {
+        "dismissal"
+    }
+
+    fn check(&self, finding: &Finding) -> Option<Suppression> {
+        self.by_fingerprint
+            .get(&finding.fingerprint)
+            .map(|why| Suppression {
+                kind: SuppressionKind::External,
+                source: "dismissal".into(),
+                justification: Some(why.clone()),
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,16 +114,7 @@ impl Tool for FindViolations {
             // confirmed findings rise; with nothing learned, by severity.
             let learned = cx.learned.get(&cx.db).await;
             let view = learned.view(cx.tenant_id, &a.scope());
-            let shown: Vec<qa_learning::ShownFinding<'_>> = found
-                .iter()
-                .map(|f| qa_learning::ShownFinding {
-                    rule_id: &f.finding.rule_id,
-                    severity: &f.finding.severity,
-                    fingerprint: &f.finding.fingerprint,
-                    path: &f.finding.path,
-                    line: f.finding.line,
-                })
-                .collect();
+            let shown = crate::learned::shown(&found);
             let mut ranked = qa_learning::rank_findings(&shown, &view);
             ranked.truncate(limit as usize);
             let found: Vec<(&qa_store::FindingRecord, &qa_learning::Ranked)> =

@@ -108,7 +108,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
 
 /// The findings users dismissed in this repository, as a suppression source: from a
 /// learning engine, or from the embedded database.
-fn dismissals(args: &AnalyzeArgs, from: &str) -> anyhow::Result<Dismissed> {
+fn dismissals(args: &AnalyzeArgs, from: &str) -> anyhow::Result<qa_analysis::Dismissals> {
     let name = match &args.repository {
         Some(n) => n.clone(),
         None => args
@@ -177,27 +177,5 @@ fn dismissals(args: &AnalyzeArgs, from: &str) -> anyhow::Result<Dismissed> {
             })
             .collect())
     })?;
-    Ok(Dismissed(
-        rows.into_iter()
-            .map(|(fp, reason, id)| (fp, (reason, id)))
-            .collect(),
-    ))
-}
-
-/// Users' dismissals by fingerprint: reason and feedback id.
-struct Dismissed(std::collections::HashMap<String, (String, i64)>);
-
-impl SuppressionSource for Dismissed {
-    fn name(&self) -> &str {
-        "dismissal"
-    }
-
-    fn check(&self, finding: &qa_core::Finding) -> Option<qa_core::Suppression> {
-        let (reason, id) = self.0.get(&finding.fingerprint)?;
-        Some(qa_core::Suppression {
-            kind: qa_core::SuppressionKind::External,
-            source: "dismissal".into(),
-            justification: Some(format!("{reason} (feedback {id})")),
-        })
-    }
+    Ok(qa_analysis::Dismissals::new(rows))
 }

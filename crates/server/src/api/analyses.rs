@@ -347,16 +347,7 @@ pub async fn findings(
     let rows = state.db.db.findings(a.id, &filter).await?;
     let learned = state.learned.get(&state.db.db).await;
     let view = learned.view(caller.0.tenant_id, &a.scope());
-    let shown: Vec<qa_learning::ShownFinding<'_>> = rows
-        .iter()
-        .map(|r| qa_learning::ShownFinding {
-            rule_id: &r.finding.rule_id,
-            severity: &r.finding.severity,
-            fingerprint: &r.finding.fingerprint,
-            path: &r.finding.path,
-            line: r.finding.line,
-        })
-        .collect();
+    let shown = qa_agents::learned::shown(&rows);
     let mut order = qa_learning::rank_findings(&shown, &view);
     let next = if ranked {
         order.truncate(limit as usize);
@@ -527,11 +518,10 @@ pub async fn sarif(
                     ApiError::internal(format!("the stored report cannot be read: {e}"))
                 })?;
             if !dismissals.is_empty() {
-                let source = crate::learning::DismissalSource(
+                let source = qa_analysis::Dismissals::new(
                     dismissals
                         .into_iter()
-                        .map(|d| (d.fingerprint.clone(), d))
-                        .collect(),
+                        .map(|d| (d.fingerprint, d.reason, d.feedback_id)),
                 );
                 qa_analysis::apply_suppressions(&mut report, &[&source]);
             }

@@ -73,14 +73,7 @@ pub async fn resolve(
         }
         Target::Answer | Target::Step | Target::Correction => {
             // A step is `<task id>:<step number>`.
-            let task = v.target_id.split(':').next().unwrap_or_default();
-            let id = number("answer", task)?;
-            let t = db
-                .trace(who.tenant_id, id)
-                .await?
-                // Answers are their asker's: another user's is "not found" too.
-                .filter(|t| t.user_id.is_none_or(|u| u == who.user_id))
-                .ok_or_else(|| IntakeError::NotFound(format!("answer {id}")))?;
+            let t = own_answer(db, who, &v.target_id).await?;
             context.question = Some(t.question);
             context.intent = t.intent;
             context.specialists = t
@@ -106,13 +99,7 @@ pub async fn resolve(
         }
         Target::Test if v.target_id.contains(":artifact:") => {
             // A test an answer wrote: `<task id>:artifact:<n>`.
-            let task = v.target_id.split(':').next().unwrap_or_default();
-            let id = number("answer", task)?;
-            let t = db
-                .trace(who.tenant_id, id)
-                .await?
-                .filter(|t| t.user_id.is_none_or(|u| u == who.user_id))
-                .ok_or_else(|| IntakeError::NotFound(format!("answer {id}")))?;
+            let t = own_answer(db, who, &v.target_id).await?;
             context.question = Some(t.question);
             context.intent = t.intent;
         }
@@ -127,6 +114,23 @@ pub async fn resolve(
         }
     }
     Ok(new_feedback(who, v, context, scope, subject))
+}
+
+/// The caller's answer whose task id starts `target_id` (`17`, `17:3`, `17:artifact:0`):
+/// answers are their asker's, so another user's is "not found" too.
+async fn own_answer(
+    db: &qa_store::Database,
+    who: &Principal,
+    target_id: &str,
+) -> Result<qa_store::TraceRecord, IntakeError> {
+    let task = target_id.split(':').next().unwrap_or_default();
+    let id = task
+        .parse::<i64>()
+        .map_err(|_| IntakeError::NotFound(format!("answer `{task}`")))?;
+    db.trace(who.tenant_id, id)
+        .await?
+        .filter(|t| t.user_id.is_none_or(|u| u == who.user_id))
+        .ok_or_else(|| IntakeError::NotFound(format!("answer {id}")))
 }
 
 fn new_feedback(

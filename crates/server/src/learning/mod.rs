@@ -5,28 +5,6 @@
 
 pub mod intake;
 
-/// Users' dismissals as a suppression source of the analysis engine (SARIF shows them
-/// as external suppressions with the reason and the feedback that made them).
-pub struct DismissalSource(pub std::collections::HashMap<String, qa_store::Dismissal>);
-
-impl qa_analysis::SuppressionSource for DismissalSource {
-    fn name(&self) -> &str {
-        "dismissal"
-    }
-
-    fn check(&self, finding: &qa_core::Finding) -> Option<qa_core::Suppression> {
-        let d = self.0.get(&finding.fingerprint)?;
-        Some(qa_core::Suppression {
-            kind: qa_core::SuppressionKind::External,
-            source: "dismissal".into(),
-            justification: Some(format!(
-                "{} (feedback {}; undo with DELETE /api/v1/feedback/{})",
-                d.reason, d.feedback_id, d.feedback_id
-            )),
-        })
-    }
-}
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
