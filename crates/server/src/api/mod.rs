@@ -69,7 +69,10 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
                 get(crate::ui::proxy::forward).post(crate::ui::proxy::forward),
             )
             .route("/analyses/{*rest}", get(crate::ui::proxy::forward))
-            .route("/operations", get(crate::ui::operations::overview));
+            .route("/operations", get(crate::ui::operations::overview))
+            // The UI's verdicts on findings: stored here, learned by the learning engine
+            // from the database like any other feedback.
+            .route("/feedback", post(learning::give));
     }
     if kind == ServiceKind::Learning {
         api = api

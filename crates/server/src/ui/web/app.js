@@ -646,6 +646,35 @@ function renderHotspots(hotspots) {
     : [el('tr', {}, el('td', { colspan: 5 }, 'No function stands out.'))]));
 }
 
+// Dismiss (not worth reporting: hidden from now on in this repository, until undone)
+// or confirm (real) a finding: feedback stored through this origin, learned by the
+// learning engine.
+function verdict(f) {
+  const send = async (kind, button) => {
+    const body = { target: 'finding', target_id: f.id, kind };
+    if (kind === 'dismiss') body.reason = 'false_positive';
+    try {
+      await api('/api/v1/feedback', { method: 'POST', body: JSON.stringify(body) });
+    } catch (e) {
+      $('analysis-state').textContent = `Verdict not saved: ${e.message}`;
+      return;
+    }
+    button.setAttribute('aria-pressed', 'true');
+    if (kind === 'dismiss') {
+      button.closest('tr').classList.add('dismissed');
+      announce(`${f.rule_id} at ${f.file}:${f.line} dismissed: it is not reported again in this repository.`);
+    } else {
+      announce(`${f.rule_id} at ${f.file}:${f.line} confirmed.`);
+    }
+  };
+  const where = `${f.rule_id} at ${f.file}:${f.line}`;
+  const dismiss = el('button', { type: 'button', class: 'quiet', 'aria-pressed': 'false', 'aria-label': `Dismiss ${where}` }, 'Dismiss');
+  const confirm = el('button', { type: 'button', class: 'quiet', 'aria-pressed': 'false', 'aria-label': `Confirm ${where}` }, 'Confirm');
+  dismiss.addEventListener('click', () => send('dismiss', dismiss));
+  confirm.addEventListener('click', () => send('confirm', confirm));
+  return [dismiss, confirm];
+}
+
 async function loadFindings(more) {
   const { id } = app.findings;
   const params = new URLSearchParams({ limit: '100' });
@@ -660,9 +689,11 @@ async function loadFindings(more) {
       el('td', { class: `sev-${f.severity}` }, f.severity),
       el('td', {}, el('code', {}, f.rule_id)),
       el('td', {}, `${f.file}:${f.line}`),
-      el('td', {}, f.message, f.suppressed ? el('span', { class: 'meta' }, ' (suppressed)') : null)));
+      el('td', {}, f.message, f.suppressed ? el('span', { class: 'meta' }, ' (suppressed)') : null,
+        f.learned && f.learned.demoted_from ? el('span', { class: 'meta' }, ` (reported ${f.learned.demoted_from}; users here judged ${f.rule_id} noisy)`) : null),
+      el('td', {}, ...verdict(f))));
     if (more) $('findings').append(...rows);
-    else $('findings').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 4 }, 'No finding matches.'))]));
+    else $('findings').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: 5 }, 'No finding matches.'))]));
     app.findings.cursor = page.next_cursor;
     $('findings-more').hidden = !page.next_cursor;
     const rules = new Set([...document.querySelectorAll('#rule-ids option')].map((o) => o.value));
