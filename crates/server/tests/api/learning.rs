@@ -524,3 +524,60 @@ async fn answers_follow_the_askers_preferences_set_or_learned_from_their_feedbac
     assert_eq!(p["explicit"], json!({}), "{p}");
     app.shutdown();
 }
+
+#[tokio::test]
+async fn a_corrected_question_is_understood_next_time_in_that_tenant_only() {
+    let b = backends("learning_correct").await.remove(0);
+    let app = crate::helpers::spawn(&b.config, ALL).await;
+    let base = app.url(ServiceKind::Orchestrator).unwrap();
+    let learning = app.url(ServiceKind::Learning).unwrap();
+    let db = Database::open(b.config.database_url.as_deref(), &b.config.data_dir, 1)
+        .await
+        .unwrap();
+    let eve = user_key(&db, "other", "eve@other.test").await;
+    // One of bench/learning/corrections.toml's questions the built-in planner reads as
+    // a request to write tests.
+    let question = "could someone pass a crafted filename into `save_upload` and write outside the upload dir?";
+    let ask = |key: String| {
+        let url = format!("{base}/api/v1/agent/tasks");
+        async move {
+            let (code, _, answer) = call(
+                "POST",
+                &url,
+                Some(&key),
+                Some(json!({ "question": question, "fresh": true })),
+            )
+            .await;
+            assert_eq!(code, 200, "{answer}");
+            answer
+        }
+    };
+    let first = ask(ADMIN_KEY.to_string()).await;
+    assert_ne!(first["answer"]["intent"], "security", "{first}");
+    let (code, body) = feedback(
+        &learning,
+        ADMIN_KEY,
+        json!({ "target": "correction", "target_id": first["id"], "kind": "correction", "intent": "security",
+                "comment": "I meant: is this a path traversal hole" }),
+    )
+    .await;
+    assert_eq!(code, 202, "{body}");
+    eventually("the corrected question is understood", || async {
+        ask(ADMIN_KEY.to_string()).await["answer"]["intent"] == "security"
+    })
+    .await;
+    // The correction is shown with its evidence, and another tenant is untouched.
+    let (_, _, state) = call(
+        "GET",
+        &format!("{learning}/api/v1/learning/state"),
+        Some(ADMIN_KEY),
+        None,
+    )
+    .await;
+    assert_eq!(state["corrections"][0][0], "security", "{state}");
+    assert_eq!(
+        ask(eve).await["answer"]["intent"],
+        first["answer"]["intent"]
+    );
+    app.shutdown();
+}
