@@ -34,8 +34,8 @@ impl LearnedCache {
                 return current(&inner);
             }
         }
-        let latest = match db.latest_learned_state_id(SNAPSHOT_SCOPE).await {
-            Ok(id) => id,
+        let latest = match db.latest_learned_state_head(SNAPSHOT_SCOPE).await {
+            Ok(head) => head.map(|(id, _)| id),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot look up the learned state; using the one in memory");
                 return current(&self.inner.lock().unwrap_or_else(|p| p.into_inner()));

@@ -26,6 +26,9 @@ pub struct Ranked {
     /// Index into the findings given to [`rank_findings`].
     #[serde(skip)]
     pub index: usize,
+    /// The reported severity, parsed once for the sort.
+    #[serde(skip)]
+    reported: Severity,
     /// Severity weight times the rule's estimated precision here (1 for a confirmed one).
     pub score: f64,
     /// The severity to show: the reported one, demoted for a noisy rule.
@@ -79,6 +82,7 @@ pub fn rank_findings(findings: &[ShownFinding<'_>], view: &View<'_>) -> Vec<Rank
             };
             Ranked {
                 index,
+                reported,
                 score: weight(reported) * p,
                 severity: shown.as_str().to_string(),
                 demoted_from: (shown != reported).then(|| reported.as_str().to_string()),
@@ -91,11 +95,7 @@ pub fn rank_findings(findings: &[ShownFinding<'_>], view: &View<'_>) -> Vec<Rank
         let (fa, fb) = (&findings[a.index], &findings[b.index]);
         b.score
             .total_cmp(&a.score)
-            .then_with(|| {
-                let sa = fa.severity.parse::<Severity>().unwrap_or(Severity::Info);
-                let sb = fb.severity.parse::<Severity>().unwrap_or(Severity::Info);
-                sb.cmp(&sa)
-            })
+            .then_with(|| b.reported.cmp(&a.reported))
             .then_with(|| fa.path.cmp(fb.path))
             .then_with(|| fa.line.cmp(&fb.line))
     });

@@ -92,12 +92,15 @@ async fn main() {
     for chunk in chunks {
         let db = db.clone();
         writers.spawn(async move {
+            let mut newest = 0;
             for f in &chunk {
-                db.add_feedback(f).await.expect("feedback stored");
+                newest = newest.max(db.add_feedback(f).await.expect("feedback stored"));
             }
+            newest
         });
     }
-    writers.join_all().await;
+    // The learned state includes the burst once a snapshot's watermark reaches this.
+    let newest_id = writers.join_all().await.into_iter().max().unwrap_or(0);
     let stored = start.elapsed();
     let mut max_pending = 0;
     loop {
@@ -113,13 +116,6 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let drained = start.elapsed();
-    // The learned state includes the burst once a snapshot's watermark reaches it.
-    let newest_id: i64 = db
-        .counted_feedback(0, i64::MAX)
-        .await
-        .expect("counted")
-        .last()
-        .map_or(0, |r| r.id);
     loop {
         if let Ok(Some(s)) = db.latest_learned_state("learning").await
             && let Ok(v) = serde_json::from_str::<serde_json::Value>(&s.state)

@@ -507,15 +507,26 @@ impl Database {
         })
     }
 
-    /// The id of the newest global snapshot of `scope`, cheaply (to tell whether a
-    /// cached copy is current).
-    pub async fn latest_learned_state_id(&self, scope: &str) -> Result<Option<i64>, StoreError> {
-        Ok(on_pool!(self, pool => sqlx::query_scalar(
-            "SELECT MAX(id) FROM learned_state_snapshots WHERE scope = $1 AND tenant_id IS NULL",
-        )
-        .bind(scope)
-        .fetch_one(pool)
-        .await?))
+    /// The id and time (ms) of the newest global snapshot of `scope`, without its state
+    /// (to tell whether a cached copy is current, and how old it is).
+    pub async fn latest_learned_state_head(
+        &self,
+        scope: &str,
+    ) -> Result<Option<(i64, i64)>, StoreError> {
+        on_pool!(self, pool => {
+            let row = sqlx::query(
+                "SELECT id, created_at FROM learned_state_snapshots \
+                 WHERE scope = $1 AND tenant_id IS NULL ORDER BY id DESC LIMIT 1",
+            )
+            .bind(scope)
+            .fetch_optional(pool)
+            .await?;
+            row.map(|r| -> Result<(i64, i64), sqlx::Error> {
+                Ok((r.try_get("id")?, r.try_get("created_at")?))
+            })
+            .transpose()
+            .map_err(StoreError::from)
+        })
     }
 
     /// Counted ratings and finding judgements since `since` (ms): (kind, rating,

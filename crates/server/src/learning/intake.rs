@@ -54,10 +54,6 @@ pub async fn resolve(
     let v = submission.validate(&intent_names())?;
     let mut context = Context::default();
     let (mut scope, mut subject) = (None, None);
-    let number = |what: &str, id: &str| -> Result<i64, IntakeError> {
-        id.parse::<i64>()
-            .map_err(|_| IntakeError::NotFound(format!("{what} `{id}`")))
-    };
     match v.target {
         Target::Finding => {
             let id = number("finding", &v.target_id)?;
@@ -123,14 +119,17 @@ async fn own_answer(
     who: &Principal,
     target_id: &str,
 ) -> Result<qa_store::TraceRecord, IntakeError> {
-    let task = target_id.split(':').next().unwrap_or_default();
-    let id = task
-        .parse::<i64>()
-        .map_err(|_| IntakeError::NotFound(format!("answer `{task}`")))?;
+    let id = number("answer", target_id.split(':').next().unwrap_or_default())?;
     db.trace(who.tenant_id, id)
         .await?
         .filter(|t| t.user_id.is_none_or(|u| u == who.user_id))
         .ok_or_else(|| IntakeError::NotFound(format!("answer {id}")))
+}
+
+/// An id in a target id; one that is not a number names nothing that exists.
+fn number(what: &str, id: &str) -> Result<i64, IntakeError> {
+    id.parse::<i64>()
+        .map_err(|_| IntakeError::NotFound(format!("{what} `{id}`")))
 }
 
 fn new_feedback(

@@ -25,6 +25,8 @@ const REBUILD_PAGE: i64 = 20_000;
 const POLL: Duration = Duration::from_millis(500);
 /// Rebuilds at most this often while feedback keeps arriving.
 const REBUILD_EVERY: Duration = Duration::from_secs(1);
+/// How often an idle engine recomputes its gauges (Prometheus scrapes every 15 s or so).
+const GAUGES_EVERY: Duration = Duration::from_secs(5);
 
 /// The learning engine of this process.
 #[derive(Default)]
@@ -82,7 +84,9 @@ pub fn spawn(state: &AppState) {
         }
         load_at_start(&state).await;
         let mut dirty = true;
-        let mut last_rebuild = Instant::now() - REBUILD_EVERY;
+        // `None`: not yet (an Instant in the past may not exist this soon after boot).
+        let mut last_rebuild: Option<Instant> = None;
+        let mut last_gauges: Option<Instant> = None;
         loop {
             if state.draining() {
                 return;
@@ -95,17 +99,21 @@ pub fn spawn(state: &AppState) {
                 }
             };
             dirty |= n > 0;
-            if dirty && (n == 0 || last_rebuild.elapsed() >= REBUILD_EVERY) {
+            if dirty && (n == 0 || last_rebuild.is_none_or(|t| t.elapsed() >= REBUILD_EVERY)) {
                 match rebuild(&state).await {
                     Ok(_) => dirty = false,
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot rebuild the learned state now; retrying")
                     }
                 }
-                last_rebuild = Instant::now();
+                last_rebuild = Some(Instant::now());
             }
             if n == 0 {
-                refresh_gauges(&state).await;
+                // The gauges read two days of feedback: not on every idle poll.
+                if last_gauges.is_none_or(|t| t.elapsed() >= GAUGES_EVERY) {
+                    refresh_gauges(&state).await;
+                    last_gauges = Some(Instant::now());
+                }
                 tokio::select! {
                     _ = state.learning.wake.notified() => {}
                     _ = tokio::time::sleep(POLL) => {}
@@ -425,8 +433,8 @@ pub async fn refresh_gauges(state: &AppState) {
         }
         Err(e) => tracing::warn!(error = %e, "cannot read recent feedback for the learning gauges"),
     }
-    if let Ok(Some(s)) = db.latest_learned_state(SNAPSHOT_SCOPE).await {
-        let age = (now - s.created_at).max(0) as f64 / 1000.0;
+    if let Ok(Some((_, created_at))) = db.latest_learned_state_head(SNAPSHOT_SCOPE).await {
+        let age = (now - created_at).max(0) as f64 / 1000.0;
         m.snapshot_age.get_or_create(&Vec::new()).set(age);
     }
 }
