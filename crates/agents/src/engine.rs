@@ -17,6 +17,8 @@ use tokio::sync::mpsc::UnboundedSender;
 use crate::client::{CallError, ToolClient};
 use crate::planner::{Intent, Mode, Planner, Route, Understanding};
 use crate::quality::{Quality, score};
+pub use crate::related::Related;
+use crate::related::attach_related;
 use crate::specialists::{self, Action, Draft, SpecialistId, Strategy};
 use crate::tools::{Evidence, ToolOutput};
 
@@ -38,6 +40,10 @@ pub struct Task {
     /// rated routes); the engine's own planner when none.
     #[serde(skip)]
     pub planner: Option<Arc<Planner>>,
+    /// What the asker's team accepted for similar questions (the learning engine's
+    /// knowledge base): shown with the answer, and given to the language model as context.
+    #[serde(default)]
+    pub related: Vec<Related>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -139,6 +145,9 @@ pub struct Answer {
     /// Reused from the reasoning cache (same question, same code).
     #[serde(default)]
     pub cached: bool,
+    /// What the asker's team accepted for similar questions (see [`Task::related`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
     pub steps: Vec<Step>,
 }
 
@@ -159,6 +168,8 @@ pub struct Scratch {
     pub line_context: HashMap<String, String>,
     /// What the previous specialists concluded (sequential mode).
     pub previous: Vec<Draft>,
+    /// What the team accepted for similar questions (context for the language model).
+    pub related: Vec<Related>,
 }
 
 #[derive(Debug, Clone)]
@@ -546,8 +557,23 @@ impl Engine {
         self.run_cached(task, client, budget, events, None).await
     }
 
-    /// [`Engine::run`], reusing and keeping answers in `cache`.
+    /// [`Engine::run`], reusing and keeping answers in `cache`. What the team accepted
+    /// for similar questions is attached to the answer here, after the cache, so a reused
+    /// answer shows what is related now.
     pub async fn run_cached(
+        &self,
+        task: &Task,
+        client: &dyn ToolClient,
+        budget: Budget,
+        events: Option<UnboundedSender<Step>>,
+        cache: Option<&dyn AnswerCache>,
+    ) -> Result<Answer, EngineError> {
+        let mut answer = self.answer(task, client, budget, events, cache).await?;
+        attach_related(&mut answer, &task.related);
+        Ok(answer)
+    }
+
+    async fn answer(
         &self,
         task: &Task,
         client: &dyn ToolClient,
@@ -577,6 +603,22 @@ impl Engine {
             understand_thought(&understanding, &route),
             c.confidence,
         );
+        if !task.related.is_empty() {
+            let titles: Vec<String> = task
+                .related
+                .iter()
+                .map(|r| format!("“{}” ({})", r.title, r.kind))
+                .collect();
+            run.think(
+                None,
+                format!(
+                    "My team's knowledge base has {} accepted answer(s) or test(s) for similar questions: {}. I show them with my answer; the facts still come from this code.",
+                    titles.len(),
+                    titles.join("; ")
+                ),
+                0.8,
+            );
+        }
         let mut s = Scratch {
             question: task.question.clone(),
             understanding: understanding.clone(),
@@ -586,6 +628,7 @@ impl Engine {
             checks: HashMap::new(),
             line_context: HashMap::new(),
             previous: Vec::new(),
+            related: task.related.clone(),
         };
         if route.specialists.is_empty() {
             let draft = specialists::capabilities(&s);
@@ -965,6 +1008,7 @@ impl Engine {
             stopped,
             collaboration,
             cached: false,
+            related: Vec::new(),
             steps,
         }
     }
@@ -1106,6 +1150,7 @@ mod tests {
             checks: HashMap::new(),
             line_context: HashMap::new(),
             previous: Vec::new(),
+            related: Vec::new(),
         }
     }
 

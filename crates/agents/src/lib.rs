@@ -11,6 +11,7 @@ pub mod learned;
 mod llm_planner;
 pub mod planner;
 pub mod quality;
+pub mod related;
 pub mod specialists;
 pub mod test_writer;
 pub mod tools;
@@ -18,7 +19,7 @@ pub mod workspace;
 
 pub use breaker::{Breaker, BreakerState};
 pub use client::{CallError, ToolClient};
-pub use engine::{Answer, Budget, Engine, EngineError, Step, Task};
+pub use engine::{Answer, Budget, Engine, EngineError, Related, Step, Task};
 pub use learned::LearnedCache;
 pub use planner::{Intent, LearnedState, Mode, Planner};
 pub use specialists::SpecialistId;

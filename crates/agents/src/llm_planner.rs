@@ -45,6 +45,23 @@ fn system_prompt(route: &Route, analysis_id: Option<i64>) -> String {
     )
 }
 
+/// What the team accepted for similar questions, as context the model may build on
+/// (its facts still have to come from the tools).
+fn related_context(related: &[crate::engine::Related]) -> String {
+    if related.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from(
+        "\n\nThe user's team accepted these for similar questions before; use them for \
+         what the user expects, but take every fact about the code from the tools:",
+    );
+    for r in related {
+        let excerpt: String = r.excerpt.chars().take(800).collect();
+        text.push_str(&format!("\n- {} “{}”: {}", r.kind, r.title, excerpt));
+    }
+    text
+}
+
 /// The tools a model may call (analysis already ran; verification is the engine's job),
 /// with the names the engine runs them by; built once, not per question.
 static TOOLS: LazyLock<Vec<(&'static str, ToolSpec)>> = LazyLock::new(|| {
@@ -172,7 +189,7 @@ pub async fn answer(
     let spend = Spend::default();
     let deadline = std::time::Instant::now() + run.remaining() / 2;
     let mut request = Request {
-        system: system_prompt(route, s.analysis_id),
+        system: system_prompt(route, s.analysis_id) + &related_context(&s.related),
         messages: vec![Message::user(s.question.clone())],
         tools: TOOLS.iter().map(|(_, spec)| spec.clone()).collect(),
         max_tokens: 1500,

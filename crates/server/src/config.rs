@@ -38,6 +38,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "where the embedded database and other local state live (./qa-agent-data)",
     ),
     (
+        "models_dir",
+        "QA_AGENT_MODELS_DIR",
+        "the learning engine's local materialisation: the knowledge index and the exported learned-state snapshot (`data_dir`/models; /app/models in the image)",
+    ),
+    (
         "bind",
         "QA_AGENT_BIND",
         "address every listener binds (default 127.0.0.1; containers use 0.0.0.0)",
@@ -231,6 +236,7 @@ pub struct ServerConfig {
     pub redis_url: Option<String>,
     pub db_pool_size: u32,
     pub data_dir: PathBuf,
+    pub models_dir: Option<PathBuf>,
     pub bind: IpAddr,
     pub ports: Ports,
     pub peers: Peers,
@@ -299,6 +305,7 @@ impl Default for ServerConfig {
             redis_url: None,
             db_pool_size: 10,
             data_dir: PathBuf::from("qa-agent-data"),
+            models_dir: None,
             bind: IpAddr::from([127, 0, 0, 1]),
             ports: Ports::default(),
             peers: Peers::default(),
@@ -423,6 +430,14 @@ pub enum ConfigError {
 }
 
 impl ServerConfig {
+    /// Where the learning engine materialises what it learned (`models_dir`, else
+    /// `data_dir/models`).
+    pub fn models_dir(&self) -> PathBuf {
+        self.models_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("models"))
+    }
+
     pub fn peer_timeout(&self) -> Duration {
         Duration::from_millis(self.peer_timeout_ms)
     }

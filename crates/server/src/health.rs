@@ -200,6 +200,7 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
     body.insert("redis".into(), redis);
     if state.kind == crate::ServiceKind::Learning {
         body.insert("feedback_processing".into(), check_feedback(&state).await);
+        body.insert("knowledge".into(), state.learning.knowledge.status());
     }
     if state.kind == crate::ServiceKind::Specialists {
         body.insert("tools".into(), tool_states(&state).await);

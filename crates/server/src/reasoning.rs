@@ -274,6 +274,79 @@ impl Reasoning {
     }
 }
 
+/// How long the orchestrator waits for the knowledge base before answering without it.
+const RELATED_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// What the asker's team accepted for questions like `question`, from the learning
+/// engine's knowledge base (as the asker, so only their tenant's): at most three
+/// answers or tests whose question is [`qa_agents::related::SIMILAR`] enough. Nothing when
+/// the learning engine is slow or down: the answer does not wait on it.
+pub async fn related(
+    state: &AppState,
+    authorization: &HeaderValue,
+    question: &str,
+) -> Vec<qa_agents::Related> {
+    let Some(base) = state.peers.get(ServiceKind::Learning) else {
+        return Vec::new();
+    };
+    let url = format!("{}/api/v1/knowledge/search", base.trim_end_matches('/'));
+    let q: String = question
+        .chars()
+        .take(qa_knowledge::MAX_QUERY_CHARS)
+        .collect();
+    let mut headers: HeaderMap = crate::telemetry::trace_headers();
+    headers.insert(header::AUTHORIZATION, authorization.clone());
+    let Ok(url) = reqwest::Url::parse_with_params(
+        &url,
+        &[("q", q.as_str()), ("kind", "answer,test"), ("limit", "6")],
+    ) else {
+        return Vec::new();
+    };
+    let response = state
+        .http
+        .get(url)
+        .headers(headers)
+        .timeout(RELATED_TIMEOUT)
+        .send()
+        .await;
+    let body: Value = match response {
+        Ok(r) if r.status().is_success() => match r.json().await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "the knowledge base answered something unreadable");
+                return Vec::new();
+            }
+        },
+        Ok(r) => {
+            tracing::debug!(status = %r.status(), "no related knowledge");
+            return Vec::new();
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the knowledge base did not answer in time; answering without it");
+            return Vec::new();
+        }
+    };
+    body["hits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|h| {
+            qa_agents::related::similarity(question, h["title"].as_str().unwrap_or_default())
+                >= qa_agents::related::SIMILAR
+        })
+        .take(3)
+        .map(|h| {
+            let text = |k: &str| h[k].as_str().unwrap_or_default().to_string();
+            qa_agents::Related {
+                kind: text("kind"),
+                title: text("title"),
+                excerpt: text("excerpt"),
+                reference: text("reference"),
+            }
+        })
+        .collect()
+}
+
 /// The specialist service's tools over HTTP, called with the caller's own credentials
 /// (so tenancy is checked there exactly as for a direct call).
 pub struct HttpTools {

@@ -109,7 +109,7 @@ pub async fn ask(
             "`stream={s}`: the only stream format is `ndjson`"
         )));
     }
-    let task = Task {
+    let mut task = Task {
         question,
         path: req.path,
         analysis_id: req.analysis_id,
@@ -120,6 +120,7 @@ pub async fn ask(
             .reasoning
             .planner_for(&state, caller.0.tenant_id)
             .await,
+        related: Vec::new(),
     };
     // Who will answer decides whether the specialist service is needed at all.
     let reasoning = state.reasoning.clone();
@@ -165,6 +166,7 @@ pub async fn ask(
         .get(header::AUTHORIZATION)
         .cloned()
         .ok_or_else(|| ApiError::invalid("missing Authorization"))?;
+    task.related = crate::reasoning::related(&state, &authorization, &task.question).await;
     let id = state
         .db
         .db

@@ -109,7 +109,7 @@ pub async fn retract(
         .ok_or_else(|| ApiError::not_found(format!("feedback {id}")))?;
     if row.retracted_at.is_none() {
         state.db.db.retract_feedback(&row).await?;
-        state.learning.wake.notify_one();
+        state.learning.feedback_withdrawn();
     }
     Ok(Json(FeedbackRetracted {
         id,
@@ -134,7 +134,7 @@ pub async fn delete_mine(
         .db
         .delete_user_feedback(caller.0.tenant_id, caller.0.user_id)
         .await?;
-    state.learning.wake.notify_one();
+    state.learning.feedback_withdrawn();
     crate::auth::Operator::Key(caller)
         .audit(
             &state,

@@ -11,7 +11,8 @@ use crate::api::views::{CacheCleared, Maintenance, MaintenanceStep, Problem};
 use crate::auth::Operator;
 use crate::error::ApiError;
 
-/// Weekly maintenance: prune finished jobs and superseded snapshots, refresh statistics.
+/// Weekly maintenance: prune finished jobs and superseded snapshots, refresh statistics,
+/// compact the knowledge index.
 #[utoipa::path(post, path = "/api/v1/maintenance/optimize", tag = "operations",
     security((), ("api_key" = [])),
     responses((status = 200, body = Maintenance), (status = 401, body = Problem), (status = 503, body = Problem)))]
@@ -19,7 +20,7 @@ pub async fn optimize(
     State(state): State<AppState>,
     operator: Operator,
 ) -> Result<Json<Maintenance>, ApiError> {
-    let steps: Vec<MaintenanceStep> = state
+    let mut steps: Vec<MaintenanceStep> = state
         .db
         .db
         .maintain()
@@ -31,6 +32,22 @@ pub async fn optimize(
             millis: s.millis,
         })
         .collect();
+    // The knowledge index: its segments merged into one, unused files deleted.
+    if let Some(kb) = state.learning.knowledge.base() {
+        let t = std::time::Instant::now();
+        let merged = tokio::task::spawn_blocking(move || kb.optimize())
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .map_err(|e| ApiError::internal(format!("compacting the knowledge index: {e}")))?;
+        steps.push(MaintenanceStep {
+            step: format!(
+                "knowledge index: {} segment(s) merged into {}",
+                merged.0, merged.1
+            ),
+            rows: merged.0 as u64,
+            millis: t.elapsed().as_secs_f64() * 1e3,
+        });
+    }
     let detail = steps
         .iter()
         .map(|s| format!("{}: {} rows in {} ms", s.step, s.rows, s.millis))

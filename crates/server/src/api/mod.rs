@@ -7,6 +7,7 @@ mod account;
 pub mod agent;
 mod analyses;
 mod conversations;
+pub mod knowledge;
 pub mod learning;
 mod maintenance;
 pub mod openapi;
@@ -83,6 +84,7 @@ pub fn router(kind: ServiceKind, state: &AppState) -> Router<AppState> {
             .route("/feedback/{id}", axum::routing::delete(learning::retract))
             .route("/learning/state", get(learning::learned_state))
             .route("/learning/dismissals", get(learning::dismissals))
+            .route("/knowledge/search", get(knowledge::search))
             .route(
                 "/preferences",
                 get(learning::get_preferences).put(learning::put_preferences),

@@ -9,7 +9,8 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
 use super::{
-    account, agent, analyses, conversations, learning, maintenance, specialists, tools, views,
+    account, agent, analyses, conversations, knowledge, learning, maintenance, specialists, tools,
+    views,
 };
 
 #[derive(OpenApi)]
@@ -44,6 +45,7 @@ use super::{
         learning::delete_mine,
         learning::learned_state,
         learning::dismissals,
+        knowledge::search,
         learning::get_preferences,
         learning::put_preferences,
         learning::cycle,

@@ -4,6 +4,7 @@
 //! versioned snapshot that every service reads (see `qa_learning` for what is learned).
 
 pub mod intake;
+pub mod knowledge;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,12 +34,17 @@ const GAUGES_EVERY: Duration = Duration::from_secs(5);
 pub struct Engine {
     /// Woken when feedback was stored in this process.
     pub wake: Notify,
+    /// Set when counted feedback changed without new feedback to process (undone,
+    /// deleted): the next turn of the loop rebuilds.
+    stale: std::sync::atomic::AtomicBool,
     /// Serialises rebuilds, rollbacks and cycles of this replica.
     cycle: tokio::sync::Mutex<()>,
     processed: AtomicU64,
     failed: AtomicU64,
     /// How the learned state was loaded at start (for `/health/detailed`).
     start: std::sync::Mutex<Option<String>>,
+    /// Accepted answers and tests, and rule explanations, for retrieval.
+    pub knowledge: knowledge::Knowledge,
 }
 
 /// What one learning cycle did.
@@ -63,6 +69,12 @@ impl Engine {
         self.start.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Feedback that counted no longer does (undone or deleted): rebuild soon.
+    pub fn feedback_withdrawn(&self) {
+        self.stale.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
     pub fn totals(&self) -> (u64, u64) {
         (
             self.processed.load(Ordering::Relaxed),
@@ -83,6 +95,7 @@ pub fn spawn(state: &AppState) {
             }
         }
         load_at_start(&state).await;
+        knowledge::open(&state).await;
         let mut dirty = true;
         // `None`: not yet (an Instant in the past may not exist this soon after boot).
         let mut last_rebuild: Option<Instant> = None;
@@ -98,7 +111,7 @@ pub fn spawn(state: &AppState) {
                     0
                 }
             };
-            dirty |= n > 0;
+            dirty |= n > 0 || state.learning.stale.swap(false, Ordering::SeqCst);
             if dirty && (n == 0 || last_rebuild.is_none_or(|t| t.elapsed() >= REBUILD_EVERY)) {
                 match rebuild(&state).await {
                     Ok(_) => dirty = false,
@@ -276,15 +289,17 @@ fn event(row: FeedbackRow) -> Option<Event> {
     })
 }
 
-/// Folds all counted feedback into a state.
-pub async fn fold(db: &Database) -> Result<LearnedState, StoreError> {
+/// Folds all counted feedback into a state, noting what it accepts for the knowledge base.
+pub async fn fold(db: &Database) -> Result<(LearnedState, knowledge::Accepted), StoreError> {
     let mut state = LearnedState::default();
+    let mut accepted = knowledge::Accepted::default();
     let mut after = 0;
     loop {
         let page = db.counted_feedback(after, REBUILD_PAGE).await?;
         let n = page.len();
         for row in page {
             after = row.id;
+            accepted.observe(&row);
             if let Some(e) = event(row) {
                 state.apply(&e);
             }
@@ -294,7 +309,7 @@ pub async fn fold(db: &Database) -> Result<LearnedState, StoreError> {
         }
     }
     state.finish();
-    Ok(state)
+    Ok((state, accepted))
 }
 
 /// Rebuilds the learned state and publishes it if it changed.
@@ -304,7 +319,12 @@ pub async fn rebuild(state: &AppState) -> Result<(bool, Option<i64>, LearnedStat
 }
 
 async fn rebuild_locked(state: &AppState) -> Result<(bool, Option<i64>, LearnedState), StoreError> {
-    let learned = fold(&state.db.db).await?;
+    let (learned, accepted) = fold(&state.db.db).await?;
+    // The index follows the feedback even when the learned state did not change (a
+    // rating of 5 teaches no route on its own, but its answer is knowledge).
+    if let Err(e) = knowledge::sync(state, &accepted).await {
+        tracing::warn!(error = %e, "cannot update the knowledge base now; retrying at the next rebuild");
+    }
     let current = state.learned.get(&state.db.db).await;
     if *current == learned && state.learned.snapshot_id().is_some() {
         return Ok((false, state.learned.snapshot_id(), learned));
@@ -320,6 +340,7 @@ async fn rebuild_locked(state: &AppState) -> Result<(bool, Option<i64>, LearnedS
         .save_learned_state(None, SNAPSHOT_SCOPE, &text)
         .await?;
     state.learned.set(id, Arc::new(learned.clone()));
+    export_snapshot(state, id, text).await;
     tracing::info!(
         snapshot = id,
         events = learned.events,
@@ -327,6 +348,30 @@ async fn rebuild_locked(state: &AppState) -> Result<(bool, Option<i64>, LearnedS
         "published learned state"
     );
     Ok((true, Some(id), learned))
+}
+
+/// The file in `models_dir` that holds the newest published snapshot, for backups and
+/// for reading what was learned without a database client.
+pub const EXPORTED_SNAPSHOT: &str = "learned-state.json";
+
+/// Writes the snapshot to [`EXPORTED_SNAPSHOT`] (a temporary file renamed over it, so a
+/// reader never sees half of one). The database keeps the snapshot either way.
+async fn export_snapshot(state: &AppState, id: i64, text: String) {
+    let dir = state.config.models_dir();
+    let written = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
+        let tmp = dir.join(format!(".{EXPORTED_SNAPSHOT}.tmp"));
+        let body = format!("{{\"snapshot_id\":{id},\"state\":{text}}}");
+        std::fs::write(&tmp, body)?;
+        std::fs::rename(&tmp, dir.join(EXPORTED_SNAPSHOT))
+    })
+    .await;
+    let error = match written {
+        Ok(Ok(())) => return,
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => e.to_string(),
+    };
+    tracing::warn!(error = %error, "cannot export the learned state to models_dir; the database keeps it");
 }
 
 /// A learning cycle now: drain the backlog, rebuild, publish.

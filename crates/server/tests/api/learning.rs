@@ -504,12 +504,14 @@ async fn answers_follow_the_askers_preferences_set_or_learned_from_their_feedbac
         p["effective"]["answer_length"]["source"] == "inferred"
     })
     .await;
-    assert!(
+    // The orchestrator reads a new snapshot within a second of its publication.
+    eventually("the next answer is shortened", || async {
         ask().await["answer"]["text"]
             .as_str()
             .unwrap()
             .contains("Shortened to your preference")
-    );
+    })
+    .await;
 
     // Bad settings change nothing.
     for bad in [
@@ -580,4 +582,169 @@ async fn a_corrected_question_is_understood_next_time_in_that_tenant_only() {
         first["answer"]["intent"]
     );
     app.shutdown();
+}
+
+#[tokio::test]
+async fn a_well_rated_answer_is_shown_with_similar_later_questions_of_its_tenant_only() {
+    for mut b in backends("learning_knowledge").await {
+        let ws = workspace();
+        b.config.workspace_roots = vec![ws.path().to_path_buf()];
+        let models = b.config.data_dir.join("models-elsewhere");
+        b.config.models_dir = Some(models.clone());
+        let app = crate::helpers::spawn(&b.config, ALL).await;
+        let base = app.url(ServiceKind::Orchestrator).unwrap();
+        let learning = app.url(ServiceKind::Learning).unwrap();
+        let ask = |key: String, question: &'static str| {
+            let (base, path) = (base.clone(), ws.path().join("shop"));
+            async move {
+                let (code, _, answer) = call(
+                    "POST",
+                    &format!("{base}/api/v1/agent/tasks"),
+                    Some(&key),
+                    Some(json!({ "question": question, "path": path })),
+                )
+                .await;
+                assert_eq!(code, 200, "{answer}");
+                answer
+            }
+        };
+        let search = |key: String, q: &'static str| {
+            let learning = learning.clone();
+            async move {
+                let url = format!(
+                    "{learning}/api/v1/knowledge/search?q={}",
+                    q.replace(' ', "+")
+                );
+                let (code, _, body) = call("GET", &url, Some(&key), None).await;
+                // 503 only until the learning engine has opened its index.
+                assert!(code == 200 || code == 503, "{body}");
+                body["hits"].as_array().cloned().unwrap_or_default()
+            }
+        };
+        // The rules' explanations are there from the start.
+        eventually("the rules are indexed", || async {
+            search(ADMIN_KEY.into(), "subprocess shell")
+                .await
+                .iter()
+                .any(|h| h["kind"] == "rule")
+        })
+        .await;
+
+        let first = ask(ADMIN_KEY.into(), "which functions have no tests?").await;
+        assert!(first["answer"].get("related").is_none(), "{first}");
+        let id = first["id"].as_i64().unwrap();
+        let (code, body) = feedback(
+            &learning,
+            ADMIN_KEY,
+            json!({ "target": "answer", "target_id": id, "kind": "rating", "rating": 5 }),
+        )
+        .await;
+        assert_eq!(code, 202, "{body}");
+        let fid = body["id"].as_i64().unwrap();
+        eventually("the answer is indexed", || async {
+            search(ADMIN_KEY.into(), "functions without tests")
+                .await
+                .iter()
+                .any(|h| h["reference"] == format!("GET /api/v1/agent/tasks/{id}"))
+        })
+        .await;
+
+        // A paraphrase gets it as related knowledge; an unrelated question does not.
+        let later = ask(ADMIN_KEY.into(), "which of the functions lack tests").await;
+        let related = later["answer"]["related"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(related.len(), 1, "{later}");
+        assert_eq!(related[0]["title"], "which functions have no tests?");
+        assert_eq!(
+            related[0]["reference"],
+            format!("GET /api/v1/agent/tasks/{id}")
+        );
+        let text = later["answer"]["text"].as_str().unwrap();
+        assert!(
+            text.contains("Related, from your team's accepted work"),
+            "{text}"
+        );
+        let steps = later["answer"]["steps"].as_array().unwrap();
+        assert!(
+            steps.iter().any(|s| s["thought"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("knowledge base")),
+            "{steps:?}"
+        );
+        let other = ask(ADMIN_KEY.into(), "is there any hard-coded password?").await;
+        assert!(other["answer"].get("related").is_none(), "{other}");
+
+        // Another tenant neither finds nor is shown it.
+        let db = Database::open(b.config.database_url.as_deref(), &b.config.data_dir, 1)
+            .await
+            .unwrap();
+        let stranger = user_key(&db, "knowledge-other", "o@example.com").await;
+        assert!(
+            search(stranger.clone(), "functions without tests")
+                .await
+                .iter()
+                .all(|h| h["kind"] == "rule"),
+        );
+        let theirs = ask(stranger, "which of the functions lack tests").await;
+        assert!(theirs["answer"].get("related").is_none(), "{theirs}");
+
+        // Undone: out of the index and out of the next answer.
+        let (code, _, body) = call(
+            "DELETE",
+            &format!("{learning}/api/v1/feedback/{fid}"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+        eventually("the answer leaves the index", || async {
+            search(ADMIN_KEY.into(), "functions without tests")
+                .await
+                .iter()
+                .all(|h| h["kind"] == "rule")
+        })
+        .await;
+
+        // The index is in models_dir, the health detail says so, maintenance compacts it.
+        assert!(models.join("knowledge/meta.json").exists());
+        assert!(models.join("learned-state.json").exists());
+        let (_, health) = crate::helpers::get_json(&format!("{learning}/health/detailed")).await;
+        assert_eq!(health["knowledge"]["status"], "up", "{health}");
+        assert!(health["knowledge"]["by_kind"]["rule"].as_u64().unwrap() > 10);
+        let (code, _, m) = call(
+            "POST",
+            &format!("{learning}/api/v1/maintenance/optimize"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(code, 200, "{m}");
+        assert!(m["steps"].to_string().contains("knowledge index"), "{m}");
+        let (_, health) = crate::helpers::get_json(&format!("{learning}/health/detailed")).await;
+        assert_eq!(health["knowledge"]["segments"], 1, "{health}");
+
+        // Bad searches are refused.
+        for bad in ["", "q=", "q=x&kind=novel", "q=x&limit=0", "q=x&limit=500"] {
+            let (code, _, p) = call(
+                "GET",
+                &format!("{learning}/api/v1/knowledge/search?{bad}"),
+                Some(ADMIN_KEY),
+                None,
+            )
+            .await;
+            assert!(code == 422 || code == 400, "{bad}: {code} {p}");
+        }
+        let (code, _, _) = call(
+            "GET",
+            &format!("{learning}/api/v1/knowledge/search?q=x"),
+            Some("qak_wrong"),
+            None,
+        )
+        .await;
+        assert_eq!(code, 401);
+        app.shutdown();
+    }
 }

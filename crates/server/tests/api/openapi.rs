@@ -22,6 +22,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("delete", "/api/v1/feedback/{id}"),
     ("get", "/api/v1/learning/state"),
     ("get", "/api/v1/learning/dismissals"),
+    ("get", "/api/v1/knowledge/search"),
     ("get", "/api/v1/preferences"),
     ("put", "/api/v1/preferences"),
     ("post", "/api/v1/learning/cycle"),
