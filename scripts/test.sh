@@ -73,5 +73,7 @@ if ! cmp -s tests/js/package-lock.json tests/js/node_modules/.installed-from-loc
     cp package-lock.json node_modules/.installed-from-lock)
 fi
 
+bash scripts/check-deploy.sh
+
 log "cargo test --workspace --all-targets"
 cargo test --workspace --all-targets --locked "$@"

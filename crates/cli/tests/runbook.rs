@@ -251,7 +251,108 @@ fn the_runbooks_health_troubleshooting_and_database_commands_answer_as_written()
         eprintln!("  skipped: {s}");
     }
     assert!(ran >= 25, "only {ran} commands ran");
+
+    // Every metric the alerts use is in a live scrape (its HELP/TYPE at least).
+    let mut scraped = std::collections::BTreeSet::new();
+    for port in [8000, 8001, 8081, 8002] {
+        let (rc, out) = sh(&format!("curl -sf http://127.0.0.1:{port}/metrics"));
+        assert_eq!(rc, 0, "{out}");
+        scraped.extend(metric_families(&out));
+    }
+    let alerts = std::fs::read_to_string(root.join("deploy/prometheus/alerts.yml")).unwrap();
+    let used = promql_metrics(&alerts);
+    assert!(used.len() >= 15, "{used:?}");
+    let missing: Vec<&String> = used.iter().filter(|m| !scraped.contains(*m)).collect();
+    assert!(
+        missing.is_empty(),
+        "alerts use metrics no service exports: {missing:?}"
+    );
     drop(server);
+}
+
+/// The metric families in a Prometheus text scrape.
+fn metric_families(scrape: &str) -> Vec<String> {
+    scrape
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The metric families the `expr:` of a rules file reads (histogram `_bucket`, `_sum` and
+/// `_count` series as their family), leaving out PromQL's own words, label names and
+/// Prometheus' `up`.
+fn promql_metrics(rules: &str) -> std::collections::BTreeSet<String> {
+    const PROMQL: &[&str] = &[
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "count",
+        "rate",
+        "increase",
+        "by",
+        "on",
+        "and",
+        "or",
+        "unless",
+        "vector",
+        "histogram_quantile",
+        "without",
+        "ignoring",
+        "time",
+        "up",
+        "le",
+        "job",
+        "instance",
+        "m",
+        "s",
+        "h",
+    ];
+    let mut exprs = String::new();
+    let mut in_expr = false;
+    for line in rules.lines() {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix("expr:") {
+            exprs.push_str(rest);
+            exprs.push('\n');
+            in_expr = rest.trim() == ">" || rest.trim().is_empty();
+        } else if in_expr && !t.contains(':') && !t.is_empty() {
+            exprs.push_str(t);
+            exprs.push('\n');
+        } else {
+            in_expr = false;
+        }
+    }
+    // Label matchers and `by (...)` lists name labels, not metrics.
+    let mut text = String::new();
+    let mut depth = 0;
+    for ch in exprs.chars() {
+        match ch {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ if depth > 0 => {}
+            _ => text.push(ch),
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    let words: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    for (i, w) in words.iter().enumerate() {
+        let after_by = i > 0 && matches!(words[i - 1], "by" | "on" | "without" | "ignoring");
+        if after_by || PROMQL.contains(w) || w.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let family = ["_bucket", "_sum", "_count"]
+            .iter()
+            .find_map(|s| w.strip_suffix(s))
+            .unwrap_or(w);
+        out.insert(family.to_string());
+    }
+    out
 }
 
 /// What a command must show after the workload, beyond exiting 0 without a fallback.

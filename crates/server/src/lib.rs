@@ -459,7 +459,8 @@ fn info_is_api(state: &AppState, with_metrics: bool) -> bool {
 }
 
 async fn metrics_handler(State(state): State<AppState>) -> Response {
-    let text = metrics_text(&state);
+    let mut text = metrics_text(&state);
+    dependency_metrics(&state, &mut text).await;
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
 }
 
@@ -473,6 +474,28 @@ pub(crate) fn metrics_text(state: &AppState) -> String {
         &state.db.data_dir,
     );
     text
+}
+
+/// `dependency_up`: whether the database and (when configured) Redis answered a ping
+/// during this scrape, so that alerts see an outage even when no request failed.
+async fn dependency_metrics(state: &AppState, out: &mut String) {
+    let timeout = state.peer_timeout.min(Duration::from_secs(2));
+    let db = tokio::time::timeout(timeout, state.db.db.ping()).await;
+    let mut lines = vec![("database", state.db.db.backend(), matches!(db, Ok(Ok(_))))];
+    if state.cache.backend() == "redis" {
+        let redis = tokio::time::timeout(timeout, state.cache.ping()).await;
+        lines.push(("redis", "redis", matches!(redis, Ok(Ok(_)))));
+    }
+    out.push_str(
+        "# HELP dependency_up Whether a dependency answered this scrape's ping (1) or not (0).\n\
+         # TYPE dependency_up gauge\n",
+    );
+    for (dependency, backend, up) in lines {
+        out.push_str(&format!(
+            "dependency_up{{dependency=\"{dependency}\",backend=\"{backend}\"}} {}\n",
+            u8::from(up)
+        ));
+    }
 }
 
 /// Counts and times every request by its route pattern.

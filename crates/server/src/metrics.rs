@@ -752,11 +752,17 @@ fn process_metrics(out: &mut String, rss: Option<u64>) {
             fds.count() as f64,
         );
     }
-    if let Some(limit) = cgroup_memory_limit() {
+    put(
+        "process_cpu_limit_cores",
+        "gauge",
+        "CPU cores the process may use: its cgroup's quota, else the CPUs available.",
+        cpu_limit_cores(),
+    );
+    if let Some(limit) = cgroup_memory_limit().or_else(machine_memory) {
         put(
             "process_memory_limit_bytes",
             "gauge",
-            "Memory limit of the process's cgroup, in bytes.",
+            "Memory the process may use, in bytes: its cgroup's limit, else the machine's memory.",
             limit as f64,
         );
     }
@@ -780,6 +786,20 @@ fn cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// cgroup v2 `cpu.max` (`QUOTA PERIOD`, or `max` for none), else the CPUs this
+/// process may run on.
+fn cpu_limit_cores() -> f64 {
+    let quota = std::fs::read_to_string("/sys/fs/cgroup/cpu.max")
+        .ok()
+        .and_then(|raw| {
+            let mut it = raw.split_whitespace();
+            let quota: f64 = it.next()?.parse().ok()?;
+            let period: f64 = it.next()?.parse().ok()?;
+            (period > 0.0).then(|| quota / period)
+        });
+    quota.unwrap_or_else(|| std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64))
+}
+
 /// cgroup v2 `memory.max`, else v1 `memory.limit_in_bytes`; `None` when unlimited.
 fn cgroup_memory_limit() -> Option<u64> {
     let v2 = std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok();
@@ -788,6 +808,14 @@ fn cgroup_memory_limit() -> Option<u64> {
     let limit: u64 = raw.trim().parse().ok()?;
     // v1 writes a huge number (near i64::MAX) for "no limit".
     (limit < 1 << 60).then_some(limit)
+}
+
+/// `MemTotal` from `/proc/meminfo` (Linux).
+fn machine_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// The process's resident set size, from `/proc/self/status` (Linux).
