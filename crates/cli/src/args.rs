@@ -45,6 +45,11 @@ pub enum Command {
     /// Feedback to the learning engine: dismiss or confirm a finding, rate an answer,
     /// correct what a question meant, undo feedback, show what was learned.
     Feedback(FeedbackArgs),
+    /// Run the runbook's checks against a deployment (each service's health, the
+    /// database, Redis, authentication, the alert thresholds one scrape can judge, the
+    /// sandbox, disk, backups) and print P0/P1/P2 problems with the runbook's action.
+    /// Exit code: 0 healthy, 1 worst is P2, 3 P1, 4 P0 (2: usage error).
+    Doctor(DoctorArgs),
     /// Administer tenants, users and API keys, and read-only mode, directly in the
     /// database (works while the services are down).
     #[command(subcommand)]
@@ -429,4 +434,38 @@ pub enum RulesAction {
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
         .map_err(|e: qa_core::ParseSeverityError| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Host of all four services on the runbook's ports (8000, 8001, 8081, 8002).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Orchestrator base URL (overrides --host for it).
+    #[arg(long, env = "QA_AGENT_ORCHESTRATOR_URL")]
+    pub orchestrator: Option<String>,
+    /// Specialist service base URL.
+    #[arg(long, env = "QA_AGENT_SPECIALISTS_URL")]
+    pub specialists: Option<String>,
+    /// Conversation manager health/metrics base URL (port 8081).
+    #[arg(long, env = "QA_AGENT_CONVERSATION_URL")]
+    pub conversation: Option<String>,
+    /// Learning engine base URL.
+    #[arg(long, env = "QA_AGENT_LEARNING_URL")]
+    pub learning: Option<String>,
+    /// An API key to check that valid keys are accepted.
+    #[arg(long, env = "QA_AGENT_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Directory `qa-agent backup` writes to: the newest backup must be recent.
+    #[arg(long)]
+    pub backups: Option<PathBuf>,
+    /// Hours after which the newest backup counts as stale.
+    #[arg(long, default_value_t = 26)]
+    pub backup_max_age_hours: u64,
+    /// Seconds each HTTP check may take.
+    #[arg(long, default_value_t = 5)]
+    pub timeout: u64,
+    /// The report as JSON (for automation).
+    #[arg(long)]
+    pub json: bool,
 }

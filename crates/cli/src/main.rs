@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Generate(g) => commands::generate::run(g),
         Command::Mutate(m) => commands::mutate::run(m),
         Command::Feedback(f) => commands::feedback::run(f),
+        Command::Doctor(d) => commands::doctor::run(d),
         Command::Admin(a) => commands::admin::run(a),
     };
     match result {

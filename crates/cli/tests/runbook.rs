@@ -252,6 +252,18 @@ fn the_runbooks_health_troubleshooting_and_database_commands_answer_as_written()
     }
     assert!(ran >= 25, "only {ran} commands ran");
 
+    // `qa-agent doctor` finds this deployment healthy (exit 0, JSON for automation).
+    let doctor = Command::new(env!("CARGO_BIN_EXE_qa-agent"))
+        .args(["doctor", "--json", "--api-key", &key])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    assert_eq!(
+        (doctor.status.code(), report["status"].as_str()),
+        (Some(0), Some("healthy")),
+        "{report:#}"
+    );
+
     // Every metric the alerts use is in a live scrape (its HELP/TYPE at least).
     let mut scraped = std::collections::BTreeSet::new();
     for port in [8000, 8001, 8081, 8002] {

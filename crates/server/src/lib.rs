@@ -8,6 +8,7 @@ pub mod archive;
 pub mod auth;
 mod config;
 mod conversation;
+pub mod doctor;
 pub mod error;
 mod health;
 pub mod learning;

@@ -2,6 +2,7 @@ pub mod admin;
 pub mod analyze;
 pub mod ask;
 pub mod chat;
+pub mod doctor;
 mod embedded;
 pub mod feedback;
 pub mod generate;

@@ -5,6 +5,7 @@ mod agent;
 mod analyses;
 mod auth;
 mod conversation;
+mod doctor;
 mod health;
 mod helpers;
 mod learning;

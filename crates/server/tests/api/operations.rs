@@ -428,14 +428,14 @@ async fn redis_going_away_fails_readiness_and_redis_calls_then_recovers_without_
 
 /// A TCP proxy to PostgreSQL that a test can cut (every connection dropped, new ones
 /// refused) and restore: a database outage without touching the shared server.
-struct CuttableProxy {
-    port: u16,
+pub struct CuttableProxy {
+    pub port: u16,
     cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
     conns: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl CuttableProxy {
-    async fn start(target: String) -> CuttableProxy {
+    pub async fn start(target: String) -> CuttableProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -457,14 +457,14 @@ impl CuttableProxy {
         CuttableProxy { port, cut, conns }
     }
 
-    fn cut(&self) {
+    pub fn cut(&self) {
         self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
         for c in self.conns.lock().unwrap().drain(..) {
             c.abort();
         }
     }
 
-    fn restore(&self) {
+    pub fn restore(&self) {
         self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
     }
 }

@@ -1,0 +1,42 @@
+//! `qa-agent doctor`: the runbook's checks against a deployment (`qa_server::doctor`),
+//! printed for an operator or as JSON, with the worst severity as the exit code.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use qa_server::ServiceKind;
+use qa_server::doctor::{Target, diagnose, render};
+
+use crate::args::DoctorArgs;
+
+pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
+    let mut target = Target::on_host(&args.host);
+    for (kind, url) in [
+        (ServiceKind::Orchestrator, &args.orchestrator),
+        (ServiceKind::Specialists, &args.specialists),
+        (ServiceKind::Conversation, &args.conversation),
+        (ServiceKind::Learning, &args.learning),
+    ] {
+        if let Some(url) = url {
+            target
+                .services
+                .insert(kind, url.trim_end_matches('/').to_string());
+        }
+    }
+    target.api_key = args.api_key;
+    target.backups = args.backups;
+    target.backup_max_age = Duration::from_secs(args.backup_max_age_hours * 3600);
+    target.timeout = Duration::from_secs(args.timeout.max(1));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let report = runtime.block_on(diagnose(&target));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&report));
+    }
+    Ok(ExitCode::from(report.exit_code() as u8))
+}
