@@ -18,6 +18,8 @@ q() { psql -h "$host" -p "$port" -U "$admin" -d postgres -v ON_ERROR_STOP=1 -qAt
 if [ "$(q -c "SELECT 1 FROM pg_roles WHERE rolname = 'agent_user'")" != 1 ]; then
   q -c "CREATE ROLE agent_user LOGIN"
 fi
+# `qa-agent verify-backup` restores into a scratch database it creates and drops.
+q -c "ALTER ROLE agent_user CREATEDB"
 if [ -n "${AGENT_USER_PASSWORD:-}" ]; then
   q -v pw="$AGENT_USER_PASSWORD" <<<"ALTER ROLE agent_user PASSWORD :'pw';"
 fi

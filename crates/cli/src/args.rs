@@ -45,6 +45,19 @@ pub enum Command {
     /// Feedback to the learning engine: dismiss or confirm a finding, rate an answer,
     /// correct what a question meant, undo feedback, show what was learned.
     Feedback(FeedbackArgs),
+    /// Back up the database (pg_dump custom format, or an online copy of the SQLite
+    /// file), Redis' keys, the learned models and the configuration into a new
+    /// `qa-agent-<UTC time>` directory under DIR, with a manifest of row counts and
+    /// checksums.
+    Backup(BackupArgs),
+    /// Check that a backup is complete and restorable: every file's size and checksum,
+    /// then a restore into a scratch database whose row counts must match the manifest.
+    /// Exit code 1 when it is not.
+    VerifyBackup(VerifyBackupArgs),
+    /// Restore a backup over the configured database, Redis and models directory (stop
+    /// the services first on the embedded database). Checks the backup before touching
+    /// anything.
+    Restore(RestoreArgs),
     /// Run the runbook's checks against a deployment (each service's health, the
     /// database, Redis, authentication, the alert thresholds one scrape can judge, the
     /// sandbox, disk, backups) and print P0/P1/P2 problems with the runbook's action.
@@ -466,6 +479,43 @@ pub struct DoctorArgs {
     #[arg(long, default_value_t = 5)]
     pub timeout: u64,
     /// The report as JSON (for automation).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Directory the backup is written under.
+    #[arg(long)]
+    pub to: PathBuf,
+    #[command(flatten)]
+    pub db: MigrateArgs,
+    /// Print the manifest as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyBackupArgs {
+    /// The `qa-agent-<time>` directory a backup wrote.
+    pub dir: PathBuf,
+    /// PostgreSQL server (URL) where a scratch database may be created; default
+    /// DATABASE_URL.
+    #[arg(long)]
+    pub scratch_url: Option<String>,
+    #[command(flatten)]
+    pub db: MigrateArgs,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The `qa-agent-<time>` directory a backup wrote.
+    #[arg(long)]
+    pub from: PathBuf,
+    #[command(flatten)]
+    pub db: MigrateArgs,
     #[arg(long)]
     pub json: bool,
 }

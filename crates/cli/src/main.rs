@@ -30,6 +30,9 @@ fn main() -> ExitCode {
         Command::Mutate(m) => commands::mutate::run(m),
         Command::Feedback(f) => commands::feedback::run(f),
         Command::Doctor(d) => commands::doctor::run(d),
+        Command::Backup(b) => commands::backup::create(b),
+        Command::VerifyBackup(v) => commands::backup::verify(v),
+        Command::Restore(r) => commands::backup::restore(r),
         Command::Admin(a) => commands::admin::run(a),
     };
     match result {

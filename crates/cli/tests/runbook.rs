@@ -264,6 +264,77 @@ fn the_runbooks_health_troubleshooting_and_database_commands_answer_as_written()
         "{report:#}"
     );
 
+    // The runbook's scripts against this deployment, each with its failure case.
+    let backups = dir.path().join("backups");
+    let script = |name: &str, args: &[&str], env: &[(&str, &std::path::Path)]| {
+        let mut cmd = Command::new("bash");
+        cmd.arg(root.join("scripts").join(name))
+            .args(args)
+            .current_dir(dir.path())
+            .env("QA_AGENT", env!("CARGO_BIN_EXE_qa-agent"))
+            .env(
+                "DATABASE_URL",
+                "postgres://agent_user@127.0.0.1:5432/agent_db",
+            )
+            .env("REDIS_URL", &redis_url)
+            .env("BACKUP_DIR", &backups);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (rc, out) = script("verify_backups.sh", &[], &[]);
+    assert_eq!(rc, 1, "no backup yet must fail: {out}");
+    assert!(out.contains("no backup"), "{out}");
+    let (rc, out) = script("full_backup.sh", &[], &[]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("complete and restorable"), "{out}");
+    let (rc, out) = script("verify_backups.sh", &[], &[]);
+    assert_eq!(rc, 0, "{out}");
+    let backups_arg = backups.display().to_string();
+    for (name, args) in [
+        (
+            "health_check.sh",
+            vec!["--api-key", key.as_str(), "--backups", &backups_arg],
+        ),
+        ("post_deployment_health_check.sh", vec![]),
+        ("recovery_validation.sh", vec![]),
+    ] {
+        let (rc, out) = script(name, &args, &[]);
+        assert_eq!(rc, 0, "{name}: {out}");
+        assert!(out.contains("healthy"), "{name}: {out}");
+    }
+    let (rc, out) = script(
+        "health_check.sh",
+        &["--learning", "http://127.0.0.1:1"],
+        &[],
+    );
+    assert_eq!(rc, 4, "a service down is P0: {out}");
+    let newest = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
+    let dump = newest.join("database.dump");
+    let len = std::fs::metadata(&dump).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&dump)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let (rc, out) = script("verify_backups.sh", &[], &[]);
+    assert_eq!(rc, 1, "a truncated backup must fail: {out}");
+    assert!(out.contains("truncated or altered"), "{out}");
+
     // Every metric the alerts use is in a live scrape (its HELP/TYPE at least).
     let mut scraped = std::collections::BTreeSet::new();
     for port in [8000, 8001, 8081, 8002] {

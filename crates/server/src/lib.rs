@@ -6,6 +6,7 @@
 mod api;
 pub mod archive;
 pub mod auth;
+pub mod backup;
 mod config;
 mod conversation;
 pub mod doctor;

@@ -80,6 +80,7 @@ macro_rules! on_pool {
 
 mod accounts;
 mod analyses;
+mod backup;
 mod conversations;
 mod ephemeral;
 mod generated;
@@ -96,6 +97,7 @@ pub use analyses::{
     ANALYSIS_JOB, AnalysisRecord, AnalysisResult, ComponentRecord, FindingDismissal, FindingFilter,
     FindingRecord, NewComponent, NewFinding,
 };
+pub use backup::{PgSnapshot, redis_dump, redis_dump_keys, redis_restore};
 pub use conversations::{Conversation, MessageRecord, NewFeedback, StoredEvent};
 pub use ephemeral::{Ephemeral, Event, RESYNC};
 pub use generated::{GeneratedTests, NewGeneratedTests, TestRun};

@@ -1,6 +1,7 @@
 pub mod admin;
 pub mod analyze;
 pub mod ask;
+pub mod backup;
 pub mod chat;
 pub mod doctor;
 mod embedded;

@@ -4,6 +4,7 @@
 mod agent;
 mod analyses;
 mod auth;
+mod backup;
 mod conversation;
 mod doctor;
 mod health;
