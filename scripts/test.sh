@@ -57,6 +57,16 @@ if ! cmp -s tests/python-requirements.txt "$req_mark" 2>/dev/null ||
 fi
 export QA_AGENT_SCENARIO_REPOS
 
+# The deployment checks' validators (kubernetes-validate, with PyYAML and jsonschema).
+deploy_mark="${XDG_CACHE_HOME:-$HOME/.cache}/qa-agent/deploy-requirements.installed"
+if ! cmp -s deploy/check-requirements.txt "$deploy_mark" 2>/dev/null ||
+  ! python3 -c "import kubernetes_validate, yaml, jsonschema" 2>/dev/null; then
+  log "pip install -r deploy/check-requirements.txt"
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check \
+    --root-user-action=ignore -r deploy/check-requirements.txt
+  mkdir -p "$(dirname "$deploy_mark")" && cp deploy/check-requirements.txt "$deploy_mark"
+fi
+
 # playwright-core and axe-core, as pinned in tests/ui/package-lock.json (no browser
 # download: the test uses /usr/bin/chromium).
 if ! cmp -s tests/ui/package-lock.json tests/ui/node_modules/.installed-from-lock 2>/dev/null; then
