@@ -350,6 +350,27 @@ fn the_runbooks_health_troubleshooting_and_database_commands_answer_as_written()
         missing.is_empty(),
         "alerts use metrics no service exports: {missing:?}"
     );
+    // And every metric a Grafana panel queries.
+    for board in ["operations", "intelligence"] {
+        let text = std::fs::read_to_string(
+            root.join(format!("deploy/grafana/dashboards/{board}.json")),
+        )
+        .unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut exprs = Vec::new();
+        for panel in json["panels"].as_array().unwrap() {
+            for t in panel["targets"].as_array().unwrap() {
+                exprs.push(format!("expr: {}", t["expr"].as_str().unwrap()));
+            }
+        }
+        assert!(exprs.len() >= 10, "{board}: {exprs:?}");
+        let used = promql_metrics(&exprs.join("\n"));
+        let missing: Vec<&String> = used.iter().filter(|m| !scraped.contains(*m)).collect();
+        assert!(
+            missing.is_empty(),
+            "the {board} dashboard queries metrics no service exports: {missing:?}"
+        );
+    }
     drop(server);
 }
 
@@ -417,6 +438,21 @@ fn promql_metrics(rules: &str) -> std::collections::BTreeSet<String> {
             '}' => depth -= 1,
             _ if depth > 0 => {}
             _ => text.push(ch),
+        }
+    }
+    // `by (job, state)`, `on(job, instance)`: label lists, not metrics.
+    for keyword in ["by", "on", "without", "ignoring"] {
+        loop {
+            let found = text.match_indices(keyword).find_map(|(i, _)| {
+                let before = text[..i].chars().last();
+                let rest = text[i + keyword.len()..].trim_start();
+                (before.is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_')
+                    && rest.starts_with('('))
+                .then(|| (i, text.len() - rest.len()))
+            });
+            let Some((start, open)) = found else { break };
+            let close = text[open..].find(')').map_or(text.len(), |j| open + j + 1);
+            text.replace_range(start..close, " ");
         }
     }
     let mut out = std::collections::BTreeSet::new();
