@@ -335,6 +335,33 @@ fn the_runbooks_health_troubleshooting_and_database_commands_answer_as_written()
     assert_eq!(rc, 1, "a truncated backup must fail: {out}");
     assert!(out.contains("truncated or altered"), "{out}");
 
+    // The runbook's smoke suite (`tests/integration/run_all_tests.sh ENV`) passes on
+    // this deployment, and fails with a key the deployment does not know.
+    let smoke = |key: &str| {
+        let out = Command::new("bash")
+            .arg(root.join("tests/integration/run_all_tests.sh"))
+            .arg("local")
+            .env("QA_AGENT", env!("CARGO_BIN_EXE_qa-agent"))
+            .env("QA_AGENT_API_KEY", key)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (rc, out) = smoke(&key);
+    assert_eq!(rc, Some(0), "{out}");
+    assert!(out.contains("all smoke tests passed on local"), "{out}");
+    assert!(!out.contains("FAIL"), "{out}");
+    let (rc, out) = smoke("qak_not_a_key_of_this_deployment_0000");
+    assert_eq!(rc, Some(1), "{out}");
+    assert!(out.contains("FAIL  the given key is accepted"), "{out}");
+
     // Every metric the alerts use is in a live scrape (its HELP/TYPE at least).
     let mut scraped = std::collections::BTreeSet::new();
     for port in [8000, 8001, 8081, 8002] {
