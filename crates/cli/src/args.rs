@@ -111,6 +111,17 @@ pub enum AdminCommand {
         #[command(flatten)]
         db: MigrateArgs,
     },
+    /// The weekly report: usage, answer quality and time, learning and operator
+    /// interventions of the last DAYS days, next to the DAYS before, from the database.
+    Report {
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// The report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: MigrateArgs,
+    },
     /// Turn read-only mode on or off: every write through the API answers 503 while it is on.
     ReadOnly {
         #[arg(value_parser = ["on", "off"])]

@@ -362,6 +362,44 @@ fn the_runbooks_health_troubleshooting_and_database_commands_answer_as_written()
     assert_eq!(rc, Some(1), "{out}");
     assert!(out.contains("FAIL  the given key is accepted"), "{out}");
 
+    // The weekly report counts what the workload and the smoke suite did.
+    let report = Command::new(env!("CARGO_BIN_EXE_qa-agent"))
+        .args(["admin", "report", "--json"])
+        .env(
+            "DATABASE_URL",
+            "postgres://agent_user@127.0.0.1:5432/agent_db",
+        )
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{report:?}");
+    let r: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let period = &r["period"];
+    assert!(period["analyses_done"].as_i64().unwrap() >= 2, "{r:#}");
+    assert!(period["questions_answered"].as_i64().unwrap() >= 1, "{r:#}");
+    assert_eq!(period["mean_rating"].as_f64(), Some(5.0), "{r:#}");
+    assert!(
+        period["interventions"]["maintenance.optimize"]
+            .as_i64()
+            .unwrap()
+            >= 1,
+        "{r:#}"
+    );
+    assert!(period["answer_p95_ms"].as_i64().is_some(), "{r:#}");
+    let (rc, out) = script(
+        "generate_weekly_report.sh",
+        &["--api-key", key.as_str()],
+        &[],
+    );
+    assert_eq!(rc, 0, "{out}");
+    for section in [
+        "# qa-agent report",
+        "| questions answered |",
+        "## Incidents and interventions",
+        "## Current state (qa-agent doctor, exit 0)",
+    ] {
+        assert!(out.contains(section), "{section}: {out}");
+    }
+
     // Every metric the alerts use is in a live scrape (its HELP/TYPE at least).
     let mut scraped = std::collections::BTreeSet::new();
     for port in [8000, 8001, 8081, 8002] {
@@ -379,10 +417,9 @@ fn the_runbooks_health_troubleshooting_and_database_commands_answer_as_written()
     );
     // And every metric a Grafana panel queries.
     for board in ["operations", "intelligence"] {
-        let text = std::fs::read_to_string(
-            root.join(format!("deploy/grafana/dashboards/{board}.json")),
-        )
-        .unwrap();
+        let text =
+            std::fs::read_to_string(root.join(format!("deploy/grafana/dashboards/{board}.json")))
+                .unwrap();
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         let mut exprs = Vec::new();
         for panel in json["panels"].as_array().unwrap() {

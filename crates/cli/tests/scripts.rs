@@ -33,7 +33,11 @@ fn receiver(status: u16) -> (u16, mpsc::Receiver<(String, String, String)>) {
             }
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
-            let path = request_line.split(' ').nth(1).unwrap_or_default().to_string();
+            let path = request_line
+                .split(' ')
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
             let _ = tx.send((path, headers, String::from_utf8_lossy(&body).into_owned()));
             let _ = write!(
                 stream,
@@ -91,14 +95,21 @@ fn the_rollback_notification_reaches_the_webhook_and_a_refusal_fails_it() {
         "send_rollback_notification.sh",
         &["orchestrator v2.1.1 rolled back to v2.1.0: error rate"],
         &[
-            ("ROLLBACK_WEBHOOK_URL", format!("http://127.0.0.1:{port}/hook")),
+            (
+                "ROLLBACK_WEBHOOK_URL",
+                format!("http://127.0.0.1:{port}/hook"),
+            ),
             ("QA_AGENT_ENVIRONMENT", "staging".into()),
         ],
     );
     assert_eq!(rc, 0, "{out}");
     let (path, headers, body) = rx.recv().unwrap();
     assert_eq!(path, "/hook");
-    assert!(headers.to_ascii_lowercase().contains("content-type: application/json"));
+    assert!(
+        headers
+            .to_ascii_lowercase()
+            .contains("content-type: application/json")
+    );
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["event"], "rollback");
     assert_eq!(v["environment"], "staging");
@@ -115,7 +126,10 @@ fn the_rollback_notification_reaches_the_webhook_and_a_refusal_fails_it() {
     let (rc, out) = script(
         "send_rollback_notification.sh",
         &[],
-        &[("ROLLBACK_WEBHOOK_URL", format!("http://127.0.0.1:{port}/hook"))],
+        &[(
+            "ROLLBACK_WEBHOOK_URL",
+            format!("http://127.0.0.1:{port}/hook"),
+        )],
     );
     assert_eq!(rc, 1, "{out}");
     assert!(out.contains("did not accept"), "{out}");

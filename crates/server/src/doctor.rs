@@ -340,7 +340,7 @@ async fn authentication(f: &mut Findings, http: &reqwest::Client, target: &Targe
                 Severity::P2,
                 "authentication",
                 "the API key given to doctor is refused (revoked or mistyped)".into(),
-                "check the key with `qa-agent admin keys list`",
+                "check the key with `qa-agent admin list-keys`",
                 "Critical Alert Conditions",
             ),
             Ok(r) => f.problem(

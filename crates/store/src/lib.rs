@@ -87,6 +87,7 @@ mod generated;
 mod jobs;
 mod learning;
 mod operations;
+mod report;
 mod traces;
 
 pub use accounts::{
@@ -107,6 +108,7 @@ pub use learning::{
     scope_of,
 };
 pub use operations::{FeedbackBacklog, MaintenanceStep, Specialist};
+pub use report::PeriodReport;
 pub use traces::{FinishedTrace, LearnedSnapshot, TraceRecord};
 
 /// A connection pool to one of the two backends.

@@ -156,6 +156,23 @@ async fn execute(command: AdminCommand) -> anyhow::Result<ExitCode> {
                 );
             }
         }
+        AdminCommand::Report { days, json, db } => {
+            let db = open(&db).await?;
+            let to = qa_store::now_ms();
+            let span = i64::from(days.max(1)) * 86_400_000;
+            let now = db.period_report(to - span, to).await?;
+            let before = db.period_report(to - 2 * span, to - span).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "days": days, "period": now, "previous": before })
+                    )?
+                );
+            } else {
+                print!("{}", weekly_report(days, &now, &before));
+            }
+        }
         AdminCommand::ReadOnly { state, db } => {
             let db = open(&db).await?;
             db.set_setting("read_only", &state).await?;
@@ -170,4 +187,142 @@ async fn execute(command: AdminCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The report as Markdown: this period, the one before, and the change.
+fn weekly_report(
+    days: u32,
+    now: &qa_store::PeriodReport,
+    before: &qa_store::PeriodReport,
+) -> String {
+    let date = |ms: i64| {
+        time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+            .map(|t| format!("{}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()))
+            .unwrap_or_default()
+    };
+    let mut out = format!(
+        "# qa-agent report: {} to {} ({days} days)\n\n",
+        date(now.from_ms),
+        date(now.to_ms)
+    );
+    let int = |a: i64, b: i64| format!("| {a} | {b} | {:+} |", a - b);
+    let opt = |a: Option<f64>, b: Option<f64>, digits: usize| {
+        let f = |x: Option<f64>| x.map_or("no data".to_string(), |x| format!("{x:.digits$}"));
+        let d = match (a, b) {
+            (Some(a), Some(b)) => format!("{:+.digits$}", a - b),
+            _ => "absent".into(),
+        };
+        format!("| {} | {} | {d} |", f(a), f(b))
+    };
+    let ms = |x: Option<i64>| x.map(|v| v as f64 / 1000.0);
+    let rows: Vec<(&str, String)> = vec![
+        ("**Usage**", String::new()),
+        (
+            "analyses done",
+            int(now.analyses_done, before.analyses_done),
+        ),
+        (
+            "analyses failed",
+            int(now.analyses_failed, before.analyses_failed),
+        ),
+        (
+            "repositories analysed",
+            int(now.repositories_analysed, before.repositories_analysed),
+        ),
+        (
+            "questions answered",
+            int(now.questions_answered, before.questions_answered),
+        ),
+        (
+            "questions failed",
+            int(now.questions_failed, before.questions_failed),
+        ),
+        (
+            "users who asked",
+            int(now.active_users, before.active_users),
+        ),
+        (
+            "conversations started",
+            int(now.conversations, before.conversations),
+        ),
+        (
+            "test generations (validated)",
+            format!(
+                "| {} ({}) | {} ({}) | {:+} |",
+                now.generated_test_runs,
+                now.generated_tests_validated,
+                before.generated_test_runs,
+                before.generated_tests_validated,
+                now.generated_tests_validated - before.generated_tests_validated
+            ),
+        ),
+        ("**Quality**", String::new()),
+        (
+            "mean answer quality (0-1)",
+            opt(now.mean_quality, before.mean_quality, 3),
+        ),
+        (
+            "answer time p50 (s)",
+            opt(ms(now.answer_p50_ms), ms(before.answer_p50_ms), 2),
+        ),
+        (
+            "answer time p95 (s)",
+            opt(ms(now.answer_p95_ms), ms(before.answer_p95_ms), 2),
+        ),
+        ("ratings", int(now.ratings, before.ratings)),
+        (
+            "mean rating (1-5)",
+            opt(now.mean_rating, before.mean_rating, 2),
+        ),
+        ("**Learning**", String::new()),
+        (
+            "feedback received",
+            int(now.feedback.values().sum(), before.feedback.values().sum()),
+        ),
+        (
+            "feedback that could not be learned from",
+            int(now.feedback_failed, before.feedback_failed),
+        ),
+        (
+            "learning events",
+            int(now.learning_events, before.learning_events),
+        ),
+        (
+            "learned-state snapshots published",
+            int(now.snapshots_published, before.snapshots_published),
+        ),
+        ("findings dismissed", int(now.dismissals, before.dismissals)),
+    ];
+    out.push_str("| | this period | the period before | change |\n|---|---|---|---|\n");
+    for (name, row) in rows {
+        if row.is_empty() {
+            out.push_str(&format!("| {name} | | | |\n"));
+        } else {
+            out.push_str(&format!("| {name} {row}\n"));
+        }
+    }
+    if !now.feedback.is_empty() {
+        let kinds: Vec<String> = now
+            .feedback
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        out.push_str(&format!("\nFeedback by kind: {}.\n", kinds.join(", ")));
+    }
+    out.push_str("\n## Incidents and interventions\n\n");
+    let failures = now.analyses_failed + now.questions_failed + now.feedback_failed;
+    if now.interventions.is_empty() && failures == 0 {
+        out.push_str("None recorded: no failed analyses, questions or feedback, and no rollback, read-only mode, key revocation or manual learning cycle in the audit log.\n");
+    } else {
+        for (action, n) in &now.interventions {
+            out.push_str(&format!("- `{action}`: {n} (audit log)\n"));
+        }
+        if failures > 0 {
+            out.push_str(&format!(
+                "- failures: {} analyses, {} questions, {} pieces of feedback\n",
+                now.analyses_failed, now.questions_failed, now.feedback_failed
+            ));
+        }
+    }
+    out
 }
