@@ -63,6 +63,10 @@ pub enum Command {
     /// sandbox, disk, backups) and print P0/P1/P2 problems with the runbook's action.
     /// Exit code: 0 healthy, 1 worst is P2, 3 P1, 4 P0 (2: usage error).
     Doctor(DoctorArgs),
+    /// Measure each service's load over an interval (traffic, errors, latency, CPU and
+    /// memory of their limits, database pool, reasoning queue) and advise on headroom;
+    /// `--save` keeps it as a performance baseline, `--compare` flags regressions.
+    Capacity(CapacityArgs),
     /// Administer tenants, users and API keys, and read-only mode, directly in the
     /// database (works while the services are down).
     #[command(subcommand)]
@@ -461,7 +465,7 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 }
 
 #[derive(Debug, Args)]
-pub struct DoctorArgs {
+pub struct TargetArgs {
     /// Host of all four services on the runbook's ports (8000, 8001, 8081, 8002).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
@@ -477,6 +481,15 @@ pub struct DoctorArgs {
     /// Learning engine base URL.
     #[arg(long, env = "QA_AGENT_LEARNING_URL")]
     pub learning: Option<String>,
+    /// Seconds each HTTP check may take.
+    #[arg(long, default_value_t = 5)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// An API key to check that valid keys are accepted.
     #[arg(long, env = "QA_AGENT_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
@@ -486,10 +499,24 @@ pub struct DoctorArgs {
     /// Hours after which the newest backup counts as stale.
     #[arg(long, default_value_t = 26)]
     pub backup_max_age_hours: u64,
-    /// Seconds each HTTP check may take.
-    #[arg(long, default_value_t = 5)]
-    pub timeout: u64,
     /// The report as JSON (for automation).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Seconds between the two scrapes the load is measured over.
+    #[arg(long, default_value_t = 30)]
+    pub interval: u64,
+    /// Write the measurement as a performance baseline (JSON) to this file.
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Compare with an earlier baseline; exit 1 on a regression of more than 20%.
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         Command::Mutate(m) => commands::mutate::run(m),
         Command::Feedback(f) => commands::feedback::run(f),
         Command::Doctor(d) => commands::doctor::run(d),
+        Command::Capacity(c) => commands::capacity::run(c),
         Command::Backup(b) => commands::backup::create(b),
         Command::VerifyBackup(v) => commands::backup::verify(v),
         Command::Restore(r) => commands::backup::restore(r),

@@ -362,6 +362,56 @@ fn the_runbooks_health_troubleshooting_and_database_commands_answer_as_written()
     assert_eq!(rc, Some(1), "{out}");
     assert!(out.contains("FAIL  the given key is accepted"), "{out}");
 
+    // Performance baselines and the capacity review over a short interval.
+    let baselines = dir.path().join("baselines");
+    let one_second: &[(&str, &std::path::Path)] = &[
+        ("INTERVAL", std::path::Path::new("1")),
+        ("BASELINE_DIR", &baselines),
+    ];
+    let (rc, out) = script("update_performance_baselines.sh", &[], one_second);
+    assert_eq!(rc, 0, "{out}");
+    assert!(
+        out.contains("first baseline") && out.contains("headroom:"),
+        "{out}"
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let (rc, out) = script("update_performance_baselines.sh", &[], one_second);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("no regression against the baseline"), "{out}");
+    // A baseline from when the orchestrator used 1 byte: its memory now is a regression.
+    let newest = std::fs::read_dir(&baselines)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
+    let mut b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&newest).unwrap()).unwrap();
+    b["services"]["agent-orchestrator"]["memory_bytes"] = 1.into();
+    std::fs::write(
+        baselines.join("baseline-99999999T999999Z.json"),
+        b.to_string(),
+    )
+    .unwrap();
+    let (rc, out) = script("update_performance_baselines.sh", &[], one_second);
+    assert_eq!(rc, 1, "{out}");
+    assert!(
+        out.contains("REGRESSION agent-orchestrator memory_bytes"),
+        "{out}"
+    );
+    let (rc, out) = script("capacity_planning_analysis.sh", &[], one_second);
+    assert_eq!(rc, 0, "{out}");
+    for part in [
+        "agent-orchestrator",
+        "learning-engine",
+        "headroom:",
+        "cpu",
+        "memory",
+        "db_pool",
+        "database:",
+    ] {
+        assert!(out.contains(part), "{part}: {out}");
+    }
+
     // The weekly report counts what the workload and the smoke suite did.
     let report = Command::new(env!("CARGO_BIN_EXE_qa-agent"))
         .args(["admin", "report", "--json"])

@@ -442,21 +442,45 @@ impl Scrape {
         Scrape { samples }
     }
 
-    fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (&'a str, f64)> + 'a {
+    /// What counters and histograms gained since `earlier` (same series, this minus that;
+    /// a series that went down was reset by a restart and counts whole).
+    pub fn since(&self, earlier: &Scrape) -> Scrape {
+        let before: BTreeMap<(&str, &str), f64> = earlier
+            .samples
+            .iter()
+            .map(|(n, l, v)| ((n.as_str(), l.as_str()), *v))
+            .collect();
+        Scrape {
+            samples: self
+                .samples
+                .iter()
+                .map(|(n, l, v)| {
+                    let b = before
+                        .get(&(n.as_str(), l.as_str()))
+                        .copied()
+                        .unwrap_or(0.0);
+                    let d = if *v >= b { v - b } else { *v };
+                    (n.clone(), l.clone(), d)
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (&'a str, f64)> + 'a {
         self.samples
             .iter()
             .filter(move |(n, _, _)| n == name)
             .map(|(_, l, v)| (l.as_str(), *v))
     }
 
-    fn sum(&self, name: &str) -> Option<f64> {
+    pub(crate) fn sum(&self, name: &str) -> Option<f64> {
         let mut it = self.values(name).peekable();
         it.peek()?;
         Some(it.map(|(_, v)| v).sum())
     }
 
     /// The `q` quantile of a histogram, linear within its bucket, over all its series.
-    fn quantile(&self, q: f64, name: &str) -> Option<f64> {
+    pub(crate) fn quantile(&self, q: f64, name: &str) -> Option<f64> {
         let mut buckets: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
         for (labels, v) in self.values(&format!("{name}_bucket")).collect::<Vec<_>>() {
             let le = labels

@@ -7,6 +7,7 @@ mod api;
 pub mod archive;
 pub mod auth;
 pub mod backup;
+pub mod capacity;
 mod config;
 mod conversation;
 pub mod doctor;

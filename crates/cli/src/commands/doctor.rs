@@ -8,9 +8,10 @@ use anyhow::Context;
 use qa_server::ServiceKind;
 use qa_server::doctor::{Target, diagnose, render};
 
-use crate::args::DoctorArgs;
+use crate::args::{DoctorArgs, TargetArgs};
 
-pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
+/// The deployment the arguments name.
+pub fn target(args: &TargetArgs) -> Target {
     let mut target = Target::on_host(&args.host);
     for (kind, url) in [
         (ServiceKind::Orchestrator, &args.orchestrator),
@@ -24,10 +25,15 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
                 .insert(kind, url.trim_end_matches('/').to_string());
         }
     }
+    target.timeout = Duration::from_secs(args.timeout.max(1));
+    target
+}
+
+pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
+    let mut target = target(&args.target);
     target.api_key = args.api_key;
     target.backups = args.backups;
     target.backup_max_age = Duration::from_secs(args.backup_max_age_hours * 3600);
-    target.timeout = Duration::from_secs(args.timeout.max(1));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

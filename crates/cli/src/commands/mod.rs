@@ -2,6 +2,7 @@ pub mod admin;
 pub mod analyze;
 pub mod ask;
 pub mod backup;
+pub mod capacity;
 pub mod chat;
 pub mod doctor;
 mod embedded;
