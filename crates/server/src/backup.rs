@@ -514,23 +514,29 @@ fn with_database(url: &str, name: &str, schema: Option<&str>) -> Result<String, 
     let mut u =
         reqwest::Url::parse(url).map_err(|e| BackupError::Invalid(format!("DATABASE_URL: {e}")))?;
     u.set_path(&format!("/{name}"));
+    let mut extra = Vec::new();
+    if let Some(s) = schema {
+        extra.push(("options".to_string(), format!("-c search_path={s}")));
+    }
+    Ok(replace_options(u, extra))
+}
+
+/// `u` without libpq's `options` parameter (the search path), plus `extra` parameters.
+fn replace_options(mut u: reqwest::Url, extra: Vec<(String, String)>) -> String {
     let kept: Vec<(String, String)> = u
         .query_pairs()
         .filter(|(k, _)| k != "options")
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .chain(extra)
         .collect();
     u.set_query(None);
-    {
+    if !kept.is_empty() {
         let mut q = u.query_pairs_mut();
         for (k, v) in &kept {
             q.append_pair(k, v);
         }
-        if let Some(s) = schema {
-            q.append_pair("options", &format!("-c search_path={s}"));
-        }
     }
-    let s = u.to_string();
-    Ok(s.strip_suffix('?').unwrap_or(&s).to_string())
+    u.to_string()
 }
 
 /// What [`restore`] did.
@@ -647,21 +653,7 @@ pub async fn restore(config: &ServerConfig, dir: &Path) -> Result<Restored, Back
 /// pg_restore reads the schema from the dump; libpq's `options` would only get in the way.
 fn strip_options(url: &str) -> String {
     match reqwest::Url::parse(url) {
-        Ok(mut u) => {
-            let kept: Vec<(String, String)> = u
-                .query_pairs()
-                .filter(|(k, _)| k != "options")
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            u.set_query(None);
-            if !kept.is_empty() {
-                let mut q = u.query_pairs_mut();
-                for (k, v) in &kept {
-                    q.append_pair(k, v);
-                }
-            }
-            u.to_string()
-        }
+        Ok(u) => replace_options(u, Vec::new()),
         Err(_) => url.to_string(),
     }
 }

@@ -162,31 +162,41 @@ impl Database {
         r.answer_p50_ms = pick(0.5);
         r.answer_p95_ms = pick(0.95);
 
-        let rows = on_pool!(self, pool => sqlx::query(AssertSqlSafe(format!(
-            "SELECT kind, COUNT(*) FROM feedback WHERE {within} GROUP BY kind ORDER BY kind"
-        )))
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|row| (row.get::<String, _>(0), row.get::<i64, _>(1)))
-        .collect::<Vec<_>>());
-        r.feedback = rows.into_iter().collect();
-        let rows = on_pool!(self, pool => sqlx::query(AssertSqlSafe(format!(
-            "SELECT action, COUNT(*) FROM audit_log WHERE {within} GROUP BY action ORDER BY action"
-        )))
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|row| (row.get::<String, _>(0), row.get::<i64, _>(1)))
-        .collect::<Vec<_>>());
-        r.interventions = rows
+        r.feedback = self
+            .counts_by(
+                &format!("SELECT kind, COUNT(*) FROM feedback WHERE {within} GROUP BY kind"),
+                from_ms,
+                to_ms,
+            )
+            .await?;
+        r.interventions = self
+            .counts_by(
+                &format!("SELECT action, COUNT(*) FROM audit_log WHERE {within} GROUP BY action"),
+                from_ms,
+                to_ms,
+            )
+            .await?
             .into_iter()
             .filter(|(a, _)| INTERVENTIONS.iter().any(|i| a.starts_with(i)))
             .collect();
         Ok(r)
+    }
+
+    /// `(key, count)` rows of a `GROUP BY` over `[from_ms, to_ms)` ($1, $2).
+    async fn counts_by(
+        &self,
+        sql: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<BTreeMap<String, i64>, StoreError> {
+        let rows = on_pool!(self, pool => sqlx::query(AssertSqlSafe(sql.to_string()))
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| (row.get::<String, _>(0), row.get::<i64, _>(1)))
+            .collect::<BTreeMap<_, _>>());
+        Ok(rows)
     }
 }
