@@ -296,6 +296,11 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub budget: u64,
 
+    /// JavaScript test runner to prefer when the package has both Vitest and Jest
+    /// (`qa-agent feedback` learns it too; Python tests are pytest).
+    #[arg(long, value_parser = ["vitest", "jest", "pytest"])]
+    pub framework: Option<String>,
+
     /// Write the test files here instead of the project's tests/ directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -69,6 +69,9 @@ pub struct GenerateOptions {
     pub writer: Option<python::llm::Writer>,
     /// Rounds in which the model may repair its failing tests.
     pub repair_rounds: u32,
+    /// The framework the user prefers (`pytest`, `vitest`, `jest`): used where the
+    /// project has it and the module allows it; the report says when it could not be.
+    pub framework: Option<String>,
 }
 
 impl Default for GenerateOptions {
@@ -83,6 +86,7 @@ impl Default for GenerateOptions {
             jobs: 2,
             writer: None,
             repair_rounds: 2,
+            framework: None,
         }
     }
 }

@@ -89,6 +89,9 @@ pub struct ModuleReport {
     /// The test framework the file is written for: `pytest`, `vitest`, `jest`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub framework: Option<String>,
+    /// Why the user's preferred framework was not used, when it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework_note: Option<String>,
     pub file: PathBuf,
     pub status: ModuleStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -126,6 +129,7 @@ impl ModuleReport {
             module: String::new(),
             language: "python".into(),
             framework: None,
+            framework_note: None,
             file: file.to_path_buf(),
             status: ModuleStatus::Failed,
             problem: None,
@@ -201,6 +205,13 @@ impl GenerationReport {
                 m.candidates,
                 m.wall_seconds
             );
+            if let Some(note) = &m.framework_note {
+                let _ = writeln!(
+                    out,
+                    "  framework: {}: {note}",
+                    m.framework.as_deref().unwrap_or("?")
+                );
+            }
             if let Some(c) = &m.coverage_after {
                 let branch = c
                     .branch_percent

@@ -135,6 +135,26 @@ fn tests_for_the_ms_package_pass_and_pin_its_behaviour() {
 }
 
 #[test]
+fn a_preferred_runner_that_is_not_installed_is_explained_not_silently_ignored() {
+    let Some(nm) = fixtures_node_modules() else {
+        return;
+    };
+    let pkg = real_package(&nm, "ms");
+    let options = GenerateOptions {
+        framework: Some("jest".into()),
+        ..options(10)
+    };
+    let report = qa_testgen::generate(&sandbox(), &pkg.path().join("index.js"), &options).unwrap();
+    let m = &report.modules[0];
+    assert_eq!(m.framework.as_deref(), Some("vitest"));
+    let note = m.framework_note.as_deref().unwrap_or_default();
+    assert!(
+        note.contains("you prefer jest") && note.contains("npm install --save-dev jest"),
+        "{note}"
+    );
+}
+
+#[test]
 fn escape_html_gets_exact_string_assertions() {
     let Some(nm) = fixtures_node_modules() else {
         return;

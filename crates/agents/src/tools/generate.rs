@@ -91,6 +91,7 @@ impl Tool for GenerateTests {
                 // Shown, not written into the user's tree: they decide where it goes.
                 write: false,
                 writer,
+                framework: cx.test_framework.clone(),
                 ..GenerateOptions::default()
             };
             let report =
@@ -142,7 +143,7 @@ impl Tool for GenerateTests {
                 ));
             }
             let summary = format!(
-                "{} validated test(s) for `{target}` ({} dropped){}{}",
+                "{} validated {framework} test(s) for `{target}` ({} dropped){}{}{}",
                 m.kept.len(),
                 m.dropped.len(),
                 coverage
@@ -150,6 +151,10 @@ impl Tool for GenerateTests {
                     .unwrap_or_default(),
                 mutation
                     .map(|s| format!(", mutation score {:.0}%", s * 100.0))
+                    .unwrap_or_default(),
+                m.framework_note
+                    .as_ref()
+                    .map(|n| format!(" ({n})"))
                     .unwrap_or_default(),
             );
             Ok(ToolOutput {
@@ -159,6 +164,7 @@ impl Tool for GenerateTests {
                     "module": m.module,
                     "file": i.file,
                     "framework": framework,
+                    "framework_note": m.framework_note,
                     "file_name": m.test_file_name.clone().unwrap_or_else(|| format!("test_{}_qa.py", m.module.rsplit('.').next().unwrap_or("module"))),
                     "test_source": m.test_source,
                     "kept": m.kept,

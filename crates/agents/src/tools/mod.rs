@@ -36,6 +36,8 @@ pub struct ToolContext {
     pub llm: Option<qa_llm::ProviderConfig>,
     /// What users taught (dismissals are left out by the store; this ranks the rest).
     pub learned: std::sync::Arc<crate::LearnedCache>,
+    /// The caller's preferred test framework (set or learned), for test generation.
+    pub test_framework: Option<String>,
 }
 
 /// Where a claim comes from.

@@ -44,6 +44,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitCode> {
         write: !args.dry_run,
         mutation_score: !args.no_mutation,
         seed: args.seed,
+        framework: args.framework,
         ..GenerateOptions::default()
     };
     let report = qa_testgen::generate(&sandbox, &args.path, &options)?;

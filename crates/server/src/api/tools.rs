@@ -79,6 +79,15 @@ pub async fn invoke(
         workspace_roots: std::sync::Arc::new(state.config.workspace_roots.clone()),
         llm: state.config.llm(),
         learned: state.learned.clone(),
+        // Only generation reads it; other tools do not pay for the lookup.
+        test_framework: if name == "generate_tests" {
+            crate::learning::preferences(&state, caller.0.tenant_id, caller.0.user_id)
+                .await
+                .ok()
+                .and_then(|p| p.test_framework.map(|f| f.value))
+        } else {
+            None
+        },
     };
     let start = Instant::now();
     let result = state.tools.invoke(&name, &cx, input, disabled).await;

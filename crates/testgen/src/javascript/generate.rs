@@ -65,7 +65,14 @@ fn generate(
     report.module = module.relative();
     // The toolchain first: nothing is written that could not be run.
     let node = super::project::node_version().map_err(GenerateError::Toolchain)?;
-    let Some(runner) = module.runner() else {
+    let prefer = options.framework.as_deref().and_then(RunnerKind::parse);
+    // ES modules and TypeScript need Vitest whatever the user prefers.
+    let prefer = if module.esm || module.typescript {
+        Some(RunnerKind::Vitest)
+    } else {
+        prefer
+    };
+    let Some(runner) = module.runner(prefer) else {
         return Err(GenerateError::Toolchain(format!(
             "no test runner in {}'s node_modules (Node.js {node} is there); install one: npm install --save-dev vitest",
             module.root.display()
@@ -95,6 +102,23 @@ fn generate(
         module.esbuild = Some(esbuild.canonicalize().map_err(GenerateError::Io)?);
     }
     report.framework = Some(runner.kind.name().to_owned());
+    if let Some(wanted) = options.framework.as_deref().and_then(RunnerKind::parse)
+        && wanted != runner.kind
+    {
+        report.framework_note = Some(if module.esm || module.typescript {
+            format!(
+                "you prefer {}, but this is an ES module or TypeScript, which only Vitest runs without experimental flags",
+                wanted.name()
+            )
+        } else {
+            format!(
+                "you prefer {}, but only {} is installed for this package (npm install --save-dev {})",
+                wanted.name(),
+                runner.kind.name(),
+                wanted.name()
+            )
+        });
+    }
     let mut lits = literals(&source, module.typescript)
         .ok_or_else(|| GenerateError::Syntax("unparsable".into()))?;
 

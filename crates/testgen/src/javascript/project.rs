@@ -133,26 +133,41 @@ impl JsModule {
         identifier(&name)
     }
 
-    /// The runner the package can use: Vitest first, then Jest, found in the nearest
-    /// `node_modules` up from the package.
-    pub fn runner(&self) -> Option<Runner> {
+    /// The runner the package can use, found in the nearest `node_modules` up from the
+    /// package that has one: Vitest first, then Jest, unless `prefer` names one that is
+    /// installed there too.
+    pub fn runner(&self, prefer: Option<RunnerKind>) -> Option<Runner> {
         for dir in self.root.ancestors() {
             let modules = dir.join("node_modules");
-            let candidates = [
+            let mut found: Vec<Runner> = [
                 (RunnerKind::Vitest, modules.join("vitest/vitest.mjs")),
                 (RunnerKind::Jest, modules.join("jest/bin/jest.js")),
-            ];
-            for (kind, script) in candidates {
-                if script.is_file() {
-                    return Some(Runner {
-                        kind,
-                        script,
-                        node_modules: modules,
-                    });
-                }
+            ]
+            .into_iter()
+            .filter(|(_, script)| script.is_file())
+            .map(|(kind, script)| Runner {
+                kind,
+                script,
+                node_modules: modules.clone(),
+            })
+            .collect();
+            if let Some(i) = found.iter().position(|r| Some(r.kind) == prefer) {
+                return Some(found.swap_remove(i));
+            }
+            if !found.is_empty() {
+                return Some(found.swap_remove(0));
             }
         }
         None
+    }
+}
+
+impl RunnerKind {
+    /// `vitest` or `jest` (a user's preference); anything else is no runner.
+    pub fn parse(name: &str) -> Option<RunnerKind> {
+        [RunnerKind::Vitest, RunnerKind::Jest]
+            .into_iter()
+            .find(|k| k.name() == name)
     }
 }
 
@@ -257,6 +272,30 @@ mod tests {
     }
 
     #[test]
+    fn the_preferred_runner_is_used_when_it_is_installed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.js"), "module.exports = 1;").unwrap();
+        let nm = dir.path().join("node_modules");
+        std::fs::create_dir_all(nm.join("vitest")).unwrap();
+        std::fs::write(nm.join("vitest/vitest.mjs"), "").unwrap();
+        let a = JsModule::of(&dir.path().join("a.js")).unwrap();
+        // Only Vitest: it is used whatever is preferred.
+        assert_eq!(
+            a.runner(Some(RunnerKind::Jest)).unwrap().kind,
+            RunnerKind::Vitest
+        );
+        std::fs::create_dir_all(nm.join("jest/bin")).unwrap();
+        std::fs::write(nm.join("jest/bin/jest.js"), "").unwrap();
+        assert_eq!(a.runner(None).unwrap().kind, RunnerKind::Vitest);
+        assert_eq!(
+            a.runner(Some(RunnerKind::Jest)).unwrap().kind,
+            RunnerKind::Jest
+        );
+        assert_eq!(RunnerKind::parse("jest"), Some(RunnerKind::Jest));
+        assert_eq!(RunnerKind::parse("pytest"), None);
+    }
+
+    #[test]
     fn module_kind_follows_package_type() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("package.json"), r#"{"type":"module"}"#).unwrap();
@@ -267,6 +306,6 @@ mod tests {
         assert!(a.esm);
         assert_eq!(a.relative(), "src/a.js");
         assert!(!JsModule::of(&dir.path().join("src/b.cjs")).unwrap().esm);
-        assert!(a.runner().is_none());
+        assert!(a.runner(None).is_none());
     }
 }
