@@ -40,6 +40,7 @@ pub struct PeriodReport {
 
 /// Audit actions that an operator report lists (rollbacks, read-only mode, restores...).
 const INTERVENTIONS: &[&str] = &[
+    "backup.restore",
     "learning.rollback",
     "learning.cycle",
     "read_only.set",

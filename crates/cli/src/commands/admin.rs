@@ -25,7 +25,7 @@ async fn open(args: &MigrateArgs) -> anyhow::Result<Database> {
     Ok(db)
 }
 
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     let login = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".into());

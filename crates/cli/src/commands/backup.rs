@@ -80,7 +80,27 @@ pub fn verify(args: VerifyBackupArgs) -> anyhow::Result<ExitCode> {
 
 pub fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let config = ServerConfig::load(args.db.config.as_deref())?;
-    let r = runtime()?.block_on(backup::restore(&config, &args.from))?;
+    let runtime = runtime()?;
+    let r = runtime.block_on(backup::restore(&config, &args.from))?;
+    // Recorded in the restored database: the weekly report lists it as an intervention.
+    runtime.block_on(async {
+        let db =
+            qa_store::Database::open(config.database_url.as_deref(), &config.data_dir, 1).await?;
+        db.audit(&qa_store::AuditEntry {
+            tenant_id: None,
+            actor: super::admin::actor(),
+            action: "backup.restore".into(),
+            target: Some(args.from.display().to_string()),
+            detail: Some(format!(
+                "{} tables, row counts as in the backup: {}",
+                r.tables.len(),
+                r.ok
+            )),
+        })
+        .await?;
+        db.close().await;
+        anyhow::Ok(())
+    })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
