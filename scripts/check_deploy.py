@@ -94,6 +94,14 @@ for kind in ["Job", "Ingress", "HorizontalPodAutoscaler", "PodDisruptionBudget",
     if not any(d["kind"] == kind for d in prod):
         problems.append(f"k8s/production: no {kind}")
 
+# The Kubernetes scrape config names jobs after the pods' `app` label, as the alerts expect.
+k8s_prom = yaml.safe_load(open(f"{root}/deploy/prometheus/prometheus-k8s.yml"))
+relabels = [r for sc in k8s_prom["scrape_configs"] for r in sc.get("relabel_configs", [])]
+if not any(r.get("source_labels") == ["__meta_kubernetes_pod_label_app"] and r.get("target_label") == "job" for r in relabels):
+    problems.append("prometheus-k8s.yml: no job label from the pods' app label")
+if k8s_prom.get("rule_files") != ["alerts.yml"]:
+    problems.append("prometheus-k8s.yml: does not load alerts.yml")
+
 for p in problems:
     print(p, file=sys.stderr)
 sys.exit(1 if problems else 0)

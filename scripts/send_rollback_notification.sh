@@ -23,7 +23,8 @@ payload=$(jq -n \
     host: $host, at: $at}')
 if ! curl -fsS --max-time 10 -X POST -H 'Content-Type: application/json' \
   --data "$payload" "$url" >/dev/null; then
-  echo "the webhook at $url did not accept the rollback notification" >&2
+  echo "the webhook at ${url%%/*}//$(cut -d/ -f3 <<<"$url")/… did not accept the rollback notification" >&2
   exit 1
 fi
-echo "rollback notification sent to $url"
+# The URL is the webhook's secret: only its host is printed.
+echo "rollback notification sent to $(cut -d/ -f3 <<<"$url")"

@@ -81,18 +81,19 @@ fi
 for pair in "$ORCHESTRATOR_URL:agent_reasoning_quality_score" "$SPECIALISTS_URL:tool_execution_total" \
   "$CONVERSATION_URL:websocket_connections" "$LEARNING_URL:agent_learning_velocity"; do
   url=${pair%:*}; metric=${pair##*:}
-  if curl -fsS --max-time 10 "$url/metrics" | grep -q "^# TYPE $metric "; then
+  body=$(curl -fsS --max-time 10 "$url/metrics" 2>/dev/null || true)
+  if grep -q "^# TYPE $metric " <<<"$body"; then
     pass "$metric exported"
   else
     fail "$metric exported" "$url/metrics"
   fi
 done
 
-host_args=(--orchestrator "$ORCHESTRATOR_URL" --specialists "$SPECIALISTS_URL"
-  --conversation "$CONVERSATION_URL" --learning "$LEARNING_URL" --api-key "$key")
-qa_agent doctor "${host_args[@]}" >/tmp/qa-agent-smoke-doctor.txt 2>&1
+# doctor reads the key from QA_AGENT_API_KEY: never on a command line.
+doctor_out=$(qa_agent doctor --orchestrator "$ORCHESTRATOR_URL" --specialists "$SPECIALISTS_URL" \
+  --conversation "$CONVERSATION_URL" --learning "$LEARNING_URL" 2>&1)
 rc=$?
-if [ "$rc" -le 1 ]; then pass "doctor: no P0/P1 (exit $rc)"; else fail "doctor" "$(head -c 400 /tmp/qa-agent-smoke-doctor.txt)"; fi
+if [ "$rc" -le 1 ]; then pass "doctor: no P0/P1 (exit $rc)"; else fail "doctor" "$(head -c 400 <<<"$doctor_out")"; fi
 
 if [ "$failed" = 0 ]; then echo "all smoke tests passed on $env_name"; else echo "smoke tests FAILED on $env_name"; fi
 exit "$failed"

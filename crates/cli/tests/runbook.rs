@@ -299,6 +299,35 @@ fn the_runbooks_health_troubleshooting_and_database_commands_answer_as_written()
     assert!(out.contains("complete and restorable"), "{out}");
     let (rc, out) = script("verify_backups.sh", &[], &[]);
     assert_eq!(rc, 0, "{out}");
+    // Restoring over the live `public` schema, with an extension living in it (as the
+    // shipped PostgreSQL has pg_stat_statements), replaces the tables and keeps the rest.
+    let (rc, out) = sh(
+        "psql -h 127.0.0.1 -U postgres -d agent_db -qc 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements'",
+    );
+    assert_eq!(rc, 0, "{out}");
+    let newest_backup = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
+    let restore = Command::new(env!("CARGO_BIN_EXE_qa-agent"))
+        .arg("restore")
+        .arg("--from")
+        .arg(&newest_backup)
+        .current_dir(dir.path())
+        .env(
+            "DATABASE_URL",
+            "postgres://agent_user@127.0.0.1:5432/agent_db",
+        )
+        .env("REDIS_URL", &redis_url)
+        .output()
+        .unwrap();
+    assert!(
+        restore.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&restore.stdout),
+        String::from_utf8_lossy(&restore.stderr)
+    );
     let backups_arg = backups.display().to_string();
     for (name, args) in [
         (

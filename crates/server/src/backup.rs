@@ -83,6 +83,62 @@ pub struct FileEntry {
     pub sha256: String,
 }
 
+/// `pg_dump`/`pg_restore` for `url`: the password goes in `PGPASSWORD`, never on the
+/// command line where `ps` shows it, and libpq's `options` (the search path) is dropped.
+fn libpq(program: &str, url: &str) -> Command {
+    let mut cmd = Command::new(program);
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            if let Some(password) = u.password() {
+                let password = percent_encoding::percent_decode_str(password).decode_utf8_lossy();
+                cmd.env("PGPASSWORD", password.as_ref());
+                let _ = u.set_password(None);
+            }
+            cmd.env("QA_AGENT_LIBPQ_URL", replace_options(u, Vec::new()));
+        }
+        Err(_) => {
+            cmd.env("QA_AGENT_LIBPQ_URL", url);
+        }
+    }
+    cmd
+}
+
+/// The `--dbname=` argument of a [`libpq`] command.
+fn dbname(cmd: &Command) -> String {
+    let url = cmd
+        .get_envs()
+        .find(|(k, _)| *k == "QA_AGENT_LIBPQ_URL")
+        .and_then(|(_, v)| v)
+        .map(|v| v.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("--dbname={url}")
+}
+
+/// The dump's table of contents without its `SCHEMA` entry, for restoring the `public`
+/// schema: `--clean` would otherwise drop `public` itself, which fails as soon as an
+/// extension (pg_stat_statements) lives in it, and a new database has `public` already.
+fn toc_without_schema(dump: &Path, scratch: &Path) -> Result<PathBuf, BackupError> {
+    let out = Command::new("pg_restore")
+        .arg("--list")
+        .arg(dump)
+        .output()
+        .map_err(|e| BackupError::Tool(format!("cannot run pg_restore: {e}")))?;
+    if !out.status.success() {
+        return Err(BackupError::Tool(format!(
+            "pg_restore --list failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let list: String = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.contains(" SCHEMA - "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let path = scratch.join("restore.list");
+    std::fs::write(&path, list).map_err(io(&path))?;
+    Ok(path)
+}
+
 /// Runs a command; its stderr is the error when it fails.
 fn run(cmd: &mut Command, what: &str) -> Result<(), BackupError> {
     let out = cmd.output().map_err(|e| {
@@ -120,19 +176,26 @@ pub async fn create(
         std::fs::remove_dir_all(&partial).map_err(io(&partial))?;
     }
     std::fs::create_dir_all(&partial).map_err(io(&partial))?;
+    // A backup holds every tenant's data: readable by its owner only.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&partial, std::fs::Permissions::from_mode(0o700))
+            .map_err(io(&partial))?;
+    }
 
     let db = Database::open(config.database_url.as_deref(), &config.data_dir, 2).await?;
     let database = match &config.database_url {
         Some(url) => {
             let snapshot = db.pg_snapshot().await?;
             let file = partial.join(PG_DUMP);
-            let mut cmd = Command::new("pg_dump");
+            let mut cmd = libpq("pg_dump", url);
+            let target = dbname(&cmd);
             cmd.arg("--format=custom")
                 .arg("--no-owner")
                 .arg(format!("--snapshot={}", snapshot.id))
                 .arg(format!("--schema={}", snapshot.schema))
                 .arg(format!("--file={}", file.display()))
-                .arg(strip_options(url));
+                .arg(target);
             let dumped = run(&mut cmd, "pg_dump");
             let (schema, tables) = (snapshot.schema.clone(), snapshot.counts.clone());
             snapshot.end().await;
@@ -184,7 +247,9 @@ pub async fn create(
     let config_dir = partial.join("config");
     std::fs::create_dir_all(&config_dir).map_err(io(&config_dir))?;
     if let Some(file) = config_file {
-        std::fs::copy(file, config_dir.join("qa-agent.toml")).map_err(io(file))?;
+        let text = std::fs::read_to_string(file).map_err(io(file))?;
+        let copy = config_dir.join("qa-agent.toml");
+        std::fs::write(&copy, redact_toml(&text)).map_err(io(&copy))?;
     }
     let effective = serde_json::to_string_pretty(&redacted(config))
         .map_err(|e| BackupError::Invalid(e.to_string()))?;
@@ -218,14 +283,48 @@ fn redacted(config: &ServerConfig) -> ServerConfig {
     };
     hide(&mut c.llm_api_key);
     hide(&mut c.bootstrap_key);
-    if let Some(url) = &c.database_url
-        && let Some((scheme_user, rest)) = url.split_once('@')
-        && let Some((scheme, user)) = scheme_user.rsplit_once("//")
-        && let Some((user, _password)) = user.split_once(':')
-    {
-        c.database_url = Some(format!("{scheme}//{user}:(redacted)@{rest}"));
+    for url in [&mut c.database_url, &mut c.redis_url, &mut c.llm_base_url] {
+        if let Some(u) = url.as_deref() {
+            *url = Some(redact_url(u));
+        }
     }
     c
+}
+
+/// A URL with the password of its user info replaced.
+fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("redacted"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A configuration file with the values of its secret settings replaced, and the
+/// passwords of its URLs.
+fn redact_toml(text: &str) -> String {
+    const SECRETS: &[&str] = &["llm_api_key", "bootstrap_key"];
+    let mut out =
+        String::from("# Copied by `qa-agent backup`: secrets replaced with \"redacted\".\n");
+    for line in text.lines() {
+        let key = line.split('=').next().unwrap_or_default().trim();
+        let redacted = if SECRETS.contains(&key) {
+            format!("{key} = \"redacted\"")
+        } else if let Some((k, v)) = line.split_once('=')
+            && v.trim().starts_with('"')
+            && v.contains("://")
+        {
+            let value = v.trim().trim_matches('"');
+            format!("{k}= \"{}\"", redact_url(value))
+        } else {
+            line.to_string()
+        };
+        out.push_str(&redacted);
+        out.push('\n');
+    }
+    out
 }
 
 fn utc_stamp(unix: i64) -> String {
@@ -262,7 +361,8 @@ fn copy_tree(from: &Path, to: &Path) -> Result<u64, BackupError> {
         let entry = entry.map_err(io(from))?;
         let path = entry.path();
         let name = entry.file_name();
-        if name.to_string_lossy().ends_with(".tmp") {
+        let file_name = name.to_string_lossy();
+        if file_name.ends_with(".tmp") || file_name.starts_with(".before-restore-") {
             continue;
         }
         let kind = entry.file_type().map_err(io(&path))?;
@@ -483,16 +583,20 @@ async fn pg_scratch_counts(
         .await?;
     let scratch = with_database(url, &name, manifest.database.schema.as_deref())?;
     let result = async {
-        let mut cmd = Command::new("pg_restore");
-        // `--clean`: a new database has a `public` schema already, which a dump of
-        // `public` creates again.
-        cmd.arg("--no-owner")
-            .arg("--clean")
-            .arg("--if-exists")
-            .arg("--exit-on-error")
-            .arg(format!("--dbname={}", with_database(url, &name, None)?))
-            .arg(dir.join(PG_DUMP));
-        run(&mut cmd, "pg_restore")?;
+        let mut cmd = libpq("pg_restore", &with_database(url, &name, None)?);
+        let target = dbname(&cmd);
+        cmd.arg("--no-owner").arg("--exit-on-error").arg(target);
+        let scratch_dir = tempdir(dir)?;
+        if manifest.database.schema.as_deref() == Some("public") {
+            cmd.arg(format!(
+                "--use-list={}",
+                toc_without_schema(&dir.join(PG_DUMP), &scratch_dir)?.display()
+            ));
+        }
+        cmd.arg(dir.join(PG_DUMP));
+        let restored = run(&mut cmd, "pg_restore");
+        let _ = std::fs::remove_dir_all(&scratch_dir);
+        restored?;
         let db = Database::open(Some(&scratch), Path::new("."), 1).await?;
         let counts = db.row_counts().await;
         db.close().await;
@@ -577,34 +681,53 @@ pub async fn restore(config: &ServerConfig, dir: &Path) -> Result<Restored, Back
             manifest.database.backend
         )));
     }
+    // Before anything is replaced: the models directory must take the backup's files
+    // (it is often a mount point, so its contents are set aside, not the directory).
+    let models_dir = config.models_dir();
+    let backup_models = dir.join("models");
+    let models_aside = models_dir.join(format!(".before-restore-{stamp}"));
+    if backup_models.is_dir() {
+        std::fs::create_dir_all(&models_aside).map_err(io(&models_aside))?;
+    }
     match &config.database_url {
         Some(url) => {
-            let mut cmd = Command::new("pg_restore");
+            let mut cmd = libpq("pg_restore", url);
+            let target = dbname(&cmd);
             cmd.arg("--clean")
                 .arg("--if-exists")
                 .arg("--no-owner")
                 .arg("--single-transaction")
                 .arg("--exit-on-error")
-                .arg(format!("--dbname={}", strip_options(url)))
-                .arg(dir.join(PG_DUMP));
-            run(&mut cmd, "pg_restore")?;
+                .arg(target);
+            let scratch = tempdir(dir)?;
+            if manifest.database.schema.as_deref() == Some("public") {
+                cmd.arg(format!(
+                    "--use-list={}",
+                    toc_without_schema(&dir.join(PG_DUMP), &scratch)?.display()
+                ));
+            }
+            cmd.arg(dir.join(PG_DUMP));
+            let restored = run(&mut cmd, "pg_restore");
+            let _ = std::fs::remove_dir_all(&scratch);
+            restored?;
         }
         None => {
             let live = config.data_dir.join(qa_store::SQLITE_FILE);
             std::fs::create_dir_all(&config.data_dir).map_err(io(&config.data_dir))?;
-            if live.exists() {
-                let aside = config
+            // The WAL holds committed transactions not yet checkpointed: it goes aside
+            // with its database, never away.
+            for suffix in ["", "-wal", "-shm"] {
+                let file = config
                     .data_dir
-                    .join(format!("{}.before-restore-{stamp}", qa_store::SQLITE_FILE));
-                std::fs::rename(&live, &aside).map_err(io(&live))?;
-                set_aside.push(aside.display().to_string());
-            }
-            for suffix in ["-wal", "-shm"] {
-                let _ = std::fs::remove_file(
-                    config
-                        .data_dir
-                        .join(format!("{}{suffix}", qa_store::SQLITE_FILE)),
-                );
+                    .join(format!("{}{suffix}", qa_store::SQLITE_FILE));
+                if file.exists() {
+                    let aside = config.data_dir.join(format!(
+                        "{}{suffix}.before-restore-{stamp}",
+                        qa_store::SQLITE_FILE
+                    ));
+                    std::fs::rename(&file, &aside).map_err(io(&file))?;
+                    set_aside.push(aside.display().to_string());
+                }
             }
             std::fs::copy(dir.join(SQLITE_COPY), &live).map_err(io(&live))?;
         }
@@ -613,19 +736,20 @@ pub async fn restore(config: &ServerConfig, dir: &Path) -> Result<Restored, Back
         (Some(r), Some(url)) => Some(qa_store::redis_restore(url, &dir.join(&r.file)).await?),
         _ => None,
     };
-    let models_dir = config.models_dir();
-    let backup_models = dir.join("models");
     let models = if backup_models.is_dir() {
-        if models_dir.exists() {
-            let aside = models_dir.with_file_name(format!(
-                "{}.before-restore-{stamp}",
-                models_dir
-                    .file_name()
-                    .map_or("models".into(), |n| n.to_string_lossy().into_owned())
-            ));
-            std::fs::rename(&models_dir, &aside).map_err(io(&models_dir))?;
-            set_aside.push(aside.display().to_string());
+        for entry in std::fs::read_dir(&models_dir).map_err(io(&models_dir))? {
+            let entry = entry.map_err(io(&models_dir))?;
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".before-restore-")
+            {
+                continue;
+            }
+            let to = models_aside.join(entry.file_name());
+            std::fs::rename(entry.path(), &to).map_err(io(&to))?;
         }
+        set_aside.push(models_aside.display().to_string());
         copy_tree(&backup_models, &models_dir)?
     } else {
         0
@@ -648,14 +772,6 @@ pub async fn restore(config: &ServerConfig, dir: &Path) -> Result<Restored, Back
         set_aside,
         ok,
     })
-}
-
-/// pg_restore reads the schema from the dump; libpq's `options` would only get in the way.
-fn strip_options(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(u) => replace_options(u, Vec::new()),
-        Err(_) => url.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -682,9 +798,27 @@ mod tests {
         );
         assert!(u.contains("search_path%3Dqa_x"), "{u}");
         assert_eq!(
-            strip_options("postgres://p@h:5432/d?options=-c%20search_path%3Dx"),
+            replace_options(
+                reqwest::Url::parse("postgres://p@h:5432/d?options=-c%20search_path%3Dx").unwrap(),
+                Vec::new()
+            ),
             "postgres://p@h:5432/d"
         );
+        let cmd = libpq("pg_dump", "postgres://u:p%40ss@h:5432/d?options=-c%20x");
+        let envs: Vec<(String, String)> = cmd
+            .get_envs()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into(),
+                    v.unwrap().to_string_lossy().into(),
+                )
+            })
+            .collect();
+        assert!(
+            envs.contains(&("PGPASSWORD".into(), "p@ss".into())),
+            "{envs:?}"
+        );
+        assert_eq!(dbname(&cmd), "--dbname=postgres://u@h:5432/d");
     }
 
     #[test]
@@ -701,8 +835,19 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("agent_user:(redacted)@db:5432/agent_db"),
+            text.contains("agent_user:redacted@db:5432/agent_db"),
             "{text}"
+        );
+        let toml = redact_toml(
+            "[server]\nllm_api_key = \"sk-live\"\nredis_url = \"redis://:pw@r:6379\"\nworkers = 4\n",
+        );
+        assert!(
+            !toml.contains("sk-live") && !toml.contains(":pw@"),
+            "{toml}"
+        );
+        assert!(
+            toml.contains("workers = 4") && toml.contains("redis://:redacted@r:6379"),
+            "{toml}"
         );
     }
 }

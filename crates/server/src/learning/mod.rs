@@ -443,6 +443,10 @@ pub async fn rollback(state: &AppState) -> Result<RollbackReport, RollbackError>
         .save_learned_state(None, SNAPSHOT_SCOPE, &text)
         .await?;
     state.learned.set(id, Arc::new(prev_state.clone()));
+    export_snapshot(state, id, text).await;
+    // The knowledge base follows at the next rebuild: what the set-aside feedback
+    // accepted leaves the index.
+    state.learning.feedback_withdrawn();
     Ok(RollbackReport {
         from_snapshot: newest.id,
         restored_snapshot: prev_snapshot.id,
