@@ -708,6 +708,37 @@ async fn a_well_rated_answer_is_shown_with_similar_later_questions_of_its_tenant
         })
         .await;
 
+        // Rated again, then the learning rolled back: out of the index again.
+        let (code, body) = feedback(
+            &learning,
+            ADMIN_KEY,
+            json!({ "target": "answer", "target_id": id, "kind": "rating", "rating": 5 }),
+        )
+        .await;
+        assert_eq!(code, 202, "{body}");
+        eventually("the answer is indexed again", || async {
+            search(ADMIN_KEY.into(), "functions without tests")
+                .await
+                .iter()
+                .any(|h| h["kind"] == "answer")
+        })
+        .await;
+        let (code, _, body) = call(
+            "POST",
+            &format!("{learning}/api/v1/learning/rollback"),
+            Some(ADMIN_KEY),
+            None,
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+        eventually("the rolled-back answer leaves the index", || async {
+            search(ADMIN_KEY.into(), "functions without tests")
+                .await
+                .iter()
+                .all(|h| h["kind"] == "rule")
+        })
+        .await;
+
         // The index is in models_dir, the health detail says so, maintenance compacts it.
         assert!(models.join("knowledge/meta.json").exists());
         assert!(models.join("learned-state.json").exists());
