@@ -139,6 +139,33 @@ fn toc_without_schema(dump: &Path, scratch: &Path) -> Result<PathBuf, BackupErro
     Ok(path)
 }
 
+/// `pg_restore` of the backup in `dir` into `url` with `flags` (stopping at the first
+/// error), without the `public` schema's own entry (see [`toc_without_schema`]).
+fn pg_restore(
+    url: &str,
+    flags: &[&str],
+    dir: &Path,
+    manifest: &Manifest,
+) -> Result<(), BackupError> {
+    let mut cmd = libpq("pg_restore", url);
+    let target = dbname(&cmd);
+    cmd.args(flags)
+        .arg("--no-owner")
+        .arg("--exit-on-error")
+        .arg(target);
+    let scratch = tempdir(dir)?;
+    let listed = if manifest.database.schema.as_deref() == Some("public") {
+        toc_without_schema(&dir.join(PG_DUMP), &scratch).map(|list| {
+            cmd.arg(format!("--use-list={}", list.display()));
+        })
+    } else {
+        Ok(())
+    };
+    let restored = listed.and_then(|()| run(cmd.arg(dir.join(PG_DUMP)), "pg_restore"));
+    let _ = std::fs::remove_dir_all(&scratch);
+    restored
+}
+
 /// Runs a command; its stderr is the error when it fails.
 fn run(cmd: &mut Command, what: &str) -> Result<(), BackupError> {
     let out = cmd.output().map_err(|e| {
@@ -583,20 +610,7 @@ async fn pg_scratch_counts(
         .await?;
     let scratch = with_database(url, &name, manifest.database.schema.as_deref())?;
     let result = async {
-        let mut cmd = libpq("pg_restore", &with_database(url, &name, None)?);
-        let target = dbname(&cmd);
-        cmd.arg("--no-owner").arg("--exit-on-error").arg(target);
-        let scratch_dir = tempdir(dir)?;
-        if manifest.database.schema.as_deref() == Some("public") {
-            cmd.arg(format!(
-                "--use-list={}",
-                toc_without_schema(&dir.join(PG_DUMP), &scratch_dir)?.display()
-            ));
-        }
-        cmd.arg(dir.join(PG_DUMP));
-        let restored = run(&mut cmd, "pg_restore");
-        let _ = std::fs::remove_dir_all(&scratch_dir);
-        restored?;
+        pg_restore(&with_database(url, &name, None)?, &[], dir, manifest)?;
         let db = Database::open(Some(&scratch), Path::new("."), 1).await?;
         let counts = db.row_counts().await;
         db.close().await;
@@ -691,25 +705,12 @@ pub async fn restore(config: &ServerConfig, dir: &Path) -> Result<Restored, Back
     }
     match &config.database_url {
         Some(url) => {
-            let mut cmd = libpq("pg_restore", url);
-            let target = dbname(&cmd);
-            cmd.arg("--clean")
-                .arg("--if-exists")
-                .arg("--no-owner")
-                .arg("--single-transaction")
-                .arg("--exit-on-error")
-                .arg(target);
-            let scratch = tempdir(dir)?;
-            if manifest.database.schema.as_deref() == Some("public") {
-                cmd.arg(format!(
-                    "--use-list={}",
-                    toc_without_schema(&dir.join(PG_DUMP), &scratch)?.display()
-                ));
-            }
-            cmd.arg(dir.join(PG_DUMP));
-            let restored = run(&mut cmd, "pg_restore");
-            let _ = std::fs::remove_dir_all(&scratch);
-            restored?;
+            pg_restore(
+                url,
+                &["--clean", "--if-exists", "--single-transaction"],
+                dir,
+                &manifest,
+            )?;
         }
         None => {
             let live = config.data_dir.join(qa_store::SQLITE_FILE);
