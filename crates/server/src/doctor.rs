@@ -719,6 +719,46 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_or_stale_backup_is_p0_and_a_fresh_one_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut target = Target::on_host("127.0.0.1");
+        target.backups = Some(dir.path().to_path_buf());
+        let check = |target: &Target| {
+            let mut f = Findings {
+                problems: Vec::new(),
+                passed: Vec::new(),
+                skipped: Vec::new(),
+            };
+            backups(&mut f, target);
+            f
+        };
+        let f = check(&target);
+        assert_eq!(f.problems[0].severity, Severity::P0);
+        assert!(
+            f.problems[0].detail.contains("no backup"),
+            "{:?}",
+            f.problems
+        );
+        let write = |name: &str, age_s: i64| {
+            let d = dir.path().join(name);
+            std::fs::create_dir_all(&d).unwrap();
+            let at = qa_store::now_ms() / 1000 - age_s;
+            std::fs::write(d.join("manifest.json"), format!("{{\"created_at\": {at}}}")).unwrap();
+        };
+        write("qa-agent-old", 30 * 3600);
+        let f = check(&target);
+        assert!(
+            f.problems[0].detail.contains("30.0 h old"),
+            "{:?}",
+            f.problems
+        );
+        write("qa-agent-new", 60);
+        let f = check(&target);
+        assert!(f.problems.is_empty(), "{:?}", f.problems);
+        assert_eq!(f.passed[0].check, "backups");
+    }
+
+    #[test]
     fn the_exit_code_is_the_worst_severity() {
         let mut r = Report {
             status: "healthy".into(),
