@@ -10,7 +10,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::ServiceKind;
-use crate::doctor::{Scrape, Target};
+use crate::doctor::Target;
+use crate::scrape::{Scrape, server_error};
 
 /// One service over the interval.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -92,16 +93,10 @@ pub async fn measure(target: &Target, interval: Duration) -> Measurement {
 fn load(kind: ServiceKind, before: &Scrape, now: &Scrape, dt: f64) -> ServiceLoad {
     let d = now.since(before);
     let requests = d.sum("http_requests_total").unwrap_or(0.0);
-    let errors: f64 = d
-        .values("http_requests_total")
-        .filter(|(l, _)| l.contains("status=\"5"))
-        .map(|(_, v)| v)
-        .sum();
-    let in_use = now
-        .values("db_pool_connections")
-        .filter(|(l, _)| l.contains("state=\"in_use\""))
-        .map(|(_, v)| v)
-        .sum::<f64>();
+    let errors = d.sum_where("http_requests_total", server_error);
+    let in_use = now.sum_where("db_pool_connections", |s| {
+        s.label("state") == Some("in_use")
+    });
     let mut l = ServiceLoad {
         requests_per_second: requests / dt,
         error_share: (requests > 0.0).then(|| errors / requests),
@@ -122,24 +117,15 @@ fn load(kind: ServiceKind, before: &Scrape, now: &Scrape, dt: f64) -> ServiceLoa
         l.reasoning_queue = now.sum("reasoning_queue_length");
     }
     if kind == ServiceKind::Specialists {
-        let tools: std::collections::BTreeSet<String> = d
-            .values("tool_execution_duration_seconds_count")
-            .filter(|(_, v)| *v > 0.0)
-            .filter_map(|(l, _)| {
-                l.split(',')
-                    .find_map(|p| p.strip_prefix("tool=\""))
-                    .map(|t| t.trim_end_matches('"').to_string())
-            })
+        let tools: std::collections::BTreeSet<&str> = d
+            .named("tool_execution_duration_seconds_count")
+            .filter(|s| s.value > 0.0)
+            .filter_map(|s| s.label("tool"))
             .collect();
         for tool in tools {
-            let only = Scrape::parse(
-                &d.values("tool_execution_duration_seconds_bucket")
-                    .filter(|(l, _)| l.contains(&format!("tool=\"{tool}\"")))
-                    .map(|(l, v)| format!("t_bucket{{{l}}} {v}\n"))
-                    .collect::<String>(),
-            );
-            if let Some(p95) = only.quantile(0.95, "t") {
-                l.tool_p95.insert(tool, p95);
+            let only = d.only(|s| s.label("tool") == Some(tool));
+            if let Some(p95) = only.quantile(0.95, "tool_execution_duration_seconds") {
+                l.tool_p95.insert(tool.to_string(), p95);
             }
         }
     }

@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::ServiceKind;
+use crate::scrape::{Scrape, server_error};
 
 /// A problem's urgency, as the runbook ranks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -418,109 +419,6 @@ fn sandbox(f: &mut Findings, details: &BTreeMap<ServiceKind, Value>) {
     }
 }
 
-/// One scrape of `/metrics`: samples by name, each with its labels.
-#[derive(Debug, Default)]
-pub struct Scrape {
-    samples: Vec<(String, String, f64)>,
-}
-
-impl Scrape {
-    pub fn parse(text: &str) -> Scrape {
-        let samples = text
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .filter_map(|l| {
-                let (series, value) = l.rsplit_once(' ')?;
-                let value: f64 = value.parse().ok()?;
-                let (name, labels) = match series.split_once('{') {
-                    Some((n, rest)) => (n, rest.trim_end_matches('}')),
-                    None => (series, ""),
-                };
-                Some((name.to_string(), labels.to_string(), value))
-            })
-            .collect();
-        Scrape { samples }
-    }
-
-    /// What counters and histograms gained since `earlier` (same series, this minus that;
-    /// a series that went down was reset by a restart and counts whole).
-    pub fn since(&self, earlier: &Scrape) -> Scrape {
-        let before: BTreeMap<(&str, &str), f64> = earlier
-            .samples
-            .iter()
-            .map(|(n, l, v)| ((n.as_str(), l.as_str()), *v))
-            .collect();
-        Scrape {
-            samples: self
-                .samples
-                .iter()
-                .map(|(n, l, v)| {
-                    let b = before
-                        .get(&(n.as_str(), l.as_str()))
-                        .copied()
-                        .unwrap_or(0.0);
-                    let d = if *v >= b { v - b } else { *v };
-                    (n.clone(), l.clone(), d)
-                })
-                .collect(),
-        }
-    }
-
-    pub(crate) fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (&'a str, f64)> + 'a {
-        self.samples
-            .iter()
-            .filter(move |(n, _, _)| n == name)
-            .map(|(_, l, v)| (l.as_str(), *v))
-    }
-
-    pub(crate) fn sum(&self, name: &str) -> Option<f64> {
-        let mut it = self.values(name).peekable();
-        it.peek()?;
-        Some(it.map(|(_, v)| v).sum())
-    }
-
-    /// The `q` quantile of a histogram, linear within its bucket, over all its series.
-    pub(crate) fn quantile(&self, q: f64, name: &str) -> Option<f64> {
-        let mut buckets: BTreeMap<u64, (f64, f64)> = BTreeMap::new();
-        for (labels, v) in self.values(&format!("{name}_bucket")).collect::<Vec<_>>() {
-            let le = labels
-                .split(',')
-                .find_map(|l| l.strip_prefix("le=\""))
-                .map(|l| l.trim_end_matches('"'))?;
-            let bound = if le == "+Inf" {
-                f64::INFINITY
-            } else {
-                le.parse().ok()?
-            };
-            buckets.entry(bound.to_bits()).or_insert((bound, 0.0)).1 += v;
-        }
-        let mut b: Vec<(f64, f64)> = buckets.into_values().collect();
-        b.sort_by(|x, y| x.0.total_cmp(&y.0));
-        let total = b.last()?.1;
-        if total <= 0.0 {
-            return None;
-        }
-        let rank = q * total;
-        let (mut prev_bound, mut prev_count) = (0.0, 0.0);
-        for (bound, count) in b {
-            if count >= rank {
-                if bound.is_infinite() {
-                    return Some(prev_bound);
-                }
-                let span = count - prev_count;
-                let within = if span > 0.0 {
-                    (rank - prev_count) / span
-                } else {
-                    1.0
-                };
-                return Some(prev_bound + (bound - prev_bound) * within);
-            }
-            (prev_bound, prev_count) = (bound, count);
-        }
-        None
-    }
-}
-
 /// The alert conditions that one scrape can judge.
 fn thresholds(f: &mut Findings, scrapes: &BTreeMap<ServiceKind, Scrape>) {
     for (kind, s) in scrapes {
@@ -566,11 +464,7 @@ fn thresholds(f: &mut Findings, scrapes: &BTreeMap<ServiceKind, Scrape>) {
             }
         }
         let requests = s.sum("http_requests_total").unwrap_or(0.0);
-        let errors: f64 = s
-            .values("http_requests_total")
-            .filter(|(l, _)| l.contains("status=\"5"))
-            .map(|(_, v)| v)
-            .sum();
+        let errors = s.sum_where("http_requests_total", server_error);
         if requests >= 20.0 && errors / requests > 0.2 {
             f.problem(
                 Severity::P1,
@@ -706,17 +600,6 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantiles_come_from_cumulative_buckets() {
-        let s = Scrape::parse(
-            "x_bucket{le=\"1\"} 50\nx_bucket{le=\"10\"} 90\nx_bucket{le=\"30\"} 100\nx_bucket{le=\"+Inf\"} 100\n",
-        );
-        let p95 = s.quantile(0.95, "x").unwrap();
-        assert!((p95 - 20.0).abs() < 1e-9, "{p95}");
-        assert!((s.quantile(0.5, "x").unwrap() - 1.0).abs() < 1e-9);
-        assert_eq!(Scrape::parse("").quantile(0.95, "x"), None);
-    }
 
     #[test]
     fn a_missing_or_stale_backup_is_p0_and_a_fresh_one_passes() {

@@ -16,6 +16,7 @@ mod health;
 pub mod learning;
 pub mod metrics;
 mod reasoning;
+pub mod scrape;
 mod service;
 mod telemetry;
 mod ui;

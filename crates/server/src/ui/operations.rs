@@ -10,6 +10,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
+use crate::scrape::{samples, server_error};
 use crate::{AppState, ServiceKind};
 
 const SERVICES: [ServiceKind; 4] = [
@@ -67,72 +68,6 @@ async fn read(state: &AppState, kind: ServiceKind) -> Value {
     }
 }
 
-/// One sample of the text exposition format.
-#[derive(Debug, PartialEq)]
-struct Sample<'a> {
-    name: &'a str,
-    labels: Vec<(&'a str, String)>,
-    value: f64,
-}
-
-impl Sample<'_> {
-    fn label(&self, name: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// The samples of a scrape. Written here because the small parser crates split label
-/// values at `}` (our `route` labels hold `{id}`) and the complete ones pull in a parser
-/// framework; only what the dashboard reads is needed: name, labels, value.
-fn samples(text: &str) -> Vec<Sample<'_>> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(sample)
-        .collect()
-}
-
-fn sample(line: &str) -> Option<Sample<'_>> {
-    let end = line.find(|c: char| c == '{' || c.is_whitespace())?;
-    let (name, mut rest) = line.split_at(end);
-    let mut labels = Vec::new();
-    if let Some(inner) = rest.strip_prefix('{') {
-        rest = inner;
-        loop {
-            rest = rest.trim_start_matches([' ', ',']);
-            if let Some(after) = rest.strip_prefix('}') {
-                rest = after;
-                break;
-            }
-            let (key, after) = rest.split_once("=\"")?;
-            let mut value = String::new();
-            let mut chars = after.char_indices();
-            let close = loop {
-                match chars.next()? {
-                    (i, '"') => break i,
-                    (_, '\\') => match chars.next()?.1 {
-                        'n' => value.push('\n'),
-                        c => value.push(c),
-                    },
-                    (_, c) => value.push(c),
-                }
-            };
-            labels.push((key.trim(), value));
-            rest = &after[close + 1..];
-        }
-    }
-    // Rust's float syntax takes the format's `+Inf`, `-Inf` and `NaN` as they are.
-    let value = rest.split_whitespace().next()?.parse().ok()?;
-    Some(Sample {
-        name,
-        labels,
-        value,
-    })
-}
-
 /// Traffic, errors, latency and saturation, plus what is particular to the service
 /// (only the series it exports).
 fn summarise(text: &str) -> BTreeMap<&'static str, f64> {
@@ -149,13 +84,10 @@ fn summarise(text: &str) -> BTreeMap<&'static str, f64> {
         }) {
             continue;
         }
-        match s.name {
+        match s.name.as_str() {
             "http_requests_total" => {
                 requests += s.value;
-                if s.label("status")
-                    .and_then(|c| c.parse::<u16>().ok())
-                    .is_some_and(|c| c >= 500)
-                {
+                if server_error(s) {
                     errors += s.value;
                 }
             }
@@ -232,18 +164,6 @@ fn quantile(buckets: &BTreeMap<u64, f64>, q: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn label_values_may_hold_braces_quotes_and_escapes() {
-        let s = sample(r#"http_requests_total{route="/a/{id}",detail="say \"hi\"\\n",status="200"} 7 1700000000"#)
-            .unwrap();
-        assert_eq!(s.name, "http_requests_total");
-        assert_eq!(s.label("route"), Some("/a/{id}"));
-        assert_eq!(s.label("detail"), Some("say \"hi\"\\n"));
-        assert_eq!(s.value, 7.0);
-        assert_eq!(sample("up 1").unwrap().labels, vec![]);
-        assert_eq!(sample("broken{route=\"/x} 1"), None);
-    }
 
     #[test]
     fn traffic_errors_and_p95_leave_out_health_checks() {
