@@ -107,8 +107,10 @@ pub async fn sync(state: &AppState, accepted: &Accepted) -> Result<Option<SyncRe
     let k = &state.learning.knowledge;
     let Some(kb) = k.base() else { return Ok(None) };
     let mut docs: Vec<Doc> = rule_docs();
+    let mut wanted = std::collections::HashSet::new();
     for (tenant, kind, id) in accepted.keys() {
         let key = format!("{kind}:{tenant}:{id}");
+        wanted.insert(key.clone());
         let cached = k
             .built
             .lock()
@@ -128,6 +130,11 @@ pub async fn sync(state: &AppState, accepted: &Accepted) -> Result<Option<SyncRe
         };
         docs.extend(doc);
     }
+    // What is no longer accepted is not kept in memory either.
+    k.built
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|key, _| wanted.contains(key));
     let report = tokio::task::spawn_blocking(move || kb.sync(&docs))
         .await
         .map_err(|e| StoreError::Invalid(e.to_string()))?
