@@ -31,6 +31,8 @@ command -v npm >/dev/null || need_debs+=(nodejs npm)
 # Generated tests run in bubblewrap's sandbox; util-linux's prlimit sets its limits.
 command -v bwrap >/dev/null || need_debs+=(bubblewrap)
 command -v prlimit >/dev/null || need_debs+=(util-linux)
+# The HTTPS test makes a private CA and certificates; renew_certificates.sh uses openssl.
+command -v openssl >/dev/null || need_debs+=(openssl)
 if [ ${#need_debs[@]} -gt 0 ]; then
   log "installing ${need_debs[*]}"
   as_root apt-get update -qq

@@ -67,6 +67,10 @@ pub enum Command {
     /// memory of their limits, database pool, reasoning queue) and advise on headroom;
     /// `--save` keeps it as a performance baseline, `--compare` flags regressions.
     Capacity(CapacityArgs),
+    /// Check a certificate and key before installing them, or see which certificate a
+    /// service serves (what `scripts/renew_certificates.sh` uses).
+    #[command(subcommand)]
+    Tls(TlsCommand),
     /// Administer tenants, users and API keys, and read-only mode, directly in the
     /// database (works while the services are down).
     #[command(subcommand)]
@@ -489,6 +493,12 @@ pub struct TargetArgs {
     /// Seconds each HTTP check may take.
     #[arg(long, default_value_t = 5)]
     pub timeout: u64,
+    /// The services serve HTTPS (`tls_cert` is set): use https:// on --host.
+    #[arg(long)]
+    pub https: bool,
+    /// PEM bundle of a private CA to trust for the services' certificates.
+    #[arg(long, env = "QA_AGENT_TLS_CA")]
+    pub cacert: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -561,4 +571,31 @@ pub struct RestoreArgs {
     pub db: MigrateArgs,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Check that a PEM certificate chain and key load as the services load them, and
+    /// how long the certificate is valid. Exit 1 if not usable or valid for fewer than
+    /// --min-days days.
+    Check {
+        #[arg(long)]
+        cert: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        min_days: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the certificate a service serves at URL (its fingerprint and expiry).
+    Served {
+        /// https://HOST:PORT of a service.
+        url: String,
+        /// PEM bundle of a private CA to trust.
+        #[arg(long, env = "QA_AGENT_TLS_CA")]
+        cacert: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         Command::Feedback(f) => commands::feedback::run(f),
         Command::Doctor(d) => commands::doctor::run(d),
         Command::Capacity(c) => commands::capacity::run(c),
+        Command::Tls(t) => commands::tls::run(t),
         Command::Backup(b) => commands::backup::create(b),
         Command::VerifyBackup(v) => commands::backup::verify(v),
         Command::Restore(r) => commands::backup::restore(r),

@@ -61,10 +61,10 @@ async fn scrape(http: &reqwest::Client, base: &str) -> Option<Scrape> {
 
 /// Scrapes every service, waits `interval`, scrapes again, and measures.
 pub async fn measure(target: &Target, interval: Duration) -> Measurement {
-    let http = reqwest::Client::builder()
-        .timeout(target.timeout)
-        .build()
-        .unwrap_or_default();
+    let http = target.client().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "using the system's roots only");
+        reqwest::Client::new()
+    });
     let mut first = BTreeMap::new();
     for (kind, base) in &target.services {
         first.insert(*kind, scrape(&http, base).await);

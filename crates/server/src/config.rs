@@ -227,6 +227,26 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "QA_AGENT_LOG_DIR",
         "also write logs to `qa-agent.YYYY-MM-DD.log` files here, rotated daily, 14 kept (the runbook uses /var/log/qa-agent); unset: stderr only",
     ),
+    (
+        "tls_cert",
+        "QA_AGENT_TLS_CERT",
+        "PEM certificate chain every listener serves HTTPS with (set with `tls_key`); read again on SIGHUP and when the file changes, without dropping connections; unset: plain HTTP",
+    ),
+    (
+        "tls_key",
+        "QA_AGENT_TLS_KEY",
+        "PEM private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1)",
+    ),
+    (
+        "tls_ca",
+        "QA_AGENT_TLS_CA",
+        "PEM bundle of extra roots to trust when calling the other services over HTTPS (a private CA); the system's roots are always trusted",
+    ),
+    (
+        "tls_reload_secs",
+        "QA_AGENT_TLS_RELOAD_SECS",
+        "how often the certificate files are checked for a renewal (30)",
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -244,6 +264,10 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     pub log_format: LogFormat,
     pub log_dir: Option<PathBuf>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_ca: Option<PathBuf>,
+    pub tls_reload_secs: u64,
     pub trusted_networks: Vec<String>,
     pub bootstrap_key: Option<String>,
     pub workspace_roots: Vec<PathBuf>,
@@ -313,6 +337,10 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 25,
             log_format: LogFormat::Text,
             log_dir: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_ca: None,
+            tls_reload_secs: 30,
             trusted_networks: vec!["127.0.0.0/8".into(), "::1/128".into()],
             bootstrap_key: None,
             workspace_roots: Vec::new(),
@@ -544,6 +572,17 @@ impl ServerConfig {
                     kind.short()
                 )));
             }
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "set both `tls_cert` and `tls_key` (QA_AGENT_TLS_CERT, QA_AGENT_TLS_KEY), or neither".into(),
+            ));
+        }
+        if !(1..=86_400).contains(&self.tls_reload_secs) {
+            return Err(ConfigError::Invalid(format!(
+                "`tls_reload_secs` (QA_AGENT_TLS_RELOAD_SECS) is {}: between 1 and 86400",
+                self.tls_reload_secs
+            )));
         }
         if self.db_pool_size == 0 {
             return Err(ConfigError::Invalid(

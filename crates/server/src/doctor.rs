@@ -88,12 +88,15 @@ pub struct Target {
     /// The newest backup may be this old before it counts as stale.
     pub backup_max_age: Duration,
     pub timeout: Duration,
+    /// Extra roots to trust for services that serve HTTPS with a private CA.
+    pub ca: Option<PathBuf>,
 }
 
 impl Target {
-    /// The runbook's ports on one host (`127.0.0.1` in all-in-one mode).
-    pub fn on_host(host: &str) -> Target {
-        let url = |port: u16| format!("http://{host}:{port}");
+    /// The runbook's ports on one host (`127.0.0.1` in all-in-one mode), over
+    /// `scheme` (`http`, or `https` when the services serve a certificate).
+    pub fn on_host(host: &str, scheme: &str) -> Target {
+        let url = |port: u16| format!("{scheme}://{host}:{port}");
         Target {
             services: BTreeMap::from([
                 (ServiceKind::Orchestrator, url(8000)),
@@ -105,6 +108,7 @@ impl Target {
             backups: None,
             backup_max_age: Duration::from_secs(26 * 3600),
             timeout: Duration::from_secs(5),
+            ca: None,
         }
     }
 }
@@ -152,10 +156,23 @@ impl Findings {
 
 /// Runs every check against `target`.
 pub async fn diagnose(target: &Target) -> Report {
-    let http = reqwest::Client::builder()
-        .timeout(target.timeout)
-        .build()
-        .unwrap_or_default();
+    let http = match target.client() {
+        Ok(http) => http,
+        Err(e) => {
+            return Report {
+                status: format!("{:?}", Severity::P0),
+                problems: vec![Problem {
+                    severity: Severity::P0,
+                    check: "tls".into(),
+                    detail: e,
+                    action: "give --cacert (QA_AGENT_TLS_CA) a readable PEM bundle".into(),
+                    runbook: format!("{RUNBOOK} § Troubleshooting Procedures"),
+                }],
+                passed: Vec::new(),
+                skipped: Vec::new(),
+            };
+        }
+    };
     let mut f = Findings {
         problems: Vec::new(),
         passed: Vec::new(),
@@ -225,6 +242,7 @@ pub async fn diagnose(target: &Target) -> Report {
     authentication(&mut f, &http, target).await;
     learning(&mut f, &details);
     sandbox(&mut f, &details);
+    certificates(&mut f, &details);
     thresholds(&mut f, &scrapes);
     backups(&mut f, target);
     let worst = f.problems.iter().map(|p| p.severity).max();
@@ -234,6 +252,17 @@ pub async fn diagnose(target: &Target) -> Report {
         problems: f.problems,
         passed: f.passed,
         skipped: f.skipped,
+    }
+}
+
+impl Target {
+    /// The HTTP client for the checks: the target's timeout and trusted roots.
+    pub fn client(&self) -> Result<reqwest::Client, String> {
+        crate::tls::client_builder(self.ca.as_deref())
+            .map_err(|e| e.to_string())?
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -415,6 +444,61 @@ fn sandbox(f: &mut Findings, details: &BTreeMap<ServiceKind, Value>) {
             format!("generated tests run in `{mode}` mode (network isolated: {}), weaker than bubblewrap", s["network_isolated"]),
             "install bubblewrap in the specialist image and allow user namespaces",
             "Specialist Agents Issues",
+        );
+    }
+}
+
+/// The served certificate of each HTTPS service: expired, close to expiry, or failing
+/// to reload.
+fn certificates(f: &mut Findings, details: &BTreeMap<ServiceKind, Value>) {
+    let mut any = false;
+    for (kind, d) in details {
+        let tls = &d["tls"];
+        if tls.is_null() {
+            continue;
+        }
+        any = true;
+        let name = kind.name();
+        let check = format!("tls:{name}");
+        let action = "renew it: scripts/renew_certificates.sh (docs/operations.md § Certificates)";
+        match tls["certificate"]["days_left"].as_i64() {
+            Some(days) if days < 0 => f.problem(
+                Severity::P0,
+                &check,
+                format!("{name} serves an expired certificate: clients refuse to connect"),
+                action,
+                "Security Incident Response",
+            ),
+            Some(days) if days < 7 => f.problem(
+                Severity::P1,
+                &check,
+                format!("{name}'s certificate expires in {days} days"),
+                action,
+                "Maintenance Procedures",
+            ),
+            Some(days) if days < 21 => f.problem(
+                Severity::P2,
+                &check,
+                format!("{name}'s certificate expires in {days} days"),
+                action,
+                "Maintenance Procedures",
+            ),
+            Some(days) => f.ok(
+                &check,
+                format!("{name}'s certificate is valid for {days} more days"),
+            ),
+            None => f.skip(&check, "no certificate details"),
+        }
+        if let Some(e) = tls["last_reload_error"].as_str() {
+            f.problem(Severity::P2, &check,
+                format!("{name} could not load the renewed certificate files and still serves the previous one: {e}"),
+                "fix the files (qa-agent tls check --cert … --key …); the service retries on its own", "Maintenance Procedures");
+        }
+    }
+    if !any {
+        f.skip(
+            "tls",
+            "the services serve plain HTTP (TLS ends before them, or is off)",
         );
     }
 }
@@ -604,7 +688,7 @@ mod tests {
     #[test]
     fn a_missing_or_stale_backup_is_p0_and_a_fresh_one_passes() {
         let dir = tempfile::tempdir().unwrap();
-        let mut target = Target::on_host("127.0.0.1");
+        let mut target = Target::on_host("127.0.0.1", "http");
         target.backups = Some(dir.path().to_path_buf());
         let check = |target: &Target| {
             let mut f = Findings {

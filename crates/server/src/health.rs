@@ -198,6 +198,22 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
     let required_up = !is_failing(&database) && !is_failing(&redis);
     body.insert("database".into(), database);
     body.insert("redis".into(), redis);
+    if let Some(tls) = &state.tls {
+        let now = std::time::SystemTime::now();
+        body.insert(
+            "tls".into(),
+            json!({
+                "certificate": tls.current().map(|c| json!({
+                    "sha256": c.sha256,
+                    "subject": c.subject,
+                    "not_after": c.not_after,
+                    "expires": c.expires,
+                    "days_left": c.days_left(now),
+                })),
+                "last_reload_error": tls.last_error(),
+            }),
+        );
+    }
     if state.kind == crate::ServiceKind::Learning {
         body.insert("feedback_processing".into(), check_feedback(&state).await);
         body.insert("knowledge".into(), state.learning.knowledge.status());

@@ -19,6 +19,7 @@ mod reasoning;
 pub mod scrape;
 mod service;
 mod telemetry;
+pub mod tls;
 mod ui;
 mod worker;
 
@@ -72,6 +73,8 @@ pub struct AppState {
     /// The conversation manager's live events, routed per conversation.
     pub(crate) live: Arc<conversation::live::Router>,
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// The served certificate, when the listeners speak HTTPS.
+    pub tls: Option<Arc<tls::TlsStatus>>,
 }
 
 /// The database and whether this release's migrations are applied to it.
@@ -198,11 +201,14 @@ pub struct Listener {
     /// `api` for the main port, `ops` for the conversation manager's health/metrics port.
     pub role: &'static str,
     pub addr: SocketAddr,
+    /// Whether it speaks HTTPS.
+    pub tls: bool,
 }
 
 impl Listener {
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 }
 
@@ -223,6 +229,8 @@ pub enum ServeError {
     Store(#[from] qa_store::StoreError),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error("cannot serve HTTPS: {0}")]
+    Tls(#[from] tls::TlsError),
 }
 
 /// The running services.
@@ -283,6 +291,10 @@ impl Running {
 /// peers left unconfigured are this process's own listeners; a single service defaults
 /// them to the runbook's host names.
 pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Running, ServeError> {
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(Arc::new(tls::Tls::load(cert, key).await?)),
+        _ => None,
+    };
     let mut bound = Vec::new();
     for &kind in kinds {
         let wanted = config.ports.all().into_iter().filter(|(k, ..)| *k == kind);
@@ -307,6 +319,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
                     kind,
                     role,
                     addr: loopback_if_unspecified(addr),
+                    tls: tls.is_some(),
                 },
                 listener,
             ));
@@ -330,7 +343,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
         peers.set(kind, url);
     }
     let peers = Arc::new(peers);
-    let http = reqwest::Client::builder()
+    let http = tls::client_builder(config.tls_ca.as_deref())?
         .connect_timeout(config.peer_timeout())
         .build()?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -375,7 +388,13 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
                 http: http.clone(),
                 peer_timeout: config.peer_timeout(),
                 started,
-                metrics: Arc::new(ServiceMetrics::new(info.kind)),
+                metrics: Arc::new({
+                    let mut m = ServiceMetrics::new(info.kind);
+                    if let Some(t) = &tls {
+                        m.register_tls(&t.status);
+                    }
+                    m
+                }),
                 db: storage.clone(),
                 trusted_networks: trusted_networks.clone(),
                 config: shared_config.clone(),
@@ -388,6 +407,7 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
                 flood: flood.clone(),
                 live: live.clone(),
                 shutdown: shutdown_rx.clone(),
+                tls: tls.as_ref().map(|t| t.status.clone()),
             })
             .clone();
         let app = router(
@@ -396,17 +416,49 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
         );
         let mut stop = shutdown_rx.clone();
         tracing::info!(service = %info.kind, url = %info.url(), "listening");
-        tasks.push(tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-        }));
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        tasks.push(match &tls {
+            None => tokio::spawn(async move {
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.wait_for(|s| *s).await;
+                    })
+                    .await
+            }),
+            Some(tls) => {
+                let handle = axum_server::Handle::new();
+                let server = axum_server::from_tcp_rustls(
+                    listener.into_std().map_err(|source| ServeError::Bind {
+                        service: info.kind,
+                        setting: "tls",
+                        addr: info.addr,
+                        source,
+                    })?,
+                    tls.rustls.clone(),
+                )
+                .map_err(|source| ServeError::Bind {
+                    service: info.kind,
+                    setting: "tls",
+                    addr: info.addr,
+                    source,
+                })?
+                .handle(handle.clone());
+                tokio::spawn(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                    // In-flight requests finish; `Running::wait` bounds how long.
+                    handle.graceful_shutdown(None);
+                });
+                tokio::spawn(server.serve(service))
+            }
+        });
         listeners.push(info);
+    }
+    if let Some(tls) = tls {
+        tls::spawn_reloader(
+            tls,
+            Duration::from_secs(config.tls_reload_secs),
+            shutdown_rx.clone(),
+        );
     }
     if let Some(orchestrator) = states.get(&ServiceKind::Orchestrator) {
         reasoning::spawn_learned_state(orchestrator);

@@ -205,6 +205,20 @@ pub struct ServiceMetrics {
 }
 
 impl ServiceMetrics {
+    /// Exports the served certificate's expiry and reload outcomes.
+    pub fn register_tls(&mut self, status: &crate::tls::TlsStatus) {
+        self.registry.register(
+            "tls_certificate_expiry_timestamp_seconds",
+            "When the served certificate expires, in seconds since the Unix epoch",
+            status.expiry.clone(),
+        );
+        self.registry.register(
+            "tls_certificate_reloads",
+            "Certificate reloads (SIGHUP or changed files), by result: ok, or error (the previous certificate stays)",
+            status.reloads.clone(),
+        );
+    }
+
     pub fn new(kind: ServiceKind) -> ServiceMetrics {
         let mut registry = Registry::default();
         let http_requests = Family::<HttpLabels, Counter>::default();

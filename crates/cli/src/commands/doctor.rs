@@ -12,7 +12,8 @@ use crate::args::{DoctorArgs, TargetArgs};
 
 /// The deployment the arguments name.
 pub fn target(args: &TargetArgs) -> Target {
-    let mut target = Target::on_host(&args.host);
+    let scheme = if args.https { "https" } else { "http" };
+    let mut target = Target::on_host(&args.host, scheme);
     for (kind, url) in [
         (ServiceKind::Orchestrator, &args.orchestrator),
         (ServiceKind::Specialists, &args.specialists),
@@ -26,6 +27,7 @@ pub fn target(args: &TargetArgs) -> Target {
         }
     }
     target.timeout = Duration::from_secs(args.timeout.max(1));
+    target.ca = args.cacert.clone();
     target
 }
 

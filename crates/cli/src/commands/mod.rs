@@ -13,3 +13,4 @@ pub mod mutate;
 pub mod rules;
 pub mod schema;
 pub mod serve;
+pub mod tls;

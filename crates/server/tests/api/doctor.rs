@@ -19,7 +19,7 @@ const ALL: &[ServiceKind] = &[
 ];
 
 fn target(app: &qa_server::Running, kinds: &[ServiceKind]) -> Target {
-    let mut t = Target::on_host("127.0.0.1");
+    let mut t = Target::on_host("127.0.0.1", "http");
     t.services.clear();
     for k in kinds {
         t.services.insert(*k, app.ops_url(*k).unwrap());

@@ -13,5 +13,6 @@ mod learning;
 mod openapi;
 mod operations;
 mod scenarios;
+mod tls;
 mod tools;
 mod ui;
