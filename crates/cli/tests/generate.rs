@@ -218,3 +218,143 @@ fn generate_for_javascript_writes_a_vitest_file_that_passes() {
         "{written}"
     );
 }
+
+/// A copy of a real crate qa-agent did not write: strsim, which this workspace depends on
+/// (through clap), from cargo's downloaded sources.
+fn strsim_copy() -> Option<tempfile::TempDir> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var("HOME").unwrap()).join(".cargo"));
+    let src = std::fs::read_dir(home.join("registry/src"))
+        .ok()?
+        .filter_map(Result::ok)
+        .flat_map(|d| {
+            std::fs::read_dir(d.path())
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+        })
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("strsim-0.11"))
+        })
+        .max()?;
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("strsim");
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(&src)
+        .arg(&dest)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Its benches and tests need dev-dependencies that are not downloaded: keep the library.
+    for extra in ["benches", "tests"] {
+        let _ = std::fs::remove_dir_all(dest.join(extra));
+    }
+    let manifest = std::fs::read_to_string(dest.join("Cargo.toml")).unwrap();
+    let lib_only: String = manifest
+        .split("\n[")
+        .filter(|section| {
+            !section.starts_with("[bench]") && !section.starts_with("dev-dependencies")
+        })
+        .collect::<Vec<_>>()
+        .join("\n[");
+    std::fs::write(dest.join("Cargo.toml"), lib_only).unwrap();
+    Some(dir)
+}
+
+#[test]
+fn generate_for_a_rust_crate_writes_tests_that_cargo_test_passes() {
+    let Some(dir) = strsim_copy() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "strsim's source must be in cargo's registry after the workspace build"
+        );
+        eprintln!("SKIPPED: strsim's source is not in cargo's registry");
+        return;
+    };
+    let krate = dir.path().join("strsim");
+    let out = qa_agent(
+        &krate,
+        &[
+            "generate",
+            "src/lib.rs",
+            "--budget",
+            "90",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &report["modules"][0];
+    assert_eq!(m["status"], "generated", "{m:#}");
+    assert_eq!(m["language"], "rust");
+    assert_eq!(m["module"], "strsim");
+    let targets: Vec<&str> = m["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for f in ["hamming", "levenshtein", "jaro", "osa_distance"] {
+        assert!(targets.contains(&f), "{targets:?}");
+    }
+    // Generic functions are named with the reason they were left out.
+    let skipped = m["skipped_targets"].to_string();
+    assert!(skipped.contains("generic_levenshtein"), "{skipped}");
+    let kept = m["kept"].as_array().unwrap();
+    assert!(kept.len() >= 6, "{m:#}");
+    let score = m["mutation"]["score"].as_f64().unwrap();
+    eprintln!(
+        "strsim: {} tests kept, {} dropped, mutation score {score:.2} ({} of {} mutants run), {:.0} s",
+        kept.len(),
+        m["dropped"].as_array().unwrap().len(),
+        m["mutation"]["killed"],
+        m["mutation"]["results"].as_array().unwrap().len(),
+        m["wall_seconds"].as_f64().unwrap()
+    );
+    assert!(score >= 0.5, "{score}");
+    let written = std::fs::read_to_string(krate.join("tests/strsim_qa.rs")).unwrap();
+    assert!(written.contains("use strsim::{"), "{written}");
+    assert!(written.contains("assert_eq!(levenshtein("), "{written}");
+    // Floats are compared with a tolerance, errors by their Debug text.
+    assert!(written.contains("expected.abs().max(1.0)"), "{written}");
+    assert!(
+        written.contains(".unwrap_err()), \"DifferentLengthArgs\")"),
+        "{written}"
+    );
+    // The written file passes `cargo test` on its own, outside the sandbox.
+    let test = Command::new("cargo")
+        .args(["test", "--offline", "--test", "strsim_qa", "-q"])
+        .current_dir(&krate)
+        .env("CARGO_TARGET_DIR", dir.path().join("target"))
+        .output()
+        .unwrap();
+    assert!(
+        test.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&test.stdout),
+        String::from_utf8_lossy(&test.stderr)
+    );
+}
+
+#[test]
+fn generate_for_rust_outside_a_cargo_package_says_so_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("lone.rs"), "pub fn one() -> i32 { 1 }\n").unwrap();
+    let out = qa_agent(dir.path(), &["generate", "lone.rs", "--budget", "10"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not in a Cargo package"), "{text}");
+    assert!(!dir.path().join("tests").exists());
+}

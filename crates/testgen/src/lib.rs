@@ -10,6 +10,7 @@ pub mod javascript;
 pub mod mutation;
 pub mod python;
 pub mod report;
+pub mod rust;
 pub mod select;
 
 use std::path::{Path, PathBuf};
@@ -134,6 +135,7 @@ pub fn generate(
         .map(|f| match language_of(f) {
             Some(Language::JavaScript) => javascript::generate::module(sandbox, f, options),
             Some(Language::Python) => python::generate::module(sandbox, f, options),
+            Some(Language::Rust) => rust::generate::module(sandbox, f, options),
             None => unsupported(f),
         })
         .collect();
@@ -148,11 +150,13 @@ pub fn generate(
 enum Language {
     Python,
     JavaScript,
+    Rust,
 }
 
 fn language_of(file: &Path) -> Option<Language> {
     match file.extension().and_then(|e| e.to_str()) {
         Some("py") => Some(Language::Python),
+        Some("rs") => Some(Language::Rust),
         // Declaration files hold types only.
         Some(_) if file.to_string_lossy().ends_with(".d.ts") => None,
         Some(e) if javascript::EXTENSIONS.contains(&e) => Some(Language::JavaScript),
@@ -167,8 +171,9 @@ fn unsupported(file: &Path) -> ModuleReport {
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
     report.problem = Some(match ext {
         "ts" => "a TypeScript declaration file holds no code to test".into(),
-        "rs" => "Rust #[test] generation is not built yet (Python and JavaScript are); nothing was written".into(),
-        _ => format!("no test generator for .{ext} files (Python and JavaScript are supported); nothing was written"),
+        _ => format!(
+            "no test generator for .{ext} files (Python and JavaScript are supported); nothing was written"
+        ),
     });
     report
 }
@@ -212,6 +217,12 @@ fn source_modules(path: &Path) -> Vec<PathBuf> {
                 || matches!(name, "conftest.py" | "setup.py" | "__main__.py");
             let skip = match language_of(p) {
                 Some(Language::JavaScript) => js_test_or_config,
+                // Binaries and build scripts are not reachable from tests.
+                Some(Language::Rust) => {
+                    matches!(name, "main.rs" | "build.rs")
+                        || p.components()
+                            .any(|c| c.as_os_str() == "bin" || c.as_os_str() == "target")
+                }
                 _ => python_test_or_setup,
             };
             !in_tests && !skip

@@ -66,10 +66,10 @@ impl Tool for GenerateTests {
         Box::pin(async move {
             let i: Input = input(v)?;
             done_analysis(cx, i.analysis_id).await?;
-            let supported = [".py", ".js", ".mjs", ".cjs"];
+            let supported = [".py", ".js", ".mjs", ".cjs", ".rs"];
             if !supported.iter().any(|ext| i.file.ends_with(ext)) {
                 return Err(ToolError::Invalid(format!(
-                    "`{}` is not a Python or JavaScript module: test generation covers Python (pytest) and JavaScript (Vitest, Jest) in this build",
+                    "`{}` is not a Python, JavaScript or Rust file: test generation covers Python (pytest), JavaScript (Vitest, Jest) and Rust (cargo test) in this build",
                     i.file
                 )));
             }
