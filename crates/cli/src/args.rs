@@ -36,8 +36,9 @@ pub enum Command {
     /// Chat in the terminal: each line is a question, the steps stream, then the answer
     /// (the conversation manager's WebSocket protocol).
     Chat(ChatArgs),
-    /// Generate unit tests for Python code, run them in the sandbox, and keep only those
-    /// that pass every time, check a produced value and add coverage or kill a mutant.
+    /// Generate unit tests for Python, JavaScript or Rust code, run them in the sandbox,
+    /// and keep only those that pass every time, check a produced value and add coverage
+    /// or kill a mutant.
     Generate(GenerateArgs),
     /// Score a test suite by mutation testing: small faults put into a module, and how many
     /// the tests catch, per function.
