@@ -51,18 +51,47 @@ impl RouteKey {
 /// Ratings of one route for one intent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RouteStats {
-    /// Summed rewards and their complements.
+    /// Summed rewards and their complements: one observation per distinct question (its
+    /// mean reward), plus one per rating without a question.
     pub successes: f64,
     pub failures: f64,
     pub ratings: u32,
     pub evidence: Vec<i64>,
+    /// Per question (lowercased, spaces collapsed): summed reward and ratings. The same
+    /// question rated again refines its own mean instead of adding evidence, so a few
+    /// questions asked often cannot outweigh many asked once.
+    #[serde(default)]
+    pub questions: BTreeMap<String, (f64, u32)>,
 }
 
 impl RouteStats {
     pub fn add(&mut self, rating: i32, feedback_id: i64) {
+        self.add_for(None, rating, feedback_id);
+    }
+
+    pub fn add_for(&mut self, question: Option<&str>, rating: i32, feedback_id: i64) {
         let r = reward(rating);
-        self.successes += r;
-        self.failures += 1.0 - r;
+        match question.map(|q| q.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()) {
+            Some(q) if !q.is_empty() => {
+                let (sum, n) = self.questions.entry(q).or_default();
+                let before = if *n > 0 { *sum / f64::from(*n) } else { 0.0 };
+                let had = *n > 0;
+                *sum += r;
+                *n += 1;
+                let after = *sum / f64::from(*n);
+                if had {
+                    self.successes += after - before;
+                    self.failures += before - after;
+                } else {
+                    self.successes += after;
+                    self.failures += 1.0 - after;
+                }
+            }
+            _ => {
+                self.successes += r;
+                self.failures += 1.0 - r;
+            }
+        }
         self.ratings += 1;
         self.evidence.push(feedback_id);
         if self.evidence.len() > EVIDENCE {
@@ -70,9 +99,10 @@ impl RouteStats {
         }
     }
 
-    /// Mean rating (1 to 5) of this route.
+    /// Mean rating (1 to 5) of this route, each question weighing once.
     pub fn mean_rating(&self) -> Option<f64> {
-        (self.ratings > 0).then(|| 1.0 + 4.0 * self.successes / f64::from(self.ratings))
+        let n = self.successes + self.failures;
+        (n > 0.0).then(|| 1.0 + 4.0 * self.successes / n)
     }
 }
 
@@ -178,6 +208,30 @@ mod tests {
             .count();
         assert!(alt > 900, "{alt}");
         assert_eq!(good.mean_rating(), Some(5.0));
+    }
+
+    #[test]
+    fn one_question_rated_again_and_again_weighs_as_one() {
+        let mut repeated = RouteStats::default();
+        for i in 0..20 {
+            repeated.add_for(Some("Why is  SEC002 a problem"), 5, i);
+        }
+        repeated.add_for(Some("why is sec002 a problem"), 1, 20);
+        // One question: its mean reward (20 fives and a one), as one observation.
+        assert!((repeated.successes + repeated.failures - 1.0).abs() < 1e-9);
+        assert!((repeated.successes - 80.0 / 84.0).abs() < 1e-9);
+        assert_eq!(repeated.ratings, 21);
+        let mut many = RouteStats::default();
+        for i in 0..3 {
+            many.add_for(Some(&format!("question {i}")), 1, i);
+        }
+        // Twenty fives on one question do not yet make an alternative beat a built-in
+        // route rated poorly on three.
+        let c = [
+            Candidate::new(true, Some(&many)),
+            Candidate::new(false, Some(&repeated)),
+        ];
+        assert_eq!(greedy(&c), Some(0));
     }
 
     #[test]

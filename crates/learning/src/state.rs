@@ -159,7 +159,7 @@ impl LearnedState {
                             .entry(key.label())
                             .or_insert_with(|| (key.clone(), Default::default()))
                             .1
-                            .add(rating, e.id);
+                            .add_for(e.context.question.as_deref(), rating, e.id);
                     }
                 }
             }
