@@ -358,3 +358,85 @@ fn generate_for_rust_outside_a_cargo_package_says_so_and_writes_nothing() {
     assert!(text.contains("not in a Cargo package"), "{text}");
     assert!(!dir.path().join("tests").exists());
 }
+
+#[test]
+fn rust_code_that_hangs_floods_output_or_writes_files_is_contained_and_reported() {
+    if Command::new("cargo").arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "CI has cargo");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let krate = dir.path().join("hostile");
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        "[package]\nname = \"hostile\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    let marker = format!("/tmp/qa-agent-escape-{}", std::process::id());
+    std::fs::write(
+        krate.join("src/lib.rs"),
+        format!(
+            r#"pub fn spin(n: u32) -> u32 {{
+    let mut x = n;
+    while x == 0 {{ x = x.wrapping_add(0); }}
+    x * 2
+}}
+
+pub fn scribble(flag: bool) -> bool {{
+    flag && std::fs::write("{marker}", "x").is_ok()
+}}
+
+pub fn shout(n: u8) -> usize {{
+    for _ in 0..(n as usize * 200_000) {{ println!("a flood of output, line after line"); }}
+    n as usize
+}}
+
+pub fn must_be_positive(x: i64) -> i64 {{
+    if x <= 0 {{ panic!("x must be positive, got {{x}}"); }}
+    x
+}}
+"#
+        ),
+    )
+    .unwrap();
+    let out = qa_agent(
+        &krate,
+        &[
+            "generate",
+            "src/lib.rs",
+            "--budget",
+            "60",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &report["modules"][0];
+    assert_eq!(m["status"], "generated", "{m:#}");
+    // The hanging call is named and left out; the function's other calls are still tested.
+    let skipped = m["skipped_targets"].to_string();
+    assert!(
+        skipped.contains("spin(0)") && skipped.contains("did not return"),
+        "{skipped}"
+    );
+    let written = std::fs::read_to_string(krate.join("tests/hostile_qa.rs")).unwrap();
+    assert!(written.contains("spin("), "{written}");
+    assert!(
+        written.contains("#[should_panic(expected = \"x must be positive, got"),
+        "{written}"
+    );
+    // Under bubblewrap the write went to the sandbox's private /tmp, not the host's.
+    if report["sandbox"]["mode"] == "bubblewrap" {
+        assert!(
+            !Path::new(&marker).exists(),
+            "the sandbox let a write through"
+        );
+    }
+}

@@ -71,7 +71,12 @@ impl RouteStats {
 
     pub fn add_for(&mut self, question: Option<&str>, rating: i32, feedback_id: i64) {
         let r = reward(rating);
-        match question.map(|q| q.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()) {
+        match question.map(|q| {
+            q.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        }) {
             Some(q) if !q.is_empty() => {
                 let (sum, n) = self.questions.entry(q).or_default();
                 let before = if *n > 0 { *sum / f64::from(*n) } else { 0.0 };

@@ -147,32 +147,37 @@ pub fn build(
 ) -> Result<Built, GenerateError> {
     let root = work.dir.path();
     let inside = |p: &Path| sandbox.path_inside(root, p);
-    let mut cmd = Command::new(
-        toolchain.bin.join("cargo").display().to_string(),
-        &work.package,
-    )
-    .args([
-        "build",
-        "--offline",
-        "--keep-going",
-        "--message-format=json",
-    ])
-    .env(
-        "CARGO_HOME",
-        inside(&root.join(".cargo-home")).display().to_string(),
-    )
-    .env(
-        "CARGO_TARGET_DIR",
-        inside(&root.join("target")).display().to_string(),
-    )
-    .env("RUSTC", toolchain.bin.join("rustc").display().to_string())
-    .env(
-        "PATH",
-        format!("{}:/usr/local/bin:/usr/bin:/bin", toolchain.bin.display()),
-    )
-    .env("CARGO_TERM_COLOR", "never")
-    .env("CARGO_INCREMENTAL", "1")
-    .limits(limits(wall));
+    // The sandbox's work directory is the copy's root (a workspace member builds only
+    // with its workspace around it); the package is named by its manifest.
+    let mut cmd = Command::new(toolchain.bin.join("cargo").display().to_string(), root)
+        .args([
+            "build",
+            "--offline",
+            "--keep-going",
+            "--message-format=json",
+            "--manifest-path",
+        ])
+        .arg(
+            inside(&work.package.join("Cargo.toml"))
+                .display()
+                .to_string(),
+        )
+        .env(
+            "CARGO_HOME",
+            inside(&root.join(".cargo-home")).display().to_string(),
+        )
+        .env(
+            "CARGO_TARGET_DIR",
+            inside(&root.join("target")).display().to_string(),
+        )
+        .env("RUSTC", toolchain.bin.join("rustc").display().to_string())
+        .env(
+            "PATH",
+            format!("{}:/usr/local/bin:/usr/bin:/bin", toolchain.bin.display()),
+        )
+        .env("CARGO_TERM_COLOR", "never")
+        .env("CARGO_INCREMENTAL", "1")
+        .limits(limits(wall));
     for n in names {
         cmd = cmd.args(["--test", n.as_str()]);
     }
@@ -231,7 +236,6 @@ fn host_path(sandbox: &Sandbox, root: &Path, exe: &Path) -> PathBuf {
 
 /// The output of one run of a test binary.
 pub struct Run {
-    pub stdout: String,
     pub timed_out: bool,
     /// `test NAME ... ok|FAILED` lines: name → passed.
     pub results: BTreeMap<String, bool>,
@@ -247,7 +251,7 @@ pub fn run(
     let root = work.dir.path();
     let cmd = Command::new(
         sandbox.path_inside(root, binary).display().to_string(),
-        &work.package,
+        root,
     )
     .args(args.iter().copied())
     .env("RUST_BACKTRACE", "0")
@@ -263,11 +267,12 @@ pub fn run(
             .strip_prefix("test ")
             .and_then(|rest| rest.rsplit_once(" ... "))
         {
+            // `test f - should panic ... ok`
+            let name = name.trim_end_matches(" - should panic");
             results.insert(name.to_string(), verdict.trim() == "ok");
         }
     }
     Ok(Run {
-        stdout,
         timed_out: matches!(outcome.status, qa_sandbox::Status::TimedOut),
         results,
     })

@@ -29,15 +29,21 @@ pub enum Observed {
     Panic(String),
 }
 
-/// A probe integration test: every call under `catch_unwind`, one line per outcome.
+/// Where the probe writes its lines, relative to the sandbox's work directory: apart from
+/// stdout, which the code under test may flood.
+pub const PROBE_OUT: &str = "qa-probe-out.txt";
+
+/// A probe integration test: every call under `catch_unwind`, one line per outcome,
+/// appended and flushed to [`PROBE_OUT`] as it happens (a call that hangs loses only
+/// itself and the calls after it).
 pub fn probe(prelude: &str, krate_path: &str, t: &Target, calls: &[&Call]) -> String {
     let mut s = format!(
-        "#![allow(unused, clippy::all)]\n{prelude}use {krate_path}::{};\n\nfn __qa_message(e: &(dyn std::any::Any + Send)) -> String {{\n    e.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| e.downcast_ref::<String>().cloned()).unwrap_or_default()\n}}\n\n#[test]\nfn __qa_probe() {{\n    std::panic::set_hook(Box::new(|_| {{}}));\n",
+        "#![allow(unused, clippy::all)]\n{prelude}use {krate_path}::{};\nuse std::io::Write;\n\nfn __qa_message(e: &(dyn std::any::Any + Send)) -> String {{\n    e.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| e.downcast_ref::<String>().cloned()).unwrap_or_default()\n}}\n\n#[test]\nfn __qa_probe() {{\n    std::panic::set_hook(Box::new(|_| {{}}));\n    let mut out = std::fs::OpenOptions::new().create(true).append(true).open({PROBE_OUT:?}).expect(\"probe output\");\n",
         t.name
     );
     for c in calls {
         s.push_str(&format!(
-            "    match std::panic::catch_unwind(|| format!(\"{{:?}}\", {})) {{\n        Ok(v) => println!(\"QA\\t{}\\tOK\\t{{}}\", v.replace('\\n', \"\\u{{1}}\")),\n        Err(e) => println!(\"QA\\t{}\\tPANIC\\t{{}}\", __qa_message(&*e).replace('\\n', \"\\u{{1}}\")),\n    }}\n",
+            "    let line = match std::panic::catch_unwind(|| format!(\"{{:?}}\", {})) {{\n        Ok(v) => format!(\"QA\\t{}\\tOK\\t{{}}\\n\", v.replace('\\n', \"\\u{{1}}\")),\n        Err(e) => format!(\"QA\\t{}\\tPANIC\\t{{}}\\n\", __qa_message(&*e).replace('\\n', \"\\u{{1}}\")),\n    }};\n    out.write_all(line.as_bytes()).and_then(|_| out.flush()).expect(\"probe output\");\n",
             c.expr(t),
             c.id,
             c.id
@@ -213,12 +219,12 @@ pub fn file(
         }
     }
     for t in tests {
-        s.push('\n');
+        s.push_str("\n#[test]\n");
         for a in &t.attrs {
             s.push_str(a);
             s.push('\n');
         }
-        s.push_str(&format!("#[test]\nfn {}() {{\n{}\n}}\n", t.name, t.body));
+        s.push_str(&format!("fn {}() {{\n{}\n}}\n", t.name, t.body));
     }
     s
 }
