@@ -54,6 +54,37 @@ impl ApiError {
         )
     }
 
+    /// [`ApiError::not_found`] for a record looked up by id in the caller's tenant; when it
+    /// exists in another tenant, the attempt is counted (`cross_tenant_denials_total`) and
+    /// logged, without telling the caller.
+    pub async fn not_found_for(
+        state: &crate::AppState,
+        caller: &crate::auth::Caller,
+        kind: qa_store::Owned,
+        id: i64,
+        what: impl std::fmt::Display,
+    ) -> ApiError {
+        if let Ok(Some(owner)) = state.db.db.owner_of(kind, id).await
+            && owner != caller.0.tenant_id
+        {
+            state
+                .metrics
+                .cross_tenant_denials
+                .get_or_create(&crate::metrics::ResourceLabels {
+                    resource: kind.as_str().into(),
+                })
+                .inc();
+            tracing::warn!(
+                resource = kind.as_str(),
+                id,
+                tenant = caller.0.tenant_id,
+                actor = %caller.actor(),
+                "request for another tenant's record denied"
+            );
+        }
+        ApiError::not_found(what)
+    }
+
     pub fn conflict(detail: impl Into<String>) -> ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", detail)
     }

@@ -39,6 +39,12 @@ pub struct AuthFailureLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResourceLabels {
+    /// `analysis`, `conversation`, `task`, `generated_tests` or `feedback`.
+    pub resource: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AuthErrorLabels {
     /// `backend`: keys could not be checked at all.
     pub kind: String,
@@ -191,6 +197,7 @@ pub struct ServiceMetrics {
     pub http_duration: HistogramFamily<RouteLabels>,
     memory_usage: Gauge,
     pub auth_failures: Family<AuthFailureLabels, Counter>,
+    pub cross_tenant_denials: Family<ResourceLabels, Counter>,
     pub auth_errors: Family<AuthErrorLabels, Counter>,
     pub tool_executions: Family<ToolLabels, Counter>,
     pub tool_duration: HistogramFamily<ToolName>,
@@ -242,6 +249,8 @@ impl ServiceMetrics {
         );
         let auth_failures = Family::<AuthFailureLabels, Counter>::default();
         registry.register(AUTH_FAILURES.0, AUTH_FAILURES.1, auth_failures.clone());
+        let cross_tenant_denials = Family::<ResourceLabels, Counter>::default();
+        registry.register(CROSS_TENANT.0, CROSS_TENANT.1, cross_tenant_denials.clone());
         let auth_errors = Family::<AuthErrorLabels, Counter>::default();
         registry.register(AUTH_ERRORS.0, AUTH_ERRORS.1, auth_errors.clone());
         let tool_executions = Family::<ToolLabels, Counter>::default();
@@ -407,6 +416,7 @@ impl ServiceMetrics {
             http_duration,
             memory_usage,
             auth_failures,
+            cross_tenant_denials,
             auth_errors,
             tool_executions,
             tool_duration,
@@ -612,7 +622,13 @@ const RUNBOOK: &[(ServiceKind, &str, &str, Kind)] = {
 const EVERY_SERVICE: &[(&str, &str, Kind)] = &[
     (AUTH_FAILURES.0, AUTH_FAILURES.1, Kind::Counter),
     (AUTH_ERRORS.0, AUTH_ERRORS.1, Kind::Counter),
+    (CROSS_TENANT.0, CROSS_TENANT.1, Kind::Counter),
 ];
+
+const CROSS_TENANT: (&str, &str) = (
+    "cross_tenant_denials",
+    "Requests for another tenant's record by id, answered 404 like a missing one, by resource",
+);
 
 const AUTH_FAILURES: (&str, &str) = (
     "auth_failures",

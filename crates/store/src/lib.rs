@@ -87,6 +87,7 @@ mod generated;
 mod jobs;
 mod learning;
 mod operations;
+mod ownership;
 mod report;
 mod traces;
 
@@ -108,6 +109,7 @@ pub use learning::{
     scope_of,
 };
 pub use operations::{FeedbackBacklog, MaintenanceStep, Specialist};
+pub use ownership::Owned;
 pub use report::PeriodReport;
 pub use traces::{FinishedTrace, LearnedSnapshot, TraceRecord};
 

@@ -403,8 +403,17 @@ pub async fn get_one(
         .db
         .trace(caller.0.tenant_id, id)
         .await?
-        .filter(|t| t.user_id == Some(caller.0.user_id) || caller.require_admin().is_ok())
-        .ok_or_else(|| ApiError::not_found(format!("task {id}")))?;
+        .filter(|t| t.user_id == Some(caller.0.user_id) || caller.require_admin().is_ok());
+    let Some(t) = t else {
+        return Err(ApiError::not_found_for(
+            &state,
+            &caller,
+            qa_store::Owned::Task,
+            id,
+            format!("task {id}"),
+        )
+        .await);
+    };
     Ok(Json(TaskView::from_record(t, interrupted_after(&state))))
 }
 

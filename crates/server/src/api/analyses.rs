@@ -224,12 +224,17 @@ fn view(a: AnalysisRecord) -> Analysis {
 }
 
 async fn owned(state: &AppState, caller: &Caller, id: i64) -> Result<AnalysisRecord, ApiError> {
-    state
-        .db
-        .db
-        .analysis(caller.0.tenant_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("analysis {id}")))
+    match state.db.db.analysis(caller.0.tenant_id, id).await? {
+        Some(a) => Ok(a),
+        None => Err(ApiError::not_found_for(
+            state,
+            caller,
+            qa_store::Owned::Analysis,
+            id,
+            format!("analysis {id}"),
+        )
+        .await),
+    }
 }
 
 /// Status, progress and, when done, the summary of an analysis.

@@ -55,12 +55,22 @@ async fn owned(
     caller: &Caller,
     id: i64,
 ) -> Result<qa_store::Conversation, ApiError> {
-    state
+    match state
         .db
         .db
         .conversation(caller.0.tenant_id, caller.0.user_id, id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("conversation {id}")))
+    {
+        Some(c) => Ok(c),
+        None => Err(ApiError::not_found_for(
+            state,
+            caller,
+            qa_store::Owned::Conversation,
+            id,
+            format!("conversation {id}"),
+        )
+        .await),
+    }
 }
 
 /// The caller's conversations, most recently active first.
@@ -111,7 +121,14 @@ pub async fn delete(
     {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found(format!("conversation {id}")))
+        Err(ApiError::not_found_for(
+            &state,
+            &caller,
+            qa_store::Owned::Conversation,
+            id,
+            format!("conversation {id}"),
+        )
+        .await)
     }
 }
 

@@ -105,8 +105,17 @@ pub async fn retract(
         .db
         .feedback_by_id(caller.0.tenant_id, id)
         .await?
-        .filter(|r| r.user_id == Some(caller.0.user_id) || caller.0.role == qa_store::Role::Admin)
-        .ok_or_else(|| ApiError::not_found(format!("feedback {id}")))?;
+        .filter(|r| r.user_id == Some(caller.0.user_id) || caller.0.role == qa_store::Role::Admin);
+    let Some(row) = row else {
+        return Err(ApiError::not_found_for(
+            &state,
+            &caller,
+            qa_store::Owned::Feedback,
+            id,
+            format!("feedback {id}"),
+        )
+        .await);
+    };
     if row.retracted_at.is_none() {
         state.db.db.retract_feedback(&row).await?;
         state.learning.feedback_withdrawn();

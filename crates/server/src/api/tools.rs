@@ -190,11 +190,15 @@ pub async fn generated_tests(
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    let g = state
-        .db
-        .db
-        .generated_tests(caller.0.tenant_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("generated tests {id}")))?;
+    let Some(g) = state.db.db.generated_tests(caller.0.tenant_id, id).await? else {
+        return Err(ApiError::not_found_for(
+            &state,
+            &caller,
+            qa_store::Owned::GeneratedTests,
+            id,
+            format!("generated tests {id}"),
+        )
+        .await);
+    };
     Ok(Json(serde_json::to_value(g).unwrap_or_default()))
 }

@@ -224,6 +224,14 @@ async fn a_path_is_analysed_in_the_background_and_its_results_are_served() {
                 "{suffix}"
             );
         }
+        // Counted as cross-tenant denials (a security signal); a missing id is not.
+        let (code, _, _) = call("GET", &format!("{analyses}/999999"), Some(&eve), None).await;
+        assert_eq!(code, 404);
+        let text = get(&format!("{base}/metrics")).await.1;
+        assert!(
+            text.contains("cross_tenant_denials_total{resource=\"analysis\"} 4"),
+            "{text}"
+        );
         let (_, _, list) = call("GET", &analyses, Some(&eve), None).await;
         assert_eq!(list["items"], json!([]));
         let (_, _, list) = call("GET", &analyses, Some(ADMIN_KEY), None).await;
