@@ -114,6 +114,28 @@ pub(crate) fn abnormal_end(
     ))
 }
 
+/// Runs one module's generation; an error becomes the report's status (`no_toolchain`
+/// for a missing toolchain, else `failed`) and problem, so one bad module never stops
+/// the others.
+pub(crate) fn run_module(
+    file: &Path,
+    language: &str,
+    generate: impl FnOnce(&mut ModuleReport, Instant) -> Result<(), GenerateError>,
+) -> ModuleReport {
+    let started = Instant::now();
+    let mut report = ModuleReport::new(file);
+    report.language = language.into();
+    if let Err(e) = generate(&mut report, started) {
+        report.status = match e {
+            GenerateError::Toolchain(_) => ModuleStatus::NoToolchain,
+            _ => ModuleStatus::Failed,
+        };
+        report.problem = Some(e.to_string());
+    }
+    report.wall_seconds = started.elapsed().as_secs_f64();
+    report
+}
+
 /// The Python interpreter the sandbox runs (`QA_AGENT_PYTHON`, default `python3`).
 pub fn python_interpreter() -> String {
     std::env::var("QA_AGENT_PYTHON").unwrap_or_else(|_| "python3".to_owned())

@@ -23,18 +23,9 @@ use crate::{GenerateError, GenerateOptions};
 const MAX_TESTS_PER_TARGET: usize = 25;
 
 pub fn module(sandbox: &Sandbox, file: &Path, options: &GenerateOptions) -> ModuleReport {
-    let started = Instant::now();
-    let mut report = ModuleReport::new(file);
-    report.language = "javascript".into();
-    if let Err(e) = generate(sandbox, file, options, &mut report, started) {
-        report.status = match e {
-            GenerateError::Toolchain(_) => ModuleStatus::NoToolchain,
-            _ => ModuleStatus::Failed,
-        };
-        report.problem = Some(e.to_string());
-    }
-    report.wall_seconds = started.elapsed().as_secs_f64();
-    report
+    crate::run_module(file, "javascript", |report, started| {
+        generate(sandbox, file, options, report, started)
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -24,17 +24,9 @@ pub const RERUNS: u32 = 5;
 const MAX_TESTS_PER_TARGET: usize = 30;
 
 pub fn module(sandbox: &Sandbox, file: &Path, options: &GenerateOptions) -> ModuleReport {
-    let started = Instant::now();
-    let mut report = ModuleReport::new(file);
-    match generate(sandbox, file, options, &mut report, started) {
-        Ok(()) => {}
-        Err(e) => {
-            report.status = ModuleStatus::Failed;
-            report.problem = Some(e.to_string());
-        }
-    }
-    report.wall_seconds = started.elapsed().as_secs_f64();
-    report
+    crate::run_module(file, "python", |report, started| {
+        generate(sandbox, file, options, report, started)
+    })
 }
 
 fn generate(

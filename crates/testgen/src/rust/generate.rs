@@ -28,18 +28,9 @@ const MAX_TESTS_PER_TARGET: usize = 10;
 const MAX_MUTANTS: usize = 160;
 
 pub fn module(sandbox: &Sandbox, file: &Path, options: &GenerateOptions) -> ModuleReport {
-    let started = Instant::now();
-    let mut report = ModuleReport::new(file);
-    report.language = "rust".into();
-    if let Err(e) = generate(sandbox, file, options, &mut report, started) {
-        report.status = match e {
-            GenerateError::Toolchain(_) => ModuleStatus::NoToolchain,
-            _ => ModuleStatus::Failed,
-        };
-        report.problem = Some(e.to_string());
-    }
-    report.wall_seconds = started.elapsed().as_secs_f64();
-    report
+    crate::run_module(file, "rust", |report, started| {
+        generate(sandbox, file, options, report, started)
+    })
 }
 
 /// Each test's pass/fail in a run of the candidates, and whether a binary timed out.

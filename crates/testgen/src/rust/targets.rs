@@ -117,13 +117,17 @@ pub struct Discovered {
     pub chars: BTreeSet<String>,
 }
 
-pub fn discover(source: &str) -> Option<Discovered> {
-    let tree = qa_analysis::parse_tree(
+fn parse(source: &str) -> Option<tree_sitter::Tree> {
+    qa_analysis::parse_tree(
         qa_analysis::Dialect::Rust,
         source.as_bytes(),
         Duration::from_secs(5),
     )
-    .ok()?;
+    .ok()
+}
+
+pub fn discover(source: &str) -> Option<Discovered> {
+    let tree = parse(source)?;
     let root = tree.root_node();
     let text = |n: Node| {
         n.utf8_text(source.as_bytes())
@@ -479,11 +483,7 @@ fn dedup(v: Vec<String>) -> Vec<String> {
 /// comparison, arithmetic and boolean operators swapped, integer and boolean constants
 /// changed, `!` removed.
 pub fn mutants(source: &str, only: &BTreeSet<String>) -> Vec<Mutant> {
-    let Ok(tree) = qa_analysis::parse_tree(
-        qa_analysis::Dialect::Rust,
-        source.as_bytes(),
-        Duration::from_secs(5),
-    ) else {
+    let Some(tree) = parse(source) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -510,11 +510,7 @@ pub fn mutants(source: &str, only: &BTreeSet<String>) -> Vec<Mutant> {
 /// The targets and the file's top-level functions they call, directly or through each
 /// other (an identifier with the function's name in a reachable body).
 pub fn reachable(source: &str, targets: &[Target]) -> BTreeSet<String> {
-    let Ok(tree) = qa_analysis::parse_tree(
-        qa_analysis::Dialect::Rust,
-        source.as_bytes(),
-        Duration::from_secs(5),
-    ) else {
+    let Some(tree) = parse(source) else {
         return BTreeSet::new();
     };
     let root = tree.root_node();
@@ -567,11 +563,7 @@ fn identifiers(node: Node, source: &str, out: &mut BTreeSet<String>) {
 
 /// `(name, first line, last line)` of the file's top-level functions.
 pub fn functions(source: &str) -> Vec<(String, u32, u32)> {
-    let Ok(tree) = qa_analysis::parse_tree(
-        qa_analysis::Dialect::Rust,
-        source.as_bytes(),
-        Duration::from_secs(5),
-    ) else {
+    let Some(tree) = parse(source) else {
         return Vec::new();
     };
     let root = tree.root_node();
