@@ -114,6 +114,19 @@ pub(crate) fn abnormal_end(
     ))
 }
 
+/// A module's text; binary or non-UTF-8 files are refused with the reason (`hint` says
+/// what such a file usually is in the language).
+pub(crate) fn read_source(file: &Path, hint: &str) -> Result<String, GenerateError> {
+    let bytes = std::fs::read(file).map_err(|e| GenerateError::Unreadable {
+        path: file.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    String::from_utf8(bytes).map_err(|_| GenerateError::Unreadable {
+        path: file.to_path_buf(),
+        reason: format!("not UTF-8 text{hint}"),
+    })
+}
+
 /// Runs one module's generation; an error becomes the report's status (`no_toolchain`
 /// for a missing toolchain, else `failed`) and problem, so one bad module never stops
 /// the others.

@@ -44,14 +44,7 @@ fn generate(
     started: Instant,
 ) -> Result<(), GenerateError> {
     let budget = options.budget;
-    let bytes = std::fs::read(file).map_err(|e| GenerateError::Unreadable {
-        path: file.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let source = String::from_utf8(bytes).map_err(|_| GenerateError::Unreadable {
-        path: file.to_path_buf(),
-        reason: "not UTF-8 text".into(),
-    })?;
+    let source = crate::read_source(file, "")?;
     let mut module = JsModule::of(file).map_err(GenerateError::Io)?;
     report.module = module.relative();
     // The toolchain first: nothing is written that could not be run.

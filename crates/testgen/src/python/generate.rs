@@ -38,14 +38,7 @@ fn generate(
 ) -> Result<(), GenerateError> {
     let budget = options.budget;
     let deadline = started + budget;
-    let bytes = std::fs::read(file).map_err(|e| GenerateError::Unreadable {
-        path: file.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    let source = String::from_utf8(bytes).map_err(|_| GenerateError::Unreadable {
-        path: file.to_path_buf(),
-        reason: "not UTF-8 text (a binary or a C extension?)".into(),
-    })?;
+    let source = crate::read_source(file, " (a binary or a C extension?)")?;
     let location = ModuleLocation::of(file).map_err(GenerateError::Io)?;
     report.framework = Some("pytest".into());
     report.module = location.module.clone();
