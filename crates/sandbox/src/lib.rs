@@ -233,6 +233,39 @@ impl Sandbox {
 
     /// Runs `command` to its end, a limit, or its wall-clock timeout.
     pub fn run(&self, command: &Command) -> Result<Outcome, SandboxError> {
-        run::run(self, command)
+        let outcome = run::run(self, command)?;
+        count_limit_hit(&outcome, &command.limits);
+        Ok(outcome)
+    }
+}
+
+/// The limits a run can be stopped by, as `sandbox_limit_hits_total{limit}` names them.
+pub const LIMITS: [&str; 4] = ["wall", "cpu", "file_size", "output"];
+
+static LIMIT_HITS: [std::sync::atomic::AtomicU64; 4] = [
+    std::sync::atomic::AtomicU64::new(0),
+    std::sync::atomic::AtomicU64::new(0),
+    std::sync::atomic::AtomicU64::new(0),
+    std::sync::atomic::AtomicU64::new(0),
+];
+
+/// Runs a limit stopped (or cut, for output) since this process started, by limit in
+/// the order of [`LIMITS`]. Wall and CPU hits are routine (generated code that loops);
+/// file-size hits mean code tried to fill the disk.
+pub fn limit_hits() -> [u64; 4] {
+    LIMIT_HITS
+        .each_ref()
+        .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+fn count_limit_hit(outcome: &Outcome, limits: &Limits) {
+    let which = match outcome.status {
+        Status::TimedOut => Some(0),
+        Status::Signalled(24) | Status::Signalled(9) if outcome.wall >= limits.cpu => Some(1),
+        Status::Signalled(25) => Some(2),
+        _ => None,
+    };
+    for i in which.into_iter().chain(outcome.truncated.then_some(3)) {
+        LIMIT_HITS[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }

@@ -244,6 +244,7 @@ fn a_huge_file_and_huge_output_are_capped() {
             output: 4096,
             ..quick()
         };
+        let before = qa_sandbox::limit_hits();
         let run = sandbox
             .run(
                 &python(work.path(), "open('big', 'wb').write(b'x' * (8 << 20))")
@@ -251,6 +252,11 @@ fn a_huge_file_and_huge_output_are_capped() {
             )
             .unwrap();
         assert_ne!(run.status, Status::Exited(0), "{}", sandbox.mode());
+        // Counted for `sandbox_limit_hits_total{limit="file_size"}` (other tests of this
+        // binary may add to it at the same time, never take away).
+        if run.status == Status::Signalled(25) {
+            assert!(qa_sandbox::limit_hits()[2] > before[2]);
+        }
         let size = std::fs::metadata(work.path().join("big"))
             .map(|m| m.len())
             .unwrap_or(0);
@@ -268,6 +274,7 @@ fn a_huge_file_and_huge_output_are_capped() {
         assert!(run.success(), "{}", run.stderr_text());
         assert!(run.truncated);
         assert_eq!(run.stdout.len(), 4096);
+        assert!(qa_sandbox::limit_hits()[3] > before[3]);
     }
 }
 

@@ -45,6 +45,12 @@ pub struct ResourceLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    /// `wall`, `cpu`, `file_size` or `output`.
+    pub limit: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AuthErrorLabels {
     /// `backend`: keys could not be checked at all.
     pub kind: String,
@@ -198,6 +204,8 @@ pub struct ServiceMetrics {
     memory_usage: Gauge,
     pub auth_failures: Family<AuthFailureLabels, Counter>,
     pub cross_tenant_denials: Family<ResourceLabels, Counter>,
+    /// The specialist service's copy of the process-wide sandbox counters.
+    sandbox_limit_hits: Family<LimitLabels, Counter>,
     pub auth_errors: Family<AuthErrorLabels, Counter>,
     pub tool_executions: Family<ToolLabels, Counter>,
     pub tool_duration: HistogramFamily<ToolName>,
@@ -249,6 +257,14 @@ impl ServiceMetrics {
         );
         let auth_failures = Family::<AuthFailureLabels, Counter>::default();
         registry.register(AUTH_FAILURES.0, AUTH_FAILURES.1, auth_failures.clone());
+        let sandbox_limit_hits = Family::<LimitLabels, Counter>::default();
+        if kind == ServiceKind::Specialists {
+            registry.register(
+                "sandbox_limit_hits",
+                "Sandboxed runs (generated tests, mutants) stopped by a limit, by limit: wall and cpu are routine (code that loops), file_size means code tried to fill the disk, output that it flooded its output",
+                sandbox_limit_hits.clone(),
+            );
+        }
         let cross_tenant_denials = Family::<ResourceLabels, Counter>::default();
         registry.register(CROSS_TENANT.0, CROSS_TENANT.1, cross_tenant_denials.clone());
         let auth_errors = Family::<AuthErrorLabels, Counter>::default();
@@ -417,6 +433,7 @@ impl ServiceMetrics {
             memory_usage,
             auth_failures,
             cross_tenant_denials,
+            sandbox_limit_hits,
             auth_errors,
             tool_executions,
             tool_duration,
@@ -455,6 +472,15 @@ impl ServiceMetrics {
 
     /// The text exposition of every metric of this service.
     pub fn encode(&self) -> String {
+        if self.kind == ServiceKind::Specialists {
+            // Every limit shown from the start; the counters follow the process-wide ones.
+            for (name, total) in qa_sandbox::LIMITS.iter().zip(qa_sandbox::limit_hits()) {
+                let c = self.sandbox_limit_hits.get_or_create(&LimitLabels {
+                    limit: (*name).into(),
+                });
+                c.inc_by(total.saturating_sub(c.get()));
+            }
+        }
         let rss = resident_memory_bytes();
         if let Some(rss) = rss {
             self.memory_usage.set(rss as i64);
