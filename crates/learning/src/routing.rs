@@ -19,6 +19,9 @@ pub const BUILTIN_PRIOR: (f64, f64) = (4.0, 1.0);
 pub const ALTERNATIVE_PRIOR: (f64, f64) = (1.0, 3.0);
 /// Feedback ids kept as evidence per route.
 const EVIDENCE: usize = 20;
+/// Distinct questions remembered per route and context; past it a new question counts as
+/// a plain rating, so the snapshot stays bounded.
+const QUESTIONS: usize = 500;
 
 /// A route as the learning engine names it: mode and specialists (sorted).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -71,13 +74,19 @@ impl RouteStats {
 
     pub fn add_for(&mut self, question: Option<&str>, rating: i32, feedback_id: i64) {
         let r = reward(rating);
-        match question.map(|q| {
-            q.split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_lowercase()
-        }) {
-            Some(q) if !q.is_empty() => {
+        let key = question
+            .map(|q| {
+                q.split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_lowercase()
+            })
+            .filter(|q| {
+                !q.is_empty()
+                    && (self.questions.contains_key(q) || self.questions.len() < QUESTIONS)
+            });
+        match key {
+            Some(q) => {
                 let (sum, n) = self.questions.entry(q).or_default();
                 let before = if *n > 0 { *sum / f64::from(*n) } else { 0.0 };
                 let had = *n > 0;
@@ -226,6 +235,13 @@ mod tests {
         assert!((repeated.successes + repeated.failures - 1.0).abs() < 1e-9);
         assert!((repeated.successes - 80.0 / 84.0).abs() < 1e-9);
         assert_eq!(repeated.ratings, 21);
+        // Bounded: past QUESTIONS distinct questions, new ones count as plain ratings.
+        let mut wide = RouteStats::default();
+        for i in 0..(QUESTIONS as i64 + 10) {
+            wide.add_for(Some(&format!("question {i}")), 5, i);
+        }
+        assert_eq!(wide.questions.len(), QUESTIONS);
+        assert!((wide.successes - (QUESTIONS + 10) as f64).abs() < 1e-9);
         let mut many = RouteStats::default();
         for i in 0..3 {
             many.add_for(Some(&format!("question {i}")), 1, i);
