@@ -111,6 +111,15 @@ impl Target {
             ca: None,
         }
     }
+
+    /// The HTTP client for the checks: the target's timeout and trusted roots.
+    pub fn client(&self) -> Result<reqwest::Client, String> {
+        crate::tls::client_builder(self.ca.as_deref())
+            .map_err(|e| e.to_string())?
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| e.to_string())
+    }
 }
 
 const RUNBOOK: &str = "docs/production-runbook.md";
@@ -252,17 +261,6 @@ pub async fn diagnose(target: &Target) -> Report {
         problems: f.problems,
         passed: f.passed,
         skipped: f.skipped,
-    }
-}
-
-impl Target {
-    /// The HTTP client for the checks: the target's timeout and trusted roots.
-    pub fn client(&self) -> Result<reqwest::Client, String> {
-        crate::tls::client_builder(self.ca.as_deref())
-            .map_err(|e| e.to_string())?
-            .timeout(self.timeout)
-            .build()
-            .map_err(|e| e.to_string())
     }
 }
 

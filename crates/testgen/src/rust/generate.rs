@@ -57,14 +57,10 @@ fn generate(
     report.framework = Some("cargo test".into());
     // The toolchain first: nothing is written that could not be run.
     let toolchain = toolchain()?;
-    let tree = qa_analysis::parse_tree(
-        qa_analysis::Dialect::Rust,
-        source.as_bytes(),
-        Duration::from_secs(5),
-    )
-    .map_err(|e| GenerateError::Syntax(e.to_string()))?;
-    let found =
-        targets::discover(&source).ok_or_else(|| GenerateError::Syntax("unparsable".into()))?;
+    let tree = targets::parse(&source).ok_or_else(|| {
+        GenerateError::Syntax(format!("in {} (tree-sitter gave up)", file.display()))
+    })?;
+    let found = targets::discover(&tree, &source);
     // Older syntax tree-sitter does not know (`a...b` patterns) leaves error nodes but the
     // functions around them are still found; rustc judges the rest.
     if tree.root_node().has_error() && found.targets.is_empty() && found.skipped.is_empty() {
@@ -87,7 +83,7 @@ fn generate(
     }
     let work = Work::copy(&krate, &toolchain)?;
     if let Some(why) = cargo::fetch(&toolchain, &work, Duration::from_secs(180)) {
-        tracing_note(report, format!("cargo fetch: {why}"));
+        add_note(report, format!("cargo fetch: {why}"));
     }
     let mut ours: Vec<String> = (0..all.len())
         .flat_map(|i| [format!("__qa_probe_{i}"), format!("__qa_candidates_{i}")])
@@ -411,8 +407,8 @@ fn generate(
     // 3. Mutants: which candidates notice each.
     // Mutants of what the functions under test can reach: themselves and the file's
     // functions they call, directly or not (by name).
-    let reachable = targets::reachable(&source, &all);
-    let mut mutants = targets::mutants(&source, &reachable);
+    let reachable = targets::reachable(&tree, &source, &all);
+    let mut mutants = targets::mutants(&tree, &source, &reachable);
     if mutants.len() > MAX_MUTANTS {
         let step = mutants.len() as f64 / MAX_MUTANTS as f64;
         mutants = (0..MAX_MUTANTS)
@@ -598,7 +594,7 @@ fn generate(
     report.validation_runs = RERUNS;
 
     // 6. The mutation score of the kept tests over the mutants that ran.
-    let functions = targets::functions(&source);
+    let functions = targets::functions(&tree, &source);
     let kept_names: BTreeSet<&str> = kept_final.iter().map(|c| c.name.as_str()).collect();
     let mut results = Vec::new();
     let mut per: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -692,7 +688,7 @@ fn first_line(s: &str) -> String {
 }
 
 /// A note for the report that does not stop generation.
-fn tracing_note(report: &mut ModuleReport, note: String) {
+fn add_note(report: &mut ModuleReport, note: String) {
     report.problem = Some(match report.problem.take() {
         Some(p) => format!("{p}; {note}"),
         None => note,

@@ -117,7 +117,8 @@ pub struct Discovered {
     pub chars: BTreeSet<String>,
 }
 
-fn parse(source: &str) -> Option<tree_sitter::Tree> {
+/// The file's tree, parsed once and shared by the functions below.
+pub fn parse(source: &str) -> Option<tree_sitter::Tree> {
     qa_analysis::parse_tree(
         qa_analysis::Dialect::Rust,
         source.as_bytes(),
@@ -126,8 +127,7 @@ fn parse(source: &str) -> Option<tree_sitter::Tree> {
     .ok()
 }
 
-pub fn discover(source: &str) -> Option<Discovered> {
-    let tree = parse(source)?;
+pub fn discover(tree: &tree_sitter::Tree, source: &str) -> Discovered {
     let root = tree.root_node();
     let text = |n: Node| {
         n.utf8_text(source.as_bytes())
@@ -252,27 +252,38 @@ pub fn discover(source: &str) -> Option<Discovered> {
             returns,
         });
     }
-    Some(d)
+    d
+}
+
+/// An integer literal's value (`1_000`, `0xff`, `8u32`).
+fn int_value(text: &str) -> Option<i128> {
+    let digits: String = text
+        .trim_end_matches(|c: char| c.is_ascii_alphabetic() && c != 'x')
+        .replace('_', "");
+    match digits.strip_prefix("0x") {
+        Some(h) => i128::from_str_radix(h, 16).ok(),
+        None => digits.parse().ok(),
+    }
+}
+
+/// A number the code compares or computes with: it and its neighbours, and when it may
+/// be a bit count, the values that need that many bits.
+fn add_int(d: &mut Discovered, v: i128) {
+    if v.abs() >= 1 << 40 {
+        return;
+    }
+    d.ints.extend([v - 1, v, v + 1]);
+    if (1..=63).contains(&v) {
+        d.ints.extend([(1i128 << v) - 1, 1i128 << v]);
+    }
 }
 
 fn literals(node: Node, source: &str, d: &mut Discovered) {
     let text = node.utf8_text(source.as_bytes()).unwrap_or_default();
     match node.kind() {
         "integer_literal" => {
-            let digits: String = text
-                .trim_end_matches(|c: char| c.is_ascii_alphabetic() && c != 'x')
-                .replace('_', "");
-            let value = if let Some(h) = digits.strip_prefix("0x") {
-                i128::from_str_radix(h, 16).ok()
-            } else {
-                digits.parse::<i128>().ok()
-            };
-            if let Some(v) = value.filter(|v| v.abs() < 1 << 40) {
-                d.ints.extend([v - 1, v, v + 1]);
-                // A small number may be a bit count: the values that need that many bits.
-                if (1..=63).contains(&v) {
-                    d.ints.extend([(1i128 << v) - 1, 1i128 << v]);
-                }
+            if let Some(v) = int_value(text) {
+                add_int(d, v);
             }
         }
         "float_literal" => {
@@ -293,12 +304,7 @@ fn literals(node: Node, source: &str, d: &mut Discovered) {
             let lit = |n: Option<Node>| {
                 n.filter(|n| n.kind() == "integer_literal")
                     .and_then(|n| n.utf8_text(source.as_bytes()).ok())
-                    .and_then(|t| {
-                        t.replace('_', "")
-                            .trim_end_matches(char::is_alphabetic)
-                            .parse::<i128>()
-                            .ok()
-                    })
+                    .and_then(int_value)
             };
             let op = node
                 .child_by_field_name("operator")
@@ -314,11 +320,8 @@ fn literals(node: Node, source: &str, d: &mut Discovered) {
                     "*" => Some(a * b),
                     _ => None,
                 };
-                if let Some(v) = folded.filter(|v| v.abs() < 1 << 40) {
-                    d.ints.extend([v - 1, v, v + 1]);
-                    if (1..=63).contains(&v) {
-                        d.ints.extend([(1i128 << v) - 1, 1i128 << v]);
-                    }
+                if let Some(v) = folded {
+                    add_int(d, v);
                 }
             }
         }
@@ -482,10 +485,7 @@ fn dedup(v: Vec<String>) -> Vec<String> {
 /// Mutants of the file's top-level function bodies (the targets and what they call):
 /// comparison, arithmetic and boolean operators swapped, integer and boolean constants
 /// changed, `!` removed.
-pub fn mutants(source: &str, only: &BTreeSet<String>) -> Vec<Mutant> {
-    let Some(tree) = parse(source) else {
-        return Vec::new();
-    };
+pub fn mutants(tree: &tree_sitter::Tree, source: &str, only: &BTreeSet<String>) -> Vec<Mutant> {
     let mut out = Vec::new();
     let root = tree.root_node();
     let mut cursor = root.walk();
@@ -509,10 +509,7 @@ pub fn mutants(source: &str, only: &BTreeSet<String>) -> Vec<Mutant> {
 
 /// The targets and the file's top-level functions they call, directly or through each
 /// other (an identifier with the function's name in a reachable body).
-pub fn reachable(source: &str, targets: &[Target]) -> BTreeSet<String> {
-    let Some(tree) = parse(source) else {
-        return BTreeSet::new();
-    };
+pub fn reachable(tree: &tree_sitter::Tree, source: &str, targets: &[Target]) -> BTreeSet<String> {
     let root = tree.root_node();
     let mut cursor = root.walk();
     let bodies: Vec<(String, BTreeSet<String>)> = root
@@ -562,10 +559,7 @@ fn identifiers(node: Node, source: &str, out: &mut BTreeSet<String>) {
 }
 
 /// `(name, first line, last line)` of the file's top-level functions.
-pub fn functions(source: &str) -> Vec<(String, u32, u32)> {
-    let Some(tree) = parse(source) else {
-        return Vec::new();
-    };
+pub fn functions(tree: &tree_sitter::Tree, source: &str) -> Vec<(String, u32, u32)> {
     let root = tree.root_node();
     let mut cursor = root.walk();
     root.named_children(&mut cursor)
@@ -674,7 +668,8 @@ impl S { pub fn m(&self) -> i32 { 1 } }
 
     #[test]
     fn public_functions_with_literal_types_are_targets_and_the_rest_say_why() {
-        let d = discover(SRC).unwrap();
+        let tree = parse(SRC).unwrap();
+        let d = discover(&tree, SRC);
         let names: Vec<&str> = d.targets.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["clamp_score", "names", "parse"]);
         assert_eq!(
@@ -695,8 +690,9 @@ impl S { pub fn m(&self) -> i32 { 1 } }
 
     #[test]
     fn mutants_come_from_the_bodies_of_targets() {
-        let d = discover(SRC).unwrap();
-        let m = mutants(SRC, &reachable(SRC, &d.targets));
+        let tree = parse(SRC).unwrap();
+        let d = discover(&tree, SRC);
+        let m = mutants(&tree, SRC, &reachable(&tree, SRC, &d.targets));
         let kinds: Vec<(&str, &str)> = m
             .iter()
             .map(|m| (m.original.as_str(), m.replacement.as_str()))
