@@ -167,6 +167,49 @@ fn generated_tests_pass_check_values_and_kill_mutants() {
 }
 
 #[test]
+fn command_lines_printed_output_keyword_arguments_and_lower_case_classes() {
+    if !tool("pytest") || !tool("coverage") {
+        return;
+    }
+    let (_dir, root) = fixture("shop");
+    let options = GenerateOptions {
+        budget: Duration::from_secs(30),
+        mutation_score: false,
+        ..GenerateOptions::default()
+    };
+    let report = qa_testgen::generate(&sandbox(), &root.join("shop/tally.py"), &options).unwrap();
+    let m = &report.modules[0];
+    assert_eq!(m.status, ModuleStatus::Generated, "{:?}", m.problem);
+    assert!(
+        !m.dropped.iter().any(|d| matches!(
+            d.reason,
+            DropReason::Failed { .. } | DropReason::Flaky { .. }
+        )),
+        "{:?}\n{}",
+        m.dropped,
+        m.test_source
+    );
+    let text = &m.test_source;
+    // `main()` reads the command line: each test sets its own and asserts what was printed.
+    assert!(text.contains("import sys"), "{text}");
+    assert!(
+        text.contains("(monkeypatch, capsys):")
+            && text.contains("monkeypatch.setattr(sys, \"argv\", [\"prog\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("assert capsys.readouterr().out == \""),
+        "{text}"
+    );
+    assert!(text.contains("assert main() == 0"), "{text}");
+    // `**options` gets the key the body looks up; the instance never shadows the class.
+    assert!(text.contains(".render(joiner="), "{text}");
+    assert!(!text.contains("tally = tally("), "{text}");
+    let coverage = m.coverage_after.as_ref().expect("coverage measured");
+    assert!(coverage.line_percent >= 90.0, "{coverage:?}\n{text}");
+}
+
+#[test]
 fn bad_modules_are_reported_one_by_one_and_contained() {
     if !tool("pytest") || !tool("coverage") {
         return;

@@ -161,7 +161,7 @@ fn generate(
                 && let Some(spec) = batch.iter().find(|s| s.id == o.id)
                 && let Some(f) = targets.iter().find(|f| f.qualified == spec.target)
             {
-                record_worked(&mut memory.worked, spec, f);
+                record_worked(&mut memory.worked, spec, f, &module);
             }
             seen.insert(o.id, o);
         }
@@ -199,7 +199,10 @@ fn generate(
             let mut fingerprints = BTreeSet::new();
             for id in calls {
                 let o = &seen[&id];
-                let fp = format!("{:?}{:?}{:?}{:?}", o.value, o.exc, o.state, o.args_after);
+                let fp = format!(
+                    "{:?}{:?}{:?}{:?}{:?}",
+                    o.value, o.exc, o.state, o.args_after, o.stdout
+                );
                 if fingerprints.insert(fp) {
                     distinct.push(id)
                 } else {

@@ -147,8 +147,11 @@ def call(module, spec, timeout, tracer=None):
     """One call, observed. Never raises (but CallTimeout is reported, not propagated)."""
     ns = dict(vars(module))
     out = {"id": spec["id"]}
-    stdout, stderr = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = CappedText()
+    stdout, stderr, argv = sys.stdout, sys.stderr, sys.argv
+    printed = CappedText()
+    sys.stdout, sys.stderr = printed, CappedText()
+    if spec.get("argv") is not None:
+        sys.argv = list(spec["argv"])
     signal.setitimer(signal.ITIMER_REAL, timeout)
     started = time.perf_counter()
     phase = "setup"
@@ -199,13 +202,17 @@ def call(module, spec, timeout, tracer=None):
     finally:
         sys.settrace(None)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        sys.stdout, sys.stderr = stdout, stderr
+        sys.stdout, sys.stderr, sys.argv = stdout, stderr, argv
+    # What the call printed is behaviour too (a CLI's output); long output only by length.
+    text = printed.getvalue()
+    if text and phase == "call":
+        out["stdout"] = text if len(text) <= MAX_STR else {"len": len(text)}
     out["ms"] = round((time.perf_counter() - started) * 1000, 3)
     return out
 
 
 def observation(result):
-    return {k: result.get(k) for k in ("value", "exc", "state", "args_after", "timeout")}
+    return {k: result.get(k) for k in ("value", "exc", "state", "args_after", "timeout", "stdout")}
 
 
 def main():

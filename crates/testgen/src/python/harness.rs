@@ -46,6 +46,9 @@ pub struct Observed {
     pub setup_error: Option<serde_json::Value>,
     #[serde(default)]
     pub arcs: Vec<(i64, i64)>,
+    /// What the call printed: the text, or `{"len": n}` past the harness's cap.
+    #[serde(default)]
+    pub stdout: Option<serde_json::Value>,
 }
 
 impl Observed {
@@ -56,6 +59,12 @@ impl Observed {
             && self.state == other.state
             && self.args_after == other.args_after
             && self.timeout == other.timeout
+            && self.stdout == other.stdout
+    }
+
+    /// The printed text when a test can assert it exactly.
+    pub fn printed(&self) -> Option<&str> {
+        self.stdout.as_ref().and_then(|s| s.as_str())
     }
 }
 

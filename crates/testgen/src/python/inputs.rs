@@ -27,6 +27,9 @@ pub struct CallSpec {
     /// The target is a generator: its items are collected with `list(...)`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub consume: bool,
+    /// `sys.argv` during the call, for code that reads the command line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub argv: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -82,6 +85,14 @@ const GENERIC: &[&str] = &[
     "True",
     "2.5",
     "{}",
+    // Shapes and sizes code that takes anything dispatches on or truncates: a one-element
+    // tuple, non-empty mappings and sets, and values past the usual size limits.
+    "(1,)",
+    "{\"a\": 1, \"b\": [2]}",
+    "{1, 2}",
+    "list(range(12))",
+    "\"abcdefghij\" * 5",
+    "10**45",
 ];
 
 /// Candidate values for one parameter, most typical first.
@@ -312,6 +323,8 @@ fn values_of(kind: &Kind, literals: &[String], module: &ModuleSig, depth: u8) ->
             v.extend(["0", "1", "-1", "2"].map(String::from));
             v.extend(ints());
             v.extend(["10", "100"].map(String::from));
+            // A float where an int belongs reaches the type checks (`isinstance(n, int)`).
+            v.push("2.5".into());
         }
         Kind::Float => {
             v.extend(["0.0", "1.5", "-2.5"].map(String::from));
@@ -580,6 +593,15 @@ fn shaped_strings(literals: &[String]) -> Vec<String> {
     out.iter().map(|s| super::value::python_str(s)).collect()
 }
 
+/// One to five of the module's string tokens run together, as a Python string.
+fn token_string(tokens: &[String], rng: &mut Rng) -> String {
+    let n = 1 + rng.below(5);
+    let text: String = (0..n)
+        .map(|_| tokens[rng.below(tokens.len())].as_str())
+        .collect();
+    super::value::python_str(&text)
+}
+
 /// The contents of short, escape-free string literals, plus a few letters and digits.
 fn string_tokens(literals: &[String]) -> Vec<String> {
     let mut out: Vec<String> = literals
@@ -670,25 +692,93 @@ fn mutate_string(expr: &str, tokens: &[String], rng: &mut Rng) -> Option<String>
     Some(super::value::python_str(&text))
 }
 
-/// Records the arguments of a call that returned normally.
-pub fn record_worked(worked: &mut Worked, spec: &CallSpec, f: &FunctionSig) {
-    let positional = f.params.iter().filter(|p| p.kind == ParamKind::Positional);
-    for (p, value) in positional.zip(&spec.args) {
-        let entry = worked
-            .entry((f.qualified.clone(), p.name.clone()))
-            .or_default();
+/// Records the arguments of a call that returned normally, and of its receiver's
+/// constructor (under `Class.__init__`).
+pub fn record_worked(worked: &mut Worked, spec: &CallSpec, f: &FunctionSig, module: &ModuleSig) {
+    record_args(worked, &f.qualified, &f.params, &spec.args, &spec.kwargs);
+    if let (Some(ctor), Some(class)) = (
+        &spec.ctor,
+        f.class.as_ref().and_then(|c| module.classes.get(c)),
+    ) {
+        let key = format!("{}.__init__", class.name);
+        record_args(worked, &key, &class.init, &ctor.args, &ctor.kwargs);
+    }
+}
+
+fn record_args(
+    worked: &mut Worked,
+    target: &str,
+    params: &[Param],
+    args: &[String],
+    kwargs: &[(String, String)],
+) {
+    let positional = params.iter().filter(|p| p.kind == ParamKind::Positional);
+    let named = positional
+        .map(|p| &p.name)
+        .zip(args)
+        .chain(kwargs.iter().map(|(k, v)| (k, v)));
+    for (name, value) in named {
+        let entry = worked.entry((target.to_owned(), name.clone())).or_default();
         if !entry.contains(value) && entry.len() < 12 {
             entry.push(value.clone());
         }
     }
-    for (name, value) in &spec.kwargs {
-        let entry = worked
-            .entry((f.qualified.clone(), name.clone()))
-            .or_default();
-        if !entry.contains(value) && entry.len() < 12 {
-            entry.push(value.clone());
+}
+
+/// A constructor call with every parameter drawn at random (an optional one half the time),
+/// from the class's literals, strings shaped from them and arguments that worked before:
+/// what a method does often depends on its receiver's state (`Template("$who")`,
+/// `shlex("a 'b c'", posix=True)`), which the typical constructors never reach.
+fn random_ctor(class: &ClassSig, module: &ModuleSig, memory: &Memory, rng: &mut Rng) -> Args {
+    let literals: Vec<String> = class
+        .literals
+        .iter()
+        .chain(module.literals.iter().take(20))
+        .cloned()
+        .collect();
+    let tokens = string_tokens(&literals);
+    let shaped = shaped_strings(&literals);
+    let key = format!("{}.__init__", class.name);
+    let mut args = Args::default();
+    let mut by_name = false;
+    for p in &class.init {
+        if !matches!(p.kind, ParamKind::Positional | ParamKind::KeywordOnly) {
+            continue;
+        }
+        if p.default.is_some() && rng.below(2) == 0 {
+            by_name = true;
+            continue;
+        }
+        let mut values = pool(p, &literals, module, 1);
+        if values.iter().any(|v| v.starts_with('"')) {
+            values.extend(shaped.iter().cloned());
+            if !tokens.is_empty() {
+                values.extend((0..6).map(|_| token_string(&tokens, rng)));
+            }
+        }
+        if let Some(good) = memory.worked.get(&(key.clone(), p.name.clone())) {
+            for g in good {
+                values.push(g.clone());
+                values.push(g.clone());
+                if g.starts_with('"')
+                    && let Some(m) = mutate_string(g, &tokens, rng)
+                {
+                    values.push(m);
+                }
+            }
+        }
+        if values.is_empty() {
+            by_name = true;
+            continue;
+        }
+        let v = values[rng.below(values.len())].clone();
+        if p.kind == ParamKind::KeywordOnly || (by_name && !p.positional_only) {
+            args.kwargs.push((p.name.clone(), v));
+        } else {
+            args.args.push(v);
         }
     }
+    args
 }
 
 /// The calls of one round. Round 0 varies one parameter at a time around a typical call (the
@@ -747,15 +837,8 @@ pub fn propose(
         if !tokens.is_empty() {
             for values in pools.iter_mut() {
                 if values.iter().any(|v| v.starts_with('"')) {
-                    let mut made: Vec<String> = (0..8)
-                        .map(|_| {
-                            let n = 1 + rng.below(5);
-                            let text: String = (0..n)
-                                .map(|_| tokens[rng.below(tokens.len())].as_str())
-                                .collect();
-                            super::value::python_str(&text)
-                        })
-                        .collect();
+                    let mut made: Vec<String> =
+                        (0..8).map(|_| token_string(&tokens, rng)).collect();
                     made.append(values);
                     *values = made;
                 }
@@ -819,6 +902,22 @@ pub fn propose(
         _ => Vec::new(),
     };
     let setups = setup_calls(f, module);
+    // Names for `**kwargs`: the identifiers among the body's strings (keys it looks up),
+    // then `a` and `b` (what a mapping in the pools uses), never a named parameter's.
+    let mut kw_names: Vec<String> = literals
+        .iter()
+        .filter_map(|l| l.strip_prefix('"')?.strip_suffix('"'))
+        .filter(|t| {
+            t.len() <= 12
+                && t.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !super::names::is_keyword(t)
+        })
+        .map(String::from)
+        .chain(["a", "b"].map(String::from))
+        .filter(|n| !params.iter().any(|p| p.name == *n))
+        .collect();
+    kw_names.dedup();
 
     let mut out = Vec::new();
     let push = |choice: &[Option<usize>],
@@ -834,6 +933,7 @@ pub fn propose(
             kwargs: Vec::new(),
             property: f.binding == Binding::Property,
             consume: f.is_generator,
+            argv: None,
         };
         let mut positional_ok = true;
         for ((p, values), pick) in params.iter().zip(&pools).zip(choice) {
@@ -842,7 +942,14 @@ pub fn propose(
                 None => None,
             };
             match (p.kind, value) {
-                (ParamKind::VarKeywords, _) => {}
+                (ParamKind::VarKeywords, Some(v)) => {
+                    if let Some(i) = pick
+                        && !kw_names.is_empty()
+                    {
+                        spec.kwargs.push((kw_names[i % kw_names.len()].clone(), v));
+                    }
+                }
+                (ParamKind::VarKeywords, None) => {}
                 (ParamKind::VarArgs, Some(v)) => {
                     if positional_ok {
                         spec.args.push(v);
@@ -925,18 +1032,100 @@ pub fn propose(
                 }
                 s
             };
-            push(
-                &choice,
-                ctor_at(rng.below(ctors.len().max(1))),
-                setup,
-                &mut out,
-            );
+            let ctor = match class {
+                Some(class) if !ctors.is_empty() && rng.below(2) == 0 => {
+                    Some(random_ctor(class, module, memory, rng))
+                }
+                _ => ctor_at(rng.below(ctors.len().max(1))),
+            };
+            push(&choice, ctor, setup, &mut out);
         }
     }
     out.truncate(per_round.max(1) * if round == 0 { 3 } else { 1 });
+    if f.reads_argv {
+        let lines = command_lines(module, memory, round, rng);
+        let plain: Vec<CallSpec> = out.iter().take(3).cloned().collect();
+        let mut with_argv: Vec<CallSpec> = Vec::new();
+        for argv in lines {
+            for spec in &plain {
+                with_argv.push(CallSpec {
+                    argv: Some(argv.clone()),
+                    ..spec.clone()
+                });
+            }
+        }
+        with_argv.append(&mut out);
+        out = with_argv;
+    }
     for spec in &mut out {
         spec.id = *next_id;
         *next_id += 1;
+    }
+    out
+}
+
+/// Command lines for code that reads `sys.argv`: the module's option strings (`-r`,
+/// `--reverse`) with words from its literals and from values it returned (`XII` from
+/// `toRoman` fed to `roman -r`). Round 0 tries each word alone and after each option;
+/// later rounds draw a few at random.
+fn command_lines(
+    module: &ModuleSig,
+    memory: &Memory,
+    round: u32,
+    rng: &mut Rng,
+) -> Vec<Vec<String>> {
+    let contents = |l: &String| -> Option<String> {
+        let inner = l.strip_prefix('"')?.strip_suffix('"')?;
+        (!inner.is_empty() && inner.len() <= 16 && !inner.contains([' ', '\\', '%']))
+            .then(|| inner.to_owned())
+    };
+    let options: Vec<String> = module
+        .literals
+        .iter()
+        .filter_map(contents)
+        .filter(|c| {
+            c.starts_with('-')
+                && c.len() >= 2
+                && !c[1..].starts_with(|ch: char| ch.is_ascii_digit())
+        })
+        .take(6)
+        .collect();
+    let mut words: Vec<String> = ["1", "12", "abc"].map(String::from).to_vec();
+    words.extend(
+        memory
+            .returned
+            .iter()
+            .filter_map(|r| contents(r).or_else(|| r.parse::<i64>().ok().map(|i| i.to_string())))
+            .take(8),
+    );
+    words.extend(
+        module
+            .literals
+            .iter()
+            .filter_map(contents)
+            .filter(|c| !c.starts_with('-'))
+            .take(8),
+    );
+    words.dedup();
+    let prog = "prog".to_owned();
+    let mut out = vec![vec![prog.clone()]];
+    if round == 0 {
+        for w in words.iter().take(8) {
+            out.push(vec![prog.clone(), w.clone()]);
+            for o in &options {
+                out.push(vec![prog.clone(), o.clone(), w.clone()]);
+            }
+        }
+    } else {
+        out.clear();
+        for _ in 0..4 {
+            let mut line = vec![prog.clone()];
+            if !options.is_empty() && rng.below(2) == 0 {
+                line.push(options[rng.below(options.len())].clone());
+            }
+            line.push(words[rng.below(words.len())].clone());
+            out.push(line);
+        }
     }
     out
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use super::expr::Expr;
 use super::harness::Observed;
 use super::inputs::CallSpec;
-use super::names::{slug, snake};
+use super::names::{is_keyword, slug, snake};
 use super::project::ModuleLocation;
 use super::signature::{Binding, FunctionSig, ModuleSig, ParamKind};
 use super::value::{Check, Value, looks_like_address, python_str};
@@ -25,11 +25,13 @@ pub struct TestCase {
     /// Words for each argument (`minus_1`, `quantity_10`), to tell apart tests of the same
     /// outcome.
     pub hints: Vec<String>,
+    /// pytest fixtures the test takes (`monkeypatch`, `capsys`).
+    pub fixtures: Vec<String>,
 }
 
 impl TestCase {
     pub fn source(&self) -> String {
-        let mut out = format!("def {}():\n", self.name);
+        let mut out = format!("def {}({}):\n", self.name, self.fixtures.join(", "));
         for line in &self.body {
             out.push_str(line);
             out.push('\n');
@@ -66,6 +68,20 @@ impl<'a> Renderer<'a> {
         let mut imports = BTreeSet::new();
         let mut extra = BTreeSet::new();
         let mut body = Vec::new();
+        let mut fixtures = Vec::new();
+        // The command line the code reads, set for this test only.
+        if let Some(argv) = &spec.argv {
+            fixtures.push("monkeypatch".to_owned());
+            extra.insert("import sys".to_owned());
+            let words: Vec<Expr> = argv.iter().map(|w| Expr::atom(python_str(w))).collect();
+            body.extend(
+                Expr::call(
+                    "monkeypatch.setattr",
+                    vec![Expr::atom("sys"), Expr::atom("\"argv\""), Expr::List(words)],
+                )
+                .lines(4, "", ""),
+            );
+        }
         let names = self.module.names.clone();
         let (loc_module, classes): (String, BTreeSet<String>) = (
             self.location.module.clone(),
@@ -100,9 +116,20 @@ impl<'a> Renderer<'a> {
                     .chain(ctor.kwargs.iter().map(|(_, v)| v))
                     .collect();
                 names_in(&all, &mut imports);
+                // The receiver must not shadow a name the test imports: `shlex = shlex()`
+                // makes `shlex` a local before it is bound.
                 let mut var = snake(class);
-                if var.is_empty() || sig.params.iter().any(|p| p.name == var) || is_keyword(&var) {
-                    var = "obj".into();
+                if var.is_empty()
+                    || sig.params.iter().any(|p| p.name == var)
+                    || is_keyword(&var)
+                    || var == "result"
+                    || self.module.names.contains(&var)
+                {
+                    var = ["obj", "instance", "subject_"]
+                        .into_iter()
+                        .find(|n| !self.module.names.iter().any(|m| m == n))
+                        .unwrap_or("subject_")
+                        .into();
                 }
                 let mut args: Vec<Expr> = ctor.args.iter().map(Expr::atom).collect();
                 args.extend(
@@ -155,7 +182,10 @@ impl<'a> Renderer<'a> {
                     .get(i)
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| format!("arg{i}"));
-                if is_keyword(&name) || name == "pytest" || imports.contains(&name) {
+                if is_keyword(&name)
+                    || ["pytest", "result"].contains(&name.as_str())
+                    || imports.contains(&name)
+                {
                     name = format!("{name}_arg");
                 }
                 body.extend(Expr::atom(a.clone()).lines(4, &format!("{name} = "), ""));
@@ -276,6 +306,16 @@ impl<'a> Renderer<'a> {
                 },
             }
         }
+        // What the call printed, exactly (a CLI's output is its result).
+        if let Some(text) = seen.printed()
+            && !looks_like_address(text)
+        {
+            fixtures.push("capsys".to_owned());
+            body.push(format!(
+                "    assert capsys.readouterr().out == {}",
+                python_str(text)
+            ));
+        }
         body.extend(state_lines.into_iter().flatten());
 
         let mut hints: Vec<String> = spec.args.iter().map(|a| slug(a)).collect();
@@ -287,7 +327,11 @@ impl<'a> Renderer<'a> {
         for step in &spec.setup {
             hints.push(format!("after_{}", snake(&step.method)));
         }
+        if let Some(argv) = &spec.argv {
+            hints.push(format!("argv_{}", slug(&argv[1..].join(" "))));
+        }
         Some(TestCase {
+            fixtures,
             name: format!("test_{}_{}", snake(&spec.target), outcome),
             hints,
             call_id: spec.id,
@@ -349,7 +393,7 @@ impl<'a> Renderer<'a> {
             );
             for e in &case.extra_imports {
                 match e.as_str() {
-                    "import math" => {
+                    "import math" | "import sys" => {
                         stdlib.insert(e.clone());
                     }
                     "import pytest" => {
@@ -440,10 +484,12 @@ fn assertion(
     Some(check_lines(&Expr::atom(target), check, extra))
 }
 
-/// A message worth matching: short, one line, no addresses.
+/// A message worth matching: short, one line, no addresses. Returned whole: the pattern is
+/// anchored, so trimming a trailing space (`"Invalid numeral:  "`) would make it fail.
 fn stable_message(msg: &str) -> Option<&str> {
     let m = msg.trim();
-    (!m.is_empty() && m.len() <= 80 && !m.contains('\n') && !looks_like_address(m)).then_some(m)
+    (!m.is_empty() && msg.len() <= 80 && !msg.contains('\n') && !looks_like_address(m))
+        .then_some(msg)
 }
 
 fn regex_escape(s: &str) -> String {
@@ -465,45 +511,4 @@ fn mentions(expr: &str, name: &str) -> bool {
             .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '"' || c == '\'')
             && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
     })
-}
-
-fn is_keyword(name: &str) -> bool {
-    matches!(
-        name,
-        "def"
-            | "class"
-            | "return"
-            | "if"
-            | "else"
-            | "for"
-            | "while"
-            | "in"
-            | "is"
-            | "not"
-            | "and"
-            | "or"
-            | "import"
-            | "from"
-            | "as"
-            | "with"
-            | "try"
-            | "except"
-            | "finally"
-            | "raise"
-            | "lambda"
-            | "pass"
-            | "break"
-            | "continue"
-            | "global"
-            | "nonlocal"
-            | "yield"
-            | "del"
-            | "assert"
-            | "async"
-            | "await"
-            | "None"
-            | "True"
-            | "False"
-            | "result"
-    )
 }

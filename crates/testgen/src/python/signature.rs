@@ -49,6 +49,11 @@ pub struct FunctionSig {
     pub literals: Vec<String>,
     /// Exception names the body raises itself (`raise ValueError(...)`).
     pub raises: Vec<String>,
+    /// Reads the command line: `sys.argv`, `parse_args()` without arguments, or a call to a
+    /// function of the module that does (`main` → `parse_args`).
+    pub reads_argv: bool,
+    /// Names the body calls directly (`f(...)`).
+    pub calls: Vec<String>,
     pub start_line: u32,
     pub end_line: u32,
 }
@@ -112,7 +117,40 @@ pub fn parse(source: &str) -> Option<ModuleSig> {
         }
     }
     literals(root, src, &mut module.literals);
+    // `main()` reads the command line when the `parse_args()` it calls does.
+    for _ in 0..3 {
+        let readers: Vec<String> = module
+            .functions
+            .iter()
+            .filter(|f| f.reads_argv && f.class.is_none())
+            .map(|f| f.qualified.clone())
+            .collect();
+        for f in module.functions.iter_mut() {
+            if !f.reads_argv && f.calls.iter().any(|c| readers.contains(c)) {
+                f.reads_argv = true;
+            }
+        }
+    }
     Some(module)
+}
+
+/// The plain names called in a body (`helper(x)`, not `obj.method(x)`).
+fn called_names(body: Node, src: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![body];
+    while let Some(n) = stack.pop() {
+        if n.kind() == "call"
+            && let Some(f) = n.child_by_field_name("function")
+            && f.kind() == "identifier"
+        {
+            out.push(text(f, src).to_owned());
+        }
+        let mut cursor = n.walk();
+        stack.extend(n.named_children(&mut cursor));
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn undecorate<'t>(node: Node<'t>, src: &[u8]) -> (Node<'t>, Vec<String>) {
@@ -175,7 +213,11 @@ fn function(
             (!name.is_empty()).then(|| name.rsplit('.').next().unwrap_or(&name).to_owned())
         })
         .collect();
+    let body_text = text(body, src);
+    let reads_argv = body_text.contains("sys.argv") || body_text.contains(".parse_args()");
     Some(FunctionSig {
+        reads_argv,
+        calls: called_names(body, src),
         qualified: match class {
             Some(c) => format!("{c}.{name}"),
             None => name,
