@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use qa_agents::planner::{Route, builtin_route, choose_route, context_key, routing_context};
+use qa_agents::planner::{Route, choose_route, context_key, fixed_route, routing_context};
 use qa_agents::{Intent, LearnedState, Planner};
 use qa_learning::feedback::{Context, FeedbackKind, Target};
 use qa_learning::replay::{JudgedRepository, replay_repository};
@@ -303,6 +303,13 @@ fn simulated_rating(route: &Route, q: &RoutingQuestion) -> i32 {
     }
 }
 
+/// The planner's route without ratings for the intent the user meant (a rule question
+/// goes to the rule's specialist, as in the services).
+fn fixed_for(planner: &Planner, q: &RoutingQuestion) -> Route {
+    let meant = Intent::parse(&q.intent).expect("known intent");
+    fixed_route(meant, &planner.understand(&q.text).entities)
+}
+
 /// The question's other concern as the planner sees it: the runner-up intent, or the
 /// planner's own reading when it differs from what the user meant.
 fn other_concern(planner: &Planner, q: &RoutingQuestion) -> Option<Intent> {
@@ -391,7 +398,7 @@ fn routing_once(data: &Path, seed: u64, swap: bool, verbose: bool) -> Value {
                 .unwrap_or_default();
             let i = intent(q);
             let secondary = other_concern(&planner, q);
-            let builtin = builtin_route(i);
+            let builtin = fixed_for(&planner, q);
             let route = match arms_for(&taught, i, secondary) {
                 Some(arms) => choose_route(builtin.clone(), arms, |c| thompson(c, &mut rng)),
                 None => builtin.clone(),
@@ -434,8 +441,8 @@ fn routing_once(data: &Path, seed: u64, swap: bool, verbose: bool) -> Value {
     let greedy_route = |q: &RoutingQuestion| -> Route {
         let i = intent(q);
         match arms_for(&taught, i, other_concern(&planner, q)) {
-            Some(arms) => choose_route(builtin_route(i), arms, |c: &[Candidate]| greedy(c)),
-            None => builtin_route(i),
+            Some(arms) => choose_route(fixed_for(&planner, q), arms, |c: &[Candidate]| greedy(c)),
+            None => fixed_for(&planner, q),
         }
     };
     let mean = |xs: &[f64]| {
@@ -447,7 +454,7 @@ fn routing_once(data: &Path, seed: u64, swap: bool, verbose: bool) -> Value {
     };
     let fixed: Vec<f64> = heldout
         .iter()
-        .map(|q| f64::from(simulated_rating(&builtin_route(intent(q)), q)))
+        .map(|q| f64::from(simulated_rating(&fixed_for(&planner, q), q)))
         .collect();
     let learned: Vec<f64> = heldout
         .iter()
@@ -476,7 +483,7 @@ fn routing_once(data: &Path, seed: u64, swap: bool, verbose: bool) -> Value {
             eprintln!(
                 "{key:28} best={:20} fixed={:20} arms={:?}",
                 q.best,
-                builtin_route(i)
+                fixed_for(&planner, q)
                     .specialists
                     .iter()
                     .map(|x| x.name())
@@ -497,7 +504,7 @@ fn routing_once(data: &Path, seed: u64, swap: bool, verbose: bool) -> Value {
         }
     };
     for q in &heldout {
-        let (b, l) = (builtin_route(intent(q)), greedy_route(q));
+        let (b, l) = (fixed_for(&planner, q), greedy_route(q));
         if b != l {
             routes.insert(
                 q.text.clone(),

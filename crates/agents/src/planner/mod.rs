@@ -95,6 +95,21 @@ pub fn builtin_route(intent: Intent) -> Route {
     }
 }
 
+/// The route taken without ratings: the intent's built-in route, and for a rule
+/// explanation the specialist of the rule's family (`SEC002` → Security Specialist).
+pub fn fixed_route(intent: Intent, entities: &Entities) -> Route {
+    for_the_rule(builtin_route(intent), intent, entities)
+}
+
+fn for_the_rule(mut route: Route, intent: Intent, entities: &Entities) -> Route {
+    if let Some(rule) = entities.rules.first()
+        && intent == Intent::ExplainRule
+    {
+        route.specialists = vec![SpecialistId::for_rule(rule)];
+    }
+    route
+}
+
 /// Below this posterior the runner-up intent is not a concern of the question.
 const SECONDARY_MIN: f64 = 0.1;
 
@@ -255,16 +270,12 @@ impl Planner {
         mode: Option<Mode>,
     ) -> Route {
         let intent = u.classification.intent;
-        let mut route = self
+        let configured = self
             .routes
             .get(&intent)
             .cloned()
             .unwrap_or_else(|| builtin_route(intent));
-        if intent == Intent::ExplainRule
-            && let Some(rule) = u.entities.rules.first()
-        {
-            route.specialists = vec![SpecialistId::for_rule(rule)];
-        }
+        let mut route = for_the_rule(configured, intent, &u.entities);
         let chosen = specialists.as_ref().is_some_and(|s| !s.is_empty());
         if !chosen && !route.specialists.is_empty() {
             // The most specific context with ratings: intent and other concern, else

@@ -312,6 +312,18 @@ fn generate(
         (runs.results, runs.junit)
     };
     report.junit = junit;
+    // pytest ran none of them: the file did not collect (its error is pytest's only entry).
+    if !cases.is_empty() && cases.iter().all(|c| !results.contains_key(&c.name)) {
+        let why = results
+            .values()
+            .flatten()
+            .find_map(|r| match r {
+                pytest::RunResult::Failed(m) => Some(m.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "no test was collected".into());
+        report.problem = Some(format!("pytest could not run the generated file: {why}"));
+    }
     let under_test: BTreeSet<String> = cases
         .iter()
         .flat_map(|c| c.imports.iter().cloned())
@@ -500,6 +512,8 @@ fn observe_twice(
                 && o.same_as(other)
                 && o.setup_error.is_none()
                 && !o.timeout
+                && o.nondeterministic.is_none()
+                && other.nondeterministic.is_none()
             {
                 out.push(o);
             }

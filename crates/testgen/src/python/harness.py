@@ -82,11 +82,69 @@ def enc(v, depth=0):
         return {"t": "enum", "cls": _name(t), "module": t.__module__, "name": v.name}
     if isinstance(v, (types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)):
         return {"t": "opaque", "cls": _name(t), "module": t.__module__}
+    written = _repr_literal(v, t)
+    if written is not None:
+        return {"t": "repr", "v": written, "cls": _name(t), "module": t.__module__}
     attrs = getattr(v, "__dict__", None)
     if isinstance(attrs, dict) and not isinstance(v, types.ModuleType):
         public = {k: enc(x, depth + 1) for k, x in list(attrs.items())[:MAX_ITEMS] if not k.startswith("_")}
         return {"t": "object", "cls": _name(t), "module": t.__module__, "attrs": public}
     return {"t": "opaque", "cls": _name(t), "module": t.__module__, "len": _len(v)}
+
+
+# Clock and randomness sources: a call reaching one of them has no fixed result to assert.
+_CLOCK = {"time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns",
+          "localtime", "gmtime", "ctime", "asctime", "strftime", "process_time"}
+
+
+def _nondeterministic(fn):
+    """The name of a C function that reads the clock or a random source, else None."""
+    name = getattr(fn, "__name__", "")
+    owner = getattr(fn, "__self__", None)
+    module = getattr(fn, "__module__", None)
+    if module == "time" and name in _CLOCK:
+        return "time." + name
+    if name in ("today", "now", "utcnow") and isinstance(owner, type) and owner.__module__ == "datetime":
+        return "datetime." + owner.__name__ + "." + name
+    if name == "urandom" or (module in ("posix", "nt") and name == "getpid"):
+        return "os." + name
+    if type(owner).__module__ in ("_random", "random") or module in ("_random", "random"):
+        return "random." + name
+    return None
+
+
+class Clock:
+    """A profile hook noting the first clock or random source a call reaches."""
+
+    def __init__(self):
+        self.used = None
+
+    def __call__(self, frame, event, arg):
+        if event == "c_call" and self.used is None:
+            self.used = _nondeterministic(arg)
+
+
+def _repr_literal(v, t):
+    """The value's repr when it is source that builds an equal value (`datetime.date(2024,
+    1, 1)`, `Fraction(1, 2)`, a namedtuple's `Week(year=2024, week=1)`); else None."""
+    if t.__eq__ is object.__eq__ or t.__module__ == "builtins":
+        return None
+    try:
+        written = repr(v)
+        if len(written) > 300 or "<" in written or "\n" in written:
+            return None
+        top = t.__module__.split(".")[0]
+        ns = {"__builtins__": __builtins__, t.__name__: t, top: sys.modules.get(top)}
+        # A repr spelled with its package path (`pkg.mod.Week(1, 1)`) is written as
+        # `Week(1, 1)`, imported from its module.
+        prefix = t.__module__ + "."
+        if "." in t.__module__ and written.startswith(prefix + t.__name__ + "("):
+            written = written[len(prefix):]
+        if eval(written, ns) == v:
+            return written
+    except Exception:
+        pass
+    return None
 
 
 def _name(t):
@@ -175,8 +233,10 @@ def call(module, spec, timeout, tracer=None):
         before = [enc(a) for a in args]
         if owner is not None:
             out["state_before"] = enc(owner).get("attrs", {})
+        clock = Clock()
         if tracer is not None:
             sys.settrace(tracer)
+            sys.setprofile(clock)
         phase = "call"
         try:
             value = getattr(owner, target[1]) if fn is None else fn(*args, **kwargs)
@@ -184,6 +244,9 @@ def call(module, spec, timeout, tracer=None):
                 value = list(value)
         finally:
             sys.settrace(None)
+            sys.setprofile(None)
+        if clock.used:
+            out["nondeterministic"] = clock.used
         out["value"] = enc(value)
         if owner is not None:
             out["state"] = enc(owner).get("attrs", {})
@@ -201,6 +264,7 @@ def call(module, spec, timeout, tracer=None):
             out["exc"] = {"type": _name(type(e)), "module": type(e).__module__, "msg": str(e)[:200]}
     finally:
         sys.settrace(None)
+        sys.setprofile(None)
         signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout, sys.stderr, sys.argv = stdout, stderr, argv
     # What the call printed is behaviour too (a CLI's output); long output only by length.

@@ -49,6 +49,10 @@ pub struct Observed {
     /// What the call printed: the text, or `{"len": n}` past the harness's cap.
     #[serde(default)]
     pub stdout: Option<serde_json::Value>,
+    /// The clock or random source the call read (`datetime.date.today`): nothing about it
+    /// can be asserted as fixed.
+    #[serde(default)]
+    pub nondeterministic: Option<String>,
 }
 
 impl Observed {

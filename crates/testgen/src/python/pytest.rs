@@ -159,9 +159,19 @@ pub fn parse_junit(xml: &str) -> BTreeMap<String, RunResult> {
         for child in case.children().filter(|c| c.is_element()) {
             match child.tag_name().name() {
                 "failure" | "error" => {
+                    // A collection error's message is only "collection failure"; its
+                    // text ends with the error itself.
+                    let detail = child.text().and_then(|t| {
+                        t.lines()
+                            .rev()
+                            .find(|l| l.starts_with("E "))
+                            .map(|l| l.trim_start_matches('E').trim().to_owned())
+                    });
                     let message = child
                         .attribute("message")
+                        .filter(|m| *m != "collection failure" || detail.is_none())
                         .map(str::to_owned)
+                        .or(detail)
                         .or_else(|| {
                             child
                                 .text()

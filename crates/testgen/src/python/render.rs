@@ -8,7 +8,7 @@ use super::inputs::CallSpec;
 use super::names::{is_keyword, slug, snake};
 use super::project::ModuleLocation;
 use super::signature::{Binding, FunctionSig, ModuleSig, ParamKind};
-use super::value::{Check, Value, looks_like_address, python_str};
+use super::value::{Check, Import, Value, looks_like_address, python_str};
 
 /// One generated test.
 #[derive(Debug, Clone)]
@@ -317,6 +317,34 @@ impl<'a> Renderer<'a> {
             ));
         }
         body.extend(state_lines.into_iter().flatten());
+        // Imports for values written as their repr, where the test uses them.
+        let mut reprs = Vec::new();
+        for v in seen
+            .value
+            .iter()
+            .chain(seen.state.iter().flat_map(|s| s.values()))
+        {
+            v.repr_imports(&mut reprs);
+        }
+        for v in seen.args_after.iter().flat_map(|s| s.values()) {
+            v.repr_imports(&mut reprs);
+        }
+        for (written, import) in reprs {
+            if !body.iter().any(|l| l.contains(&written)) {
+                continue;
+            }
+            match import {
+                Import::Module(m) => {
+                    extra.insert(format!("import {m}"));
+                }
+                Import::Name(m, c) if m == self.location.module => {
+                    imports.insert(c);
+                }
+                Import::Name(m, c) => {
+                    extra.insert(format!("from {m} import {c}"));
+                }
+            }
+        }
 
         let mut hints: Vec<String> = spec.args.iter().map(|a| slug(a)).collect();
         hints.extend(
@@ -393,7 +421,7 @@ impl<'a> Renderer<'a> {
             );
             for e in &case.extra_imports {
                 match e.as_str() {
-                    "import math" | "import sys" => {
+                    line if line.starts_with("import ") && line != "import pytest" => {
                         stdlib.insert(e.clone());
                     }
                     "import pytest" => {
@@ -503,7 +531,10 @@ fn regex_escape(s: &str) -> String {
     out
 }
 
+/// Whether the expression uses `name` as code (not inside a string: `"a abc"` does not
+/// use a module-level `abc`).
 fn mentions(expr: &str, name: &str) -> bool {
+    let expr = &outside_strings(expr);
     expr.match_indices(name).any(|(i, _)| {
         let before = expr[..i].chars().next_back();
         let after = expr[i + name.len()..].chars().next();
@@ -511,4 +542,48 @@ fn mentions(expr: &str, name: &str) -> bool {
             .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.' || c == '"' || c == '\'')
             && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
     })
+}
+
+/// The expression with the contents of its string literals blanked out.
+fn outside_strings(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in expr.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                    out.push(c);
+                    continue;
+                }
+                out.push(' ');
+            }
+            None => {
+                if c == '"' || c == '\'' {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions;
+
+    #[test]
+    fn a_name_inside_a_string_is_not_a_use() {
+        assert!(mentions("f(abc, 1)", "abc"));
+        assert!(mentions("[\"x\", abc]", "abc"));
+        assert!(!mentions("\"a abc\"", "abc"));
+        assert!(!mentions("'it\\'s abc'", "abc"));
+        assert!(!mentions("obj.abc", "abc"));
+    }
 }

@@ -272,6 +272,7 @@ fn class(
     };
     let body = node.child_by_field_name("body")?;
     literals(body, src, &mut sig.literals);
+    let mut new_params = None;
     let mut cursor = body.walk();
     for child in body.named_children(&mut cursor) {
         let (item, decorators) = undecorate(child, src);
@@ -283,6 +284,8 @@ fn class(
                 if f.qualified == format!("{name}.__init__") {
                     sig.init = f.params.clone();
                     sig.has_init = true;
+                } else if f.qualified == format!("{name}.__new__") {
+                    new_params = Some(f.params.clone());
                 }
                 functions.push(f);
             }
@@ -328,6 +331,15 @@ fn class(
             _ => {}
         }
     }
+    // Immutable types (`Fraction`, namedtuple subclasses) take their arguments in `__new__`.
+    if !sig.has_init
+        && let Some(params) = new_params
+    {
+        sig.init = params;
+    }
+    // An optional `_private` parameter is an implementation detail, never a test input.
+    sig.init
+        .retain(|p| !(p.name.starts_with('_') && p.default.is_some()));
     Some(sig)
 }
 
@@ -402,8 +414,13 @@ fn parameters(node: Node, src: &[u8]) -> Vec<Param> {
 }
 
 fn collect_import_names(node: Node, src: &[u8], names: &mut Vec<String>) {
+    // `from collections.abc import Mapping` binds `Mapping`, not `abc`.
+    let from = node.child_by_field_name("module_name").map(|m| m.id());
     let mut cursor = node.walk();
     for child in node.named_children(&mut cursor) {
+        if Some(child.id()) == from {
+            continue;
+        }
         match child.kind() {
             "dotted_name" if node.kind() == "import_statement" => {
                 names.push(text(child, src).split('.').next().unwrap_or("").to_owned())
@@ -494,6 +511,28 @@ fn is_docstring(node: Node) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn imports_bind_their_names_and_new_takes_the_arguments_without_init() {
+        let src = r#"
+from collections.abc import Mapping, Sequence
+import os.path
+import json as j
+from typing import NamedTuple
+
+class Week(tuple):
+    def __new__(cls, year, week, *, _check=True):
+        return super().__new__(cls, (year, week))
+"#;
+        let m = parse(src).unwrap();
+        for name in ["Mapping", "Sequence", "os", "j", "NamedTuple", "Week"] {
+            assert!(m.names.contains(&name.to_owned()), "{name}: {:?}", m.names);
+        }
+        assert!(!m.names.contains(&"abc".to_owned()), "{:?}", m.names);
+        let week = &m.classes["Week"];
+        let init: Vec<&str> = week.init.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(init, ["year", "week"]);
+    }
 
     #[test]
     fn parameters_hints_defaults_and_boundaries_are_read() {

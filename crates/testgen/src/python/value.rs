@@ -51,6 +51,12 @@ pub enum Value {
         module: String,
         attrs: std::collections::BTreeMap<String, Value>,
     },
+    /// A value whose repr is source building an equal one: `datetime.date(2024, 1, 1)`.
+    Repr {
+        v: String,
+        cls: String,
+        module: String,
+    },
     Opaque {
         cls: String,
         #[serde(default)]
@@ -58,6 +64,15 @@ pub enum Value {
         #[serde(default)]
         len: Option<u64>,
     },
+}
+
+/// What a repr-written value needs imported.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Import {
+    /// `import datetime`
+    Module(String),
+    /// `from fractions import Fraction` (or the name, from the module under test).
+    Name(String, String),
 }
 
 /// How a value can be asserted in a test.
@@ -150,8 +165,40 @@ impl Value {
             Value::Enum { cls, module, name } if importable(module, cls) => {
                 Expr::atom(format!("{cls}.{name}"))
             }
-            Value::Enum { .. } | Value::Object { .. } | Value::Opaque { .. } => return None,
+            Value::Repr { v, .. } if !looks_like_address(v) => Expr::atom(black_repr(v)?),
+            Value::Enum { .. }
+            | Value::Object { .. }
+            | Value::Opaque { .. }
+            | Value::Repr { .. } => {
+                return None;
+            }
         })
+    }
+
+    /// The import a written value needs, for each repr-written value in it: `import
+    /// datetime` for `datetime.date(…)`, else the class from its module.
+    pub fn repr_imports(&self, out: &mut Vec<(String, Import)>) {
+        match self {
+            Value::Repr { v, cls, module } => {
+                let top = module.split('.').next().unwrap_or(module);
+                let import = if v.starts_with(&format!("{top}.")) {
+                    Import::Module(top.to_owned())
+                } else {
+                    Import::Name(module.clone(), cls.clone())
+                };
+                out.push((black_repr(v).unwrap_or_else(|| v.clone()), import));
+            }
+            Value::List { items }
+            | Value::Tuple { items }
+            | Value::Set { items }
+            | Value::Frozenset { items } => items.iter().for_each(|i| i.repr_imports(out)),
+            Value::Dict { items } => items.iter().for_each(|(k, v)| {
+                k.repr_imports(out);
+                v.repr_imports(out);
+            }),
+            Value::Object { attrs, .. } => attrs.values().for_each(|a| a.repr_imports(out)),
+            _ => {}
+        }
     }
 
     /// A few words for a test name: `returns_3`, `returns_empty_list`, ...
@@ -178,11 +225,46 @@ impl Value {
             Value::Dict { items } if items.is_empty() => "empty_dict".into(),
             Value::Dict { items } => format!("dict_of_{}", items.len()),
             Value::Enum { name, .. } => crate::python::names::snake(name),
-            Value::Object { cls, .. } | Value::Opaque { cls, .. } => {
+            Value::Object { cls, .. } | Value::Opaque { cls, .. } | Value::Repr { cls, .. } => {
                 crate::python::names::snake(cls.rsplit('.').next().unwrap_or(cls))
             }
         }
     }
+}
+
+/// A repr as black writes it (double-quoted strings), or `None` when it is too long for
+/// one line of an assertion or holds escapes: the atom is never split.
+fn black_repr(repr: &str) -> Option<String> {
+    let mut out = String::with_capacity(repr.len());
+    let mut chars = repr.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                let mut body = String::new();
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        '\\' => return None,
+                        ch => body.push(ch),
+                    }
+                }
+                out.push_str(&python_str(&body));
+            }
+            '"' => {
+                out.push('"');
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '\\' => return None,
+                        ch => out.push(ch),
+                    }
+                }
+                out.push('"');
+            }
+            ch => out.push(ch),
+        }
+    }
+    (out.chars().count() <= 60).then_some(out)
 }
 
 fn lits(items: &[Value], importable: &dyn Fn(&str, &str) -> bool) -> Option<Vec<Expr>> {
@@ -300,5 +382,19 @@ mod tests {
             v: "<Foo at 0x7f3a2b1c4d50>".into(),
         };
         assert!(v.literal(&|_, _| true).is_none());
+    }
+
+    #[test]
+    fn reprs_are_written_with_black_quotes_or_not_at_all() {
+        assert_eq!(
+            black_repr("Item(name='ab', price=0)").as_deref(),
+            Some("Item(name=\"ab\", price=0)")
+        );
+        assert_eq!(
+            black_repr("Quote('say \"hi\"')").as_deref(),
+            Some("Quote('say \"hi\"')")
+        );
+        assert_eq!(black_repr(r"Path('a\\b')"), None);
+        assert_eq!(black_repr(&format!("Long('{}')", "x".repeat(80))), None);
     }
 }
