@@ -725,19 +725,45 @@ fn record_args(
     }
 }
 
+/// What [`random_ctor`] draws strings from, worked out once per class and round.
+struct CtorStrings {
+    literals: Vec<String>,
+    tokens: Vec<String>,
+    shaped: Vec<String>,
+}
+
+impl CtorStrings {
+    fn of(class: &ClassSig, module: &ModuleSig) -> CtorStrings {
+        let literals: Vec<String> = class
+            .literals
+            .iter()
+            .chain(module.literals.iter().take(20))
+            .cloned()
+            .collect();
+        CtorStrings {
+            tokens: string_tokens(&literals),
+            shaped: shaped_strings(&literals),
+            literals,
+        }
+    }
+}
+
 /// A constructor call with every parameter drawn at random (an optional one half the time),
 /// from the class's literals, strings shaped from them and arguments that worked before:
 /// what a method does often depends on its receiver's state (`Template("$who")`,
 /// `shlex("a 'b c'", posix=True)`), which the typical constructors never reach.
-fn random_ctor(class: &ClassSig, module: &ModuleSig, memory: &Memory, rng: &mut Rng) -> Args {
-    let literals: Vec<String> = class
-        .literals
-        .iter()
-        .chain(module.literals.iter().take(20))
-        .cloned()
-        .collect();
-    let tokens = string_tokens(&literals);
-    let shaped = shaped_strings(&literals);
+fn random_ctor(
+    class: &ClassSig,
+    module: &ModuleSig,
+    strings: &CtorStrings,
+    memory: &Memory,
+    rng: &mut Rng,
+) -> Args {
+    let CtorStrings {
+        literals,
+        tokens,
+        shaped,
+    } = strings;
     let key = format!("{}.__init__", class.name);
     let mut args = Args::default();
     let mut by_name = false;
@@ -749,11 +775,11 @@ fn random_ctor(class: &ClassSig, module: &ModuleSig, memory: &Memory, rng: &mut 
             by_name = true;
             continue;
         }
-        let mut values = pool(p, &literals, module, 1);
+        let mut values = pool(p, literals, module, 1);
         if values.iter().any(|v| v.starts_with('"')) {
             values.extend(shaped.iter().cloned());
             if !tokens.is_empty() {
-                values.extend((0..6).map(|_| token_string(&tokens, rng)));
+                values.extend((0..6).map(|_| token_string(tokens, rng)));
             }
         }
         if let Some(good) = memory.worked.get(&(key.clone(), p.name.clone())) {
@@ -761,7 +787,7 @@ fn random_ctor(class: &ClassSig, module: &ModuleSig, memory: &Memory, rng: &mut 
                 values.push(g.clone());
                 values.push(g.clone());
                 if g.starts_with('"')
-                    && let Some(m) = mutate_string(g, &tokens, rng)
+                    && let Some(m) = mutate_string(g, tokens, rng)
                 {
                     values.push(m);
                 }
@@ -904,7 +930,8 @@ pub fn propose(
     let setups = setup_calls(f, module);
     // Names for `**kwargs`: the identifiers among the body's strings (keys it looks up),
     // then `a` and `b` (what a mapping in the pools uses), never a named parameter's.
-    let mut kw_names: Vec<String> = literals
+    let mut kw_names: Vec<String> = f
+        .literals
         .iter()
         .filter_map(|l| l.strip_prefix('"')?.strip_suffix('"'))
         .filter(|t| {
@@ -917,7 +944,18 @@ pub fn propose(
         .chain(["a", "b"].map(String::from))
         .filter(|n| !params.iter().any(|p| p.name == *n))
         .collect();
-    kw_names.dedup();
+    let mut seen = std::collections::HashSet::new();
+    kw_names.retain(|n| seen.insert(n.clone()));
+    // A `**kwargs` pool holds `key=value` pairs: every key with the first values, so the
+    // key the body looks up is always tried.
+    for (p, values) in params.iter().zip(pools.iter_mut()) {
+        if p.kind == ParamKind::VarKeywords {
+            *values = kw_names
+                .iter()
+                .flat_map(|k| values.iter().take(8).map(move |v| format!("{k}={v}")))
+                .collect();
+        }
+    }
 
     let mut out = Vec::new();
     let push = |choice: &[Option<usize>],
@@ -942,11 +980,9 @@ pub fn propose(
                 None => None,
             };
             match (p.kind, value) {
-                (ParamKind::VarKeywords, Some(v)) => {
-                    if let Some(i) = pick
-                        && !kw_names.is_empty()
-                    {
-                        spec.kwargs.push((kw_names[i % kw_names.len()].clone(), v));
+                (ParamKind::VarKeywords, Some(pair)) => {
+                    if let Some((k, v)) = pair.split_once('=') {
+                        spec.kwargs.push((k.to_owned(), v.to_owned()));
                     }
                 }
                 (ParamKind::VarKeywords, None) => {}
@@ -990,6 +1026,9 @@ pub fn propose(
         })
         .collect();
     let ctor_at = |i: usize| (!ctors.is_empty()).then(|| ctors[i % ctors.len()].clone());
+    let ctor_strings = class
+        .filter(|_| round > 0 && !ctors.is_empty())
+        .map(|c| CtorStrings::of(c, module));
     if round == 0 {
         push(&base, ctor_at(0), Vec::new(), &mut out);
         for (i, values) in pools.iter().enumerate() {
@@ -1032,9 +1071,9 @@ pub fn propose(
                 }
                 s
             };
-            let ctor = match class {
-                Some(class) if !ctors.is_empty() && rng.below(2) == 0 => {
-                    Some(random_ctor(class, module, memory, rng))
+            let ctor = match (class, &ctor_strings) {
+                (Some(class), Some(strings)) if rng.below(2) == 0 => {
+                    Some(random_ctor(class, module, strings, memory, rng))
                 }
                 _ => ctor_at(rng.below(ctors.len().max(1))),
             };
