@@ -46,6 +46,11 @@ if ! python3 -m pip --version >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-pip
 fi
 QA_AGENT_SCENARIO_REPOS="$(bash scripts/fetch-scenario-repos.sh)"
+# The planner's sentence encoder (all-MiniLM-L6-v2, 90 MB, pinned by SHA-256) for the
+# tests of understanding by meaning. A name of its own: QA_AGENT_ENCODER_DIR would make
+# every test server load it.
+QA_AGENT_TEST_ENCODER_DIR="$(bash scripts/fetch-model.sh "${XDG_CACHE_HOME:-$HOME/.cache}/qa-agent/encoder/all-MiniLM-L6-v2")"
+export QA_AGENT_TEST_ENCODER_DIR
 
 # pytest, coverage.py, black and ruff for the generated tests (pinned; reinstalled only when
 # the pins change). PIP_BREAK_SYSTEM_PACKAGES lets pip install next to Debian's own Python.

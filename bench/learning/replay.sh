@@ -8,5 +8,8 @@ root="$(cd "$here/../.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/qa-agent/target}"
 mkdir -p "$here/results"
 cd "$root"
+# The planner's sentence encoder, so intents are measured by words and by meaning.
+QA_AGENT_ENCODER_DIR="$(bash scripts/fetch-model.sh "${XDG_CACHE_HOME:-$HOME/.cache}/qa-agent/encoder/all-MiniLM-L6-v2")"
+export QA_AGENT_ENCODER_DIR
 cargo run --quiet --release --locked -p qa-agents --example learning_replay -- \
   "$here" "$here/results/replay.json"

@@ -15,8 +15,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use qa_agents::planner::{Route, choose_route, context_key, fixed_route, routing_context};
+use qa_agents::planner::{
+    Blend, Route, SentenceEncoder, blend, choose_route, context_key, fixed_route, routing_context,
+};
 use qa_agents::{Intent, LearnedState, Planner};
 use qa_learning::feedback::{Context, FeedbackKind, Target};
 use qa_learning::replay::{JudgedRepository, replay_repository};
@@ -58,8 +61,14 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let data = PathBuf::from(args.get(1).map_or("bench/learning", String::as_str));
     let findings = findings(&data);
-    let intents = intents(&data);
-    let routing = routing(&data);
+    let encoder = std::env::var_os("QA_AGENT_ENCODER_DIR").map(|d| {
+        Arc::new(
+            SentenceEncoder::load(Path::new(&d))
+                .unwrap_or_else(|e| panic!("QA_AGENT_ENCODER_DIR: {e}")),
+        )
+    });
+    let intents = intents(&data, encoder.clone());
+    let routing = routing(&data, encoder.clone());
     let knowledge = knowledge(&data);
     let report = json!({ "findings": findings, "intents": intents, "routing": routing, "knowledge": knowledge });
     let text = serde_json::to_string_pretty(&report).expect("report serialises");
@@ -209,10 +218,47 @@ fn knowledge(data: &Path) -> Value {
     })
 }
 
-fn intents(data: &Path) -> Value {
+fn intents(data: &Path, encoder: Option<Arc<SentenceEncoder>>) -> Value {
     let text = std::fs::read_to_string(data.join("corrections.toml")).expect("corrections.toml");
     let c: Corrections = toml::from_str(&text).expect("corrections.toml parses");
-    let builtin = Planner::new(&LearnedState::default());
+    // A second held-out set, written after the sentence encoder was chosen.
+    let fresh: BTreeMap<String, Vec<String>> =
+        std::fs::read_to_string(data.join("corrections-fresh.toml"))
+            .ok()
+            .map(|t| {
+                let f: FreshSet = toml::from_str(&t).expect("corrections-fresh.toml parses");
+                f.family.into_iter().map(|f| (f.id, f.fresh)).collect()
+            })
+            .unwrap_or_default();
+    let words = intents_with(&c, &fresh, "words", None);
+    let meaning = match encoder {
+        Some(e) => intents_with(&c, &fresh, "words and meaning", Some(e)),
+        None => {
+            eprintln!("\n(no QA_AGENT_ENCODER_DIR: intents by meaning not measured)");
+            Value::Null
+        }
+    };
+    json!({ "words": words, "words_and_meaning": meaning })
+}
+
+#[derive(Deserialize)]
+struct FreshSet {
+    family: Vec<FreshFamily>,
+}
+
+#[derive(Deserialize)]
+struct FreshFamily {
+    id: String,
+    fresh: Vec<String>,
+}
+
+fn intents_with(
+    c: &Corrections,
+    fresh: &BTreeMap<String, Vec<String>>,
+    label: &str,
+    encoder: Option<Arc<SentenceEncoder>>,
+) -> Value {
+    let builtin = Planner::with_sentences(&LearnedState::default(), encoder.clone());
     let understood = |p: &Planner, q: &str| p.understand(q).classification.intent;
     // A user corrects only what the planner got wrong.
     let mut taught = LearnedState::default();
@@ -224,8 +270,16 @@ fn intents(data: &Path) -> Value {
             corrected.push(f.id.clone());
         }
     }
-    let learned = Planner::new(&taught);
-    let accuracy = |p: &Planner, only_corrected: bool| -> (usize, usize) {
+    let learned = Planner::with_sentences(&taught, encoder);
+    // (right, total) over one held-out set: `heldout`, or the fresh one.
+    let questions = |f: &Family, fresh_set: bool| -> Vec<String> {
+        if fresh_set {
+            fresh.get(&f.id).cloned().unwrap_or_default()
+        } else {
+            f.heldout.clone()
+        }
+    };
+    let accuracy_by = |ok: &dyn Fn(&str, Intent) -> bool, only_corrected: bool, fresh_set: bool| {
         let mut right = 0;
         let mut total = 0;
         for f in &c.family {
@@ -233,13 +287,52 @@ fn intents(data: &Path) -> Value {
                 continue;
             }
             let meant = Intent::parse(&f.intent).expect("checked above");
-            for q in &f.heldout {
+            for q in questions(f, fresh_set) {
                 total += 1;
-                right += usize::from(understood(p, q) == meant);
+                right += usize::from(ok(&q, meant));
             }
         }
         (right, total)
     };
+    let accuracy = |p: &Planner, only_corrected: bool, fresh_set: bool| {
+        accuracy_by(
+            &|q, meant| understood(p, q) == meant,
+            only_corrected,
+            fresh_set,
+        )
+    };
+    if std::env::var_os("QA_REPLAY_SWEEP").is_some() && learned.understands_by_meaning() {
+        // Blend settings, on the first held-out set only (the fresh one is for reporting).
+        let parts: BTreeMap<String, _> = c
+            .family
+            .iter()
+            .flat_map(|f| f.heldout.iter())
+            .map(|q| (q.clone(), learned.classify_parts(q)))
+            .collect();
+        for (weight, temperature, correction_bonus) in [0.3, 0.5, 0.7, 1.0]
+            .into_iter()
+            .flat_map(|w| [0.02, 0.05].map(|t| (w, t)))
+            .flat_map(|(w, t)| [0.0, 0.05, 0.1].map(|c| (w, t, c)))
+        {
+            {
+                let b = Blend {
+                    weight,
+                    temperature,
+                    correction_bonus,
+                    ..Blend::default()
+                };
+                let ok = |q: &str, meant: Intent| {
+                    let (w, n) = &parts[q];
+                    n.as_ref().map_or(w.intent, |n| blend(w, n, b).intent) == meant
+                };
+                let (cr, ct) = accuracy_by(&ok, true, false);
+                let (ar, at) = accuracy_by(&ok, false, false);
+                eprintln!(
+                    "sweep weight {weight} temperature {temperature} bonus {correction_bonus}: corrected {cr}/{ct}, all {ar}/{at}"
+                );
+            }
+        }
+    }
     let train_after = c
         .family
         .iter()
@@ -253,9 +346,23 @@ fn intents(data: &Path) -> Value {
             Some(r as f64 / t as f64)
         }
     };
-    let (cb, ca) = (accuracy(&builtin, true), accuracy(&learned, true));
-    let (ab, aa) = (accuracy(&builtin, false), accuracy(&learned, false));
-    eprintln!("\n## Intents: corrections of misunderstood questions\n");
+    let (cb, ca) = (
+        accuracy(&builtin, true, false),
+        accuracy(&learned, true, false),
+    );
+    let (ab, aa) = (
+        accuracy(&builtin, false, false),
+        accuracy(&learned, false, false),
+    );
+    let (fcb, fca) = (
+        accuracy(&builtin, true, true),
+        accuracy(&learned, true, true),
+    );
+    let (fab, faa) = (
+        accuracy(&builtin, false, true),
+        accuracy(&learned, false, true),
+    );
+    eprintln!("\n## Intents ({label}): corrections of misunderstood questions\n");
     eprintln!(
         "families {}, corrected (train question misunderstood) {}; corrected questions now understood {}/{}",
         c.family.len(),
@@ -263,14 +370,15 @@ fn intents(data: &Path) -> Value {
         train_after,
         corrected.len()
     );
-    eprintln!(
-        "held-out paraphrases of corrected families: {}/{} -> {}/{}",
-        cb.0, cb.1, ca.0, ca.1
-    );
-    eprintln!(
-        "held-out paraphrases of all families: {}/{} -> {}/{}",
-        ab.0, ab.1, aa.0, aa.1
-    );
+    for (set, (b1, a1), (b2, a2)) in [
+        ("held-out", (cb, ca), (ab, aa)),
+        ("fresh", (fcb, fca), (fab, faa)),
+    ] {
+        eprintln!(
+            "{set} paraphrases of corrected families: {}/{} -> {}/{}; of all families: {}/{} -> {}/{}",
+            b1.0, b1.1, a1.0, a1.1, b2.0, b2.1, a2.0, a2.1
+        );
+    }
     json!({
         "families": c.family.len(),
         "corrected": corrected.len(),
@@ -281,6 +389,12 @@ fn intents(data: &Path) -> Value {
         "heldout_all_before": rate(ab),
         "heldout_all_after": rate(aa),
         "heldout_all_n": ab.1,
+        "fresh_corrected_before": rate(fcb),
+        "fresh_corrected_after": rate(fca),
+        "fresh_corrected_n": fcb.1,
+        "fresh_all_before": rate(fab),
+        "fresh_all_after": rate(faa),
+        "fresh_all_n": fab.1,
     })
 }
 
@@ -336,12 +450,12 @@ fn arms_for(
 /// Routing over both splits of the questions (learn on the even ones and hold out the
 /// odd ones, then the other way round) and five seeds each: one seed and one split can
 /// tip a comparison this close.
-fn routing(data: &Path) -> Value {
+fn routing(data: &Path, encoder: Option<Arc<SentenceEncoder>>) -> Value {
     let mut runs = Vec::new();
     for swap in [false, true] {
         for seed in 2026..2031 {
             let verbose = !swap && seed == 2026;
-            runs.push(routing_once(data, seed, swap, verbose));
+            runs.push(routing_once(data, seed, swap, verbose, encoder.clone()));
         }
     }
     let field = |k: &str| -> Vec<f64> { runs.iter().filter_map(|r| r[k].as_f64()).collect() };
@@ -369,7 +483,13 @@ fn routing(data: &Path) -> Value {
     })
 }
 
-fn routing_once(data: &Path, seed: u64, swap: bool, verbose: bool) -> Value {
+fn routing_once(
+    data: &Path,
+    seed: u64,
+    swap: bool,
+    verbose: bool,
+    encoder: Option<Arc<SentenceEncoder>>,
+) -> Value {
     let text = std::fs::read_to_string(data.join("routing.toml")).expect("routing.toml");
     let r: Routing = toml::from_str(&text).expect("routing.toml parses");
     let intent = |q: &RoutingQuestion| Intent::parse(&q.intent).expect("known intent");
@@ -380,7 +500,9 @@ fn routing_once(data: &Path, seed: u64, swap: bool, verbose: bool) -> Value {
         .partition(|(i, _)| (i % 2 == 0) != swap);
     let learn: Vec<&RoutingQuestion> = learn.into_iter().map(|(_, q)| q).collect();
     let heldout: Vec<&RoutingQuestion> = heldout.into_iter().map(|(_, q)| q).collect();
-    let planner = Planner::new(&LearnedState::default());
+    // The question's other concern as the services' planner sees it (by meaning too,
+    // when the encoder is there).
+    let planner = Planner::with_sentences(&LearnedState::default(), encoder);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut events: Vec<Event> = Vec::new();
     let mut online = Vec::new();

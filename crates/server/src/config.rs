@@ -43,6 +43,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "the learning engine's local materialisation: the knowledge index and the exported learned-state snapshot (`data_dir`/models; /app/models in the image)",
     ),
     (
+        "encoder_dir",
+        "QA_AGENT_ENCODER_DIR",
+        "the sentence encoder's files (all-MiniLM-L6-v2, from scripts/fetch-model.sh), with which the planner also understands questions by meaning; without them, by their words alone (`data_dir`/encoder/all-MiniLM-L6-v2; /app/encoder in the image)",
+    ),
+    (
         "bind",
         "QA_AGENT_BIND",
         "address every listener binds (default 127.0.0.1; containers use 0.0.0.0)",
@@ -257,6 +262,7 @@ pub struct ServerConfig {
     pub db_pool_size: u32,
     pub data_dir: PathBuf,
     pub models_dir: Option<PathBuf>,
+    pub encoder_dir: Option<PathBuf>,
     pub bind: IpAddr,
     pub ports: Ports,
     pub peers: Peers,
@@ -330,6 +336,7 @@ impl Default for ServerConfig {
             db_pool_size: 10,
             data_dir: PathBuf::from("qa-agent-data"),
             models_dir: None,
+            encoder_dir: None,
             bind: IpAddr::from([127, 0, 0, 1]),
             ports: Ports::default(),
             peers: Peers::default(),
@@ -464,6 +471,14 @@ impl ServerConfig {
         self.models_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("models"))
+    }
+
+    /// Where the sentence encoder's files are (`encoder_dir`, else
+    /// `data_dir/encoder/all-MiniLM-L6-v2`, where scripts/fetch-model.sh puts them).
+    pub fn encoder_dir(&self) -> PathBuf {
+        self.encoder_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("encoder").join(qa_embed::MODEL_NAME))
     }
 
     pub fn peer_timeout(&self) -> Duration {

@@ -240,6 +240,7 @@ pub async fn detailed(State(state): State<AppState>) -> Response {
                 "concurrency": state.config.reasoning_concurrency,
                 "queue_bound": state.config.reasoning_queue,
                 "learned_state": r.learned_state().map_or_else(|| json!("built-in"), |id| json!(id)),
+                "intents": r.encoder_status(),
             }),
         );
     }

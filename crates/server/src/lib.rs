@@ -371,7 +371,18 @@ pub async fn start(config: &ServerConfig, kinds: &[ServiceKind]) -> Result<Runni
     };
     let work_available = Arc::new(tokio::sync::Notify::new());
     let tools = Arc::new(qa_agents::Registry::standard());
-    let reasoning = Arc::new(reasoning::Reasoning::new(config));
+    let mut reasoning = reasoning::Reasoning::new(config);
+    if kinds.contains(&ServiceKind::Orchestrator) {
+        // Reading 90 MB and embedding the examples takes a second or two: off the runtime.
+        let cfg = config.clone();
+        reasoning = tokio::task::spawn_blocking(move || reasoning.with_encoder(&cfg))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "loading the sentence encoder failed; questions are understood by their words alone");
+                reasoning::Reasoning::new(config)
+            });
+    }
+    let reasoning = Arc::new(reasoning);
     let learned = Arc::new(qa_agents::LearnedCache::default());
     let learning_engine = Arc::new(learning::Engine::default());
     let flood = Arc::new(api::learning::FloodGuard::default());

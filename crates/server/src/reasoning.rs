@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use qa_agents::client::{CallError, CallFuture, ToolClient};
+use qa_agents::planner::SentenceEncoder;
 use qa_agents::{Answer, Budget, Engine, LearnedState, Planner, ToolOutput};
 use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -35,6 +36,10 @@ pub struct Reasoning {
     /// Streamed reasonings running in this process, by task id: who asked (tenant,
     /// user) and how to stop them.
     running_tasks: std::sync::Mutex<std::collections::HashMap<i64, RunningTask>>,
+    /// The sentence encoder every planner of this process uses, when its files load.
+    encoder: Option<Arc<SentenceEncoder>>,
+    /// What became of loading it, for `/health/detailed`.
+    encoder_status: Value,
 }
 
 struct RunningTask {
@@ -113,7 +118,66 @@ impl Reasoning {
             },
             tenant_planners: Default::default(),
             running_tasks: std::sync::Mutex::new(std::collections::HashMap::new()),
+            encoder: None,
+            encoder_status: serde_json::json!({ "understands": "words" }),
         }
+    }
+
+    /// Loads the sentence encoder from `encoder_dir` (an orchestrator, at start), so
+    /// questions are also understood by meaning. Missing or corrupt files leave the
+    /// word model answering, with a log line and the reason in `/health/detailed`.
+    pub fn with_encoder(mut self, config: &ServerConfig) -> Reasoning {
+        let dir = config.encoder_dir();
+        let shown = dir.display().to_string();
+        if !dir.exists() {
+            tracing::info!(dir = %shown, "no sentence encoder; questions are understood by their words alone (scripts/fetch-model.sh fetches it)");
+            self.encoder_status = serde_json::json!({
+                "understands": "words",
+                "encoder": shown,
+                "reason": "not found; scripts/fetch-model.sh fetches it",
+            });
+            return self;
+        }
+        let started = Instant::now();
+        match SentenceEncoder::load(&dir) {
+            Ok(encoder) => {
+                let encoder = Arc::new(encoder);
+                // Embeds the built-in examples once; later planners find them cached.
+                let planner =
+                    Planner::with_sentences(&LearnedState::default(), Some(encoder.clone()));
+                if planner.understands_by_meaning() {
+                    self.engine.set_planner(planner);
+                    tracing::info!(dir = %shown, ms = started.elapsed().as_millis() as u64, "sentence encoder loaded; questions are understood by words and meaning");
+                    self.encoder_status =
+                        serde_json::json!({ "understands": "words and meaning", "encoder": shown });
+                    self.encoder = Some(encoder);
+                } else {
+                    self.encoder_status = serde_json::json!({
+                        "understands": "words",
+                        "encoder": shown,
+                        "reason": "the encoder failed on the intent examples (see the log)",
+                    });
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot load the sentence encoder; questions are understood by their words alone");
+                self.encoder_status = serde_json::json!({
+                    "understands": "words",
+                    "encoder": shown,
+                    "reason": e.to_string(),
+                });
+            }
+        }
+        self
+    }
+
+    /// How questions are understood (`/health/detailed`).
+    pub fn encoder_status(&self) -> &Value {
+        &self.encoder_status
+    }
+
+    fn planner(&self, state: &LearnedState) -> Planner {
+        Planner::with_sentences(state, self.encoder.clone())
     }
 
     /// Registers a running reasoning so its asker can stop it; forgotten by [`Self::done`].
@@ -195,7 +259,7 @@ impl Reasoning {
         }
         match serde_json::from_str::<LearnedState>(&snapshot.state) {
             Ok(state) => {
-                self.engine.set_planner(Planner::new(&state));
+                self.engine.set_planner(self.planner(&state));
                 *self.learned_state.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.id);
                 tracing::info!(
                     snapshot = snapshot.id,
@@ -230,7 +294,7 @@ impl Reasoning {
             return Some(p.clone());
         }
         let taught = qa_agents::learned::planner_state(t);
-        let planner = Arc::new(Planner::new(&taught));
+        let planner = Arc::new(self.planner(&taught));
         self.tenant_planners
             .lock()
             .unwrap_or_else(|p| p.into_inner())

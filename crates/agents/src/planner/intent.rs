@@ -212,13 +212,16 @@ pub struct Classification {
     pub confidence: f64,
     /// The runner-up, for the trace.
     pub alternative: Option<(Intent, f64)>,
+    /// Every intent's posterior, best first (empty when nothing was understood).
+    #[serde(skip)]
+    pub posterior: Vec<(Intent, f64)>,
 }
 
 const ALPHA: f64 = 0.5;
 /// What one domain word adds to its intent's log score (a likelihood ratio of e²).
 const LEXICON_WEIGHT: f64 = 2.0;
 /// Below this posterior the question is not understood.
-const MIN_CONFIDENCE: f64 = 0.3;
+pub(crate) const MIN_CONFIDENCE: f64 = 0.3;
 
 impl IntentModel {
     pub fn train(examples: &[(Intent, String)]) -> IntentModel {
@@ -297,6 +300,7 @@ impl IntentModel {
                 intent: Intent::Unknown,
                 confidence: 0.0,
                 alternative: None,
+                posterior: Vec::new(),
             };
         }
         let fs: Vec<String> = features(&ws)
@@ -336,6 +340,7 @@ impl IntentModel {
             },
             confidence,
             alternative,
+            posterior: scores.iter().map(|(i, s)| (*i, p(*s))).collect(),
         }
     }
 }

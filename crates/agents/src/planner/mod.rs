@@ -5,13 +5,16 @@
 
 pub mod entities;
 pub mod intent;
+pub mod sentences;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 pub use entities::Entities;
 pub use intent::{Classification, Intent, IntentModel};
+pub use sentences::{Nearest, SentenceEncoder, SentenceIntents};
 
 use crate::specialists::SpecialistId;
 
@@ -202,6 +205,8 @@ const CORRECTION_WEIGHT: usize = 3;
 
 pub struct Planner {
     model: IntentModel,
+    /// The same examples by meaning, when the sentence encoder is loaded.
+    sentences: Option<SentenceIntents>,
     routes: HashMap<Intent, Route>,
     route_arms: HashMap<String, Vec<(Route, f64, f64)>>,
 }
@@ -216,29 +221,75 @@ impl std::fmt::Debug for Planner {
 }
 
 impl Planner {
+    /// The word model alone.
     pub fn new(state: &LearnedState) -> Planner {
+        Planner::with_sentences(state, None)
+    }
+
+    /// The word model, and the sentence encoder's nearest examples when it is given.
+    /// An encoder that fails on the examples leaves the word model alone, said loudly.
+    pub fn with_sentences(state: &LearnedState, encoder: Option<Arc<SentenceEncoder>>) -> Planner {
         let mut examples = intent::builtin_examples();
+        let mut corrections = Vec::new();
         if !state.extra_examples.is_empty() {
             // Corrections are real questions: their names become placeholders, as in
             // the built-in examples and in the questions classified.
             let base = IntentModel::train(&examples);
             for (intent, text) in &state.extra_examples {
                 let masked = entities::extract(text, &base).1;
+                corrections.push((*intent, masked.clone()));
                 for _ in 0..CORRECTION_WEIGHT {
                     examples.push((*intent, masked.clone()));
                 }
             }
         }
+        let sentences = encoder.and_then(|e| match SentenceIntents::new(e, &examples, &corrections) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!(error = %e, "the sentence encoder failed on the intent examples; questions are understood by their words alone");
+                None
+            }
+        });
         Planner {
             model: IntentModel::train(&examples),
+            sentences,
             routes: state.routes.clone(),
             route_arms: state.route_arms.clone(),
         }
     }
 
+    /// Whether questions are also understood by meaning (the sentence encoder).
+    pub fn understands_by_meaning(&self) -> bool {
+        self.sentences.is_some()
+    }
+
+    /// The word model's classification and, with the encoder, the nearest examples by
+    /// meaning, before they are blended (for the replay harness).
+    pub fn classify_parts(&self, question: &str) -> (Classification, Option<Nearest>) {
+        let (_, masked) = entities::extract(question, &self.model);
+        let words = self.model.classify(&masked);
+        let nearest = self.nearest(&masked);
+        (words, nearest)
+    }
+
+    fn nearest(&self, masked: &str) -> Option<Nearest> {
+        let s = self.sentences.as_ref()?;
+        match s.nearest(masked) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                tracing::warn!(error = %e, "the sentence encoder failed on a question; understood by its words alone");
+                None
+            }
+        }
+    }
+
     pub fn understand(&self, question: &str) -> Understanding {
         let (entities, masked) = entities::extract(question, &self.model);
-        let mut classification = self.model.classify(&masked);
+        let words = self.model.classify(&masked);
+        let mut classification = match self.nearest(&masked) {
+            Some(n) => blend(&words, &n, Blend::default()),
+            None => words,
+        };
         // A question that names code is about that code, not about qa-agent itself.
         let names_code = !entities.symbols.is_empty()
             || !entities.paths.is_empty()
@@ -302,5 +353,77 @@ impl Planner {
             route.mode = m;
         }
         route
+    }
+}
+
+/// How the word model and the nearest examples by meaning are combined.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Blend {
+    /// The share of the meaning side in the blended probabilities, in [0, 1].
+    pub weight: f64,
+    /// Softmax temperature over the nearest similarities (cosine differences of a few
+    /// hundredths separate intents, so it is small).
+    pub temperature: f64,
+    /// Below this similarity of the nearest example, a question the word model did
+    /// not understand stays not understood ("what's the weather in Paris").
+    pub min_similarity: f32,
+    /// What a user's correction adds to its similarity: they said what that question
+    /// meant, so a question close to it means the same more surely than one as close
+    /// to a built-in example.
+    pub correction_bonus: f32,
+}
+
+impl Default for Blend {
+    fn default() -> Blend {
+        Blend {
+            // Chosen on corrections.toml's held-out paraphrases (bench/learning,
+            // QA_REPLAY_SWEEP=1); corrections-fresh.toml measures them.
+            weight: 0.5,
+            temperature: 0.02,
+            min_similarity: 0.5,
+            correction_bonus: 0.05,
+        }
+    }
+}
+
+/// The blended classification: a mixture of the word model's posterior and a softmax
+/// over the nearest similarity per intent.
+pub fn blend(words: &Classification, nearest: &Nearest, b: Blend) -> Classification {
+    let mut sims = nearest.by_intent.clone();
+    for (i, s) in sims.iter_mut() {
+        if let Some((_, c)) = nearest.corrections.iter().find(|(j, _)| j == i) {
+            *s = s.max(c + b.correction_bonus);
+        }
+    }
+    sims.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let Some(&(_, top_sim)) = sims.first() else {
+        return words.clone();
+    };
+    if words.intent == Intent::Unknown && words.confidence == 0.0 && top_sim < b.min_similarity {
+        return words.clone();
+    }
+    let max = f64::from(top_sim);
+    let z: f64 = sims
+        .iter()
+        .map(|(_, s)| ((f64::from(*s) - max) / b.temperature).exp())
+        .sum();
+    let mut p: HashMap<Intent, f64> = HashMap::new();
+    for (i, s) in &sims {
+        *p.entry(*i).or_default() += b.weight * ((f64::from(*s) - max) / b.temperature).exp() / z;
+    }
+    for (i, q) in words.posterior.iter() {
+        *p.entry(*i).or_default() += (1.0 - b.weight) * q;
+    }
+    let mut ranked: Vec<(Intent, f64)> = p.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    Classification {
+        intent: if ranked[0].1 < intent::MIN_CONFIDENCE {
+            Intent::Unknown
+        } else {
+            ranked[0].0
+        },
+        confidence: ranked[0].1,
+        alternative: ranked.get(1).copied(),
+        posterior: ranked,
     }
 }

@@ -711,3 +711,92 @@ async fn a_disabled_tool_is_an_observation_the_answer_survives() {
     assert!(a["quality"]["score"].as_f64().unwrap() < 1.0);
     running.shutdown();
 }
+
+/// The sentence encoder's files for the tests (`QA_AGENT_TEST_ENCODER_DIR`, fetched by
+/// scripts/test.sh); with CI=true their absence fails instead of skipping.
+fn test_encoder_dir() -> Option<std::path::PathBuf> {
+    match std::env::var_os("QA_AGENT_TEST_ENCODER_DIR") {
+        Some(d) => Some(d.into()),
+        None if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI must test the sentence encoder: scripts/test.sh sets QA_AGENT_TEST_ENCODER_DIR"
+            )
+        }
+        None => {
+            eprintln!(
+                "skipped: QA_AGENT_TEST_ENCODER_DIR is not set (scripts/test.sh fetches the encoder)"
+            );
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn with_the_sentence_encoder_questions_are_understood_by_meaning() {
+    let ws = workspace();
+    let root = ws.path().join("shop");
+    let question = json!({
+        "question": "how many requests a second can this api take before it falls over",
+        "path": root.display().to_string(),
+    });
+    let intent_with = |encoder: Option<std::path::PathBuf>| {
+        let question = question.clone();
+        let ws = ws.path().to_path_buf();
+        async move {
+            let (mut config, _data) = test_config();
+            config.workspace_roots = vec![ws];
+            config.encoder_dir = encoder;
+            let running = spawn(
+                &config,
+                &[ServiceKind::Orchestrator, ServiceKind::Specialists],
+            )
+            .await;
+            let api = running.url(ServiceKind::Orchestrator).unwrap();
+            let (_, health) = crate::helpers::get_json(&format!("{api}/health/detailed")).await;
+            let (code, _, body) = call(
+                "POST",
+                &format!("{api}/api/v1/agent/tasks"),
+                Some(ADMIN_KEY),
+                Some(question),
+            )
+            .await;
+            assert_eq!(code, 200, "{body}");
+            running.shutdown();
+            (
+                health["reasoning"]["intents"].clone(),
+                body["answer"]["intent"].clone(),
+            )
+        }
+    };
+
+    // Without the files (none in the data directory): words alone, and the reason shown.
+    let (status, words) = intent_with(None).await;
+    assert_eq!(status["understands"], "words", "{status}");
+    assert!(
+        status["reason"]
+            .as_str()
+            .unwrap()
+            .contains("scripts/fetch-model.sh"),
+        "{status}"
+    );
+    assert_ne!(words, "performance");
+
+    // Corrupt files: the services still start, with the bad file named.
+    let bad = tempfile::tempdir().unwrap();
+    for f in ["config.json", "tokenizer.json", "model.safetensors"] {
+        std::fs::write(bad.path().join(f), b"garbage").unwrap();
+    }
+    let (status, _) = intent_with(Some(bad.path().to_path_buf())).await;
+    assert_eq!(status["understands"], "words", "{status}");
+    assert!(
+        status["reason"].as_str().unwrap().contains("config.json"),
+        "{status}"
+    );
+
+    let Some(dir) = test_encoder_dir() else {
+        return;
+    };
+    let (status, meaning) = intent_with(Some(dir)).await;
+    assert_eq!(status["understands"], "words and meaning", "{status}");
+    assert_eq!(meaning, "performance");
+}
