@@ -69,7 +69,7 @@ fn main() {
     });
     let intents = intents(&data, encoder.clone());
     let routing = routing(&data, encoder.clone());
-    let knowledge = knowledge(&data);
+    let knowledge = knowledge(&data, encoder.as_deref());
     let report = json!({ "findings": findings, "intents": intents, "routing": routing, "knowledge": knowledge });
     let text = serde_json::to_string_pretty(&report).expect("report serialises");
     match args.get(2) {
@@ -131,7 +131,7 @@ fn findings(data: &Path) -> Value {
 /// knowledge base; each held-out paraphrase is then asked. Reported: how often the
 /// family's own answer is the top hit, and how often the orchestrator would show it
 /// (top hit of the family and similar enough) or show another family's answer instead.
-fn knowledge(data: &Path) -> Value {
+fn knowledge(data: &Path, encoder: Option<&SentenceEncoder>) -> Value {
     use qa_agents::related::{SIMILAR, similarity};
     let text = std::fs::read_to_string(data.join("corrections.toml")).expect("corrections.toml");
     let c: Corrections = toml::from_str(&text).expect("corrections.toml parses");
@@ -208,6 +208,7 @@ fn knowledge(data: &Path) -> Value {
             json!({ "threshold": t, "shown_right": rate(*right), "shown_wrong": rate(*wrong) })
         })
         .collect();
+    let meaning = encoder.map(|e| knowledge_by_meaning(data, &c, &kb, e));
     json!({
         "threshold_curve": curve,
         "accepted_answers": c.family.len(),
@@ -215,21 +216,93 @@ fn knowledge(data: &Path) -> Value {
         "top1": rate(top1),
         "shown_right": rate(shown_right),
         "shown_wrong": rate(shown_wrong),
+        "by_meaning": meaning,
     })
+}
+
+/// What the orchestrator shows with the sentence encoder: the knowledge base's 20 best
+/// hits, shown when their question is close enough in meaning, most similar first.
+/// Thresholds are tried on `heldout`; the fresh set is measured at the one in use.
+fn knowledge_by_meaning(
+    data: &Path,
+    c: &Corrections,
+    kb: &qa_knowledge::KnowledgeBase,
+    encoder: &SentenceEncoder,
+) -> Value {
+    use qa_agents::related::{SIMILAR_MEANING, similar_by_meaning};
+    let fresh = fresh_set(data);
+    let shown = |q: &str, threshold: f32| -> Vec<String> {
+        let hits = kb
+            .search(1, q, &[qa_knowledge::Kind::Answer], 20)
+            .expect("searches");
+        let titles: Vec<&str> = hits.iter().map(|h| h.title.as_str()).collect();
+        similar_by_meaning(encoder, q, &titles, threshold)
+            .expect("encodes")
+            .into_iter()
+            .map(|(i, _)| hits[i].key.clone())
+            .collect()
+    };
+    let measure = |set: &dyn Fn(&Family) -> Vec<String>, threshold: f32| {
+        let (mut asked, mut right, mut wrong) = (0usize, 0usize, 0usize);
+        for f in &c.family {
+            for q in set(f) {
+                asked += 1;
+                let keys = shown(&q, threshold);
+                right += usize::from(keys.contains(&f.id));
+                wrong += usize::from(keys.iter().any(|k| *k != f.id));
+            }
+        }
+        (
+            asked,
+            right as f64 / asked.max(1) as f64,
+            wrong as f64 / asked.max(1) as f64,
+        )
+    };
+    eprintln!("\nby meaning (the sentence encoder over the 20 best BM25 hits):");
+    let mut curve = Vec::new();
+    for t in [0.4, 0.5, SIMILAR_MEANING, 0.7] {
+        let (_, right, wrong) = measure(&|f| f.heldout.clone(), t);
+        eprintln!(
+            "  held-out, similarity >= {t:.2}: right shown {:.0}%, wrong shown {:.0}%",
+            right * 100.0,
+            wrong * 100.0
+        );
+        curve.push(json!({ "threshold": t, "shown_right": right, "shown_wrong": wrong }));
+    }
+    let (n, right, wrong) = measure(
+        &|f| fresh.get(&f.id).cloned().unwrap_or_default(),
+        SIMILAR_MEANING,
+    );
+    eprintln!(
+        "  fresh ({n}), similarity >= {SIMILAR_MEANING:.2}: right shown {:.0}%, wrong shown {:.0}%",
+        right * 100.0,
+        wrong * 100.0
+    );
+    json!({
+        "threshold_curve_heldout": curve,
+        "threshold": SIMILAR_MEANING,
+        "fresh_paraphrases": n,
+        "fresh_shown_right": right,
+        "fresh_shown_wrong": wrong,
+    })
+}
+
+/// The second held-out set (`corrections-fresh.toml`), by family id; empty without it.
+fn fresh_set(data: &Path) -> BTreeMap<String, Vec<String>> {
+    std::fs::read_to_string(data.join("corrections-fresh.toml"))
+        .ok()
+        .map(|t| {
+            let f: FreshSet = toml::from_str(&t).expect("corrections-fresh.toml parses");
+            f.family.into_iter().map(|f| (f.id, f.fresh)).collect()
+        })
+        .unwrap_or_default()
 }
 
 fn intents(data: &Path, encoder: Option<Arc<SentenceEncoder>>) -> Value {
     let text = std::fs::read_to_string(data.join("corrections.toml")).expect("corrections.toml");
     let c: Corrections = toml::from_str(&text).expect("corrections.toml parses");
     // A second held-out set, written after the sentence encoder was chosen.
-    let fresh: BTreeMap<String, Vec<String>> =
-        std::fs::read_to_string(data.join("corrections-fresh.toml"))
-            .ok()
-            .map(|t| {
-                let f: FreshSet = toml::from_str(&t).expect("corrections-fresh.toml parses");
-                f.family.into_iter().map(|f| (f.id, f.fresh)).collect()
-            })
-            .unwrap_or_default();
+    let fresh = fresh_set(data);
     let words = intents_with(&c, &fresh, "words", None);
     let meaning = match encoder {
         Some(e) => intents_with(&c, &fresh, "words and meaning", Some(e)),

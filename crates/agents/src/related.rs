@@ -38,6 +38,35 @@ pub fn similarity(question: &str, title: &str) -> f64 {
 /// The least [`similarity`] for a hit to be shown with an answer.
 pub const SIMILAR: f64 = 0.5;
 
+/// With the sentence encoder: the least cosine similarity between the question and a
+/// hit's question for the hit to be shown (chosen on the replay's first held-out set;
+/// bench/learning).
+pub const SIMILAR_MEANING: f32 = 0.6;
+
+/// The hits (by their questions, `titles`) to show for `question` by meaning: indices
+/// with their similarity, at least [`SIMILAR_MEANING`], most similar first, at most three.
+pub fn similar_by_meaning(
+    encoder: &crate::planner::SentenceEncoder,
+    question: &str,
+    titles: &[&str],
+    threshold: f32,
+) -> Result<Vec<(usize, f32)>, qa_embed::EmbedError> {
+    if titles.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = encoder.embed(question)?;
+    let t = encoder.embed_cached(titles)?;
+    let mut scored: Vec<(usize, f32)> = t
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i, qa_embed::cosine(&q, v)))
+        .filter(|(_, s)| *s >= threshold)
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored.truncate(3);
+    Ok(scored)
+}
+
 /// Adds what the team accepted for similar questions to the answer: listed at its end,
 /// each with where the whole of it is.
 pub fn attach_related(answer: &mut crate::Answer, related: &[Related]) {

@@ -3,7 +3,6 @@
 //! (`QA_AGENT_TEST_ENCODER_DIR`, fetched by scripts/test.sh); with CI=true their
 //! absence fails instead of skipping.
 
-use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use qa_agents::planner::SentenceEncoder;
@@ -12,17 +11,10 @@ use qa_agents::{Intent, LearnedState, Planner};
 fn encoder() -> Option<Arc<SentenceEncoder>> {
     static ENCODER: OnceLock<Option<Arc<SentenceEncoder>>> = OnceLock::new();
     ENCODER
-        .get_or_init(|| match std::env::var_os("QA_AGENT_TEST_ENCODER_DIR") {
-            Some(dir) => Some(Arc::new(
-                SentenceEncoder::load(Path::new(&dir)).expect("QA_AGENT_TEST_ENCODER_DIR loads"),
-            )),
-            None if std::env::var_os("CI").is_some() => {
-                panic!("CI must test the sentence encoder: scripts/test.sh sets QA_AGENT_TEST_ENCODER_DIR")
-            }
-            None => {
-                eprintln!("skipped: QA_AGENT_TEST_ENCODER_DIR is not set (scripts/test.sh fetches the encoder)");
-                None
-            }
+        .get_or_init(|| {
+            qa_embed::dir_for_tests().map(|dir| {
+                Arc::new(SentenceEncoder::load(&dir).expect("QA_AGENT_TEST_ENCODER_DIR loads"))
+            })
         })
         .clone()
 }

@@ -147,6 +147,26 @@ impl Encoder {
     }
 }
 
+/// The encoder's files for tests: `QA_AGENT_TEST_ENCODER_DIR` (scripts/test.sh fetches
+/// them; a name of its own, since `QA_AGENT_ENCODER_DIR` would make every test server
+/// load them). Unset, a test skips with a visible line, and under CI=true fails.
+pub fn dir_for_tests() -> Option<PathBuf> {
+    match std::env::var_os("QA_AGENT_TEST_ENCODER_DIR") {
+        Some(d) => Some(PathBuf::from(d)),
+        None if std::env::var_os("CI").is_some() => {
+            panic!(
+                "CI must test the sentence encoder: scripts/test.sh sets QA_AGENT_TEST_ENCODER_DIR"
+            )
+        }
+        None => {
+            eprintln!(
+                "skipped: QA_AGENT_TEST_ENCODER_DIR is not set (scripts/test.sh fetches the encoder)"
+            );
+            None
+        }
+    }
+}
+
 /// Cosine similarity of two unit vectors.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()

@@ -2,30 +2,13 @@
 //! scripts/test.sh; with CI=true their absence fails instead of skipping), and the
 //! errors for missing or corrupt files, which need none.
 
-use std::path::PathBuf;
-
 use qa_embed::{EmbedError, Encoder, cosine};
-
-fn model_dir() -> Option<PathBuf> {
-    match std::env::var_os("QA_AGENT_TEST_ENCODER_DIR") {
-        Some(d) => Some(PathBuf::from(d)),
-        None if std::env::var_os("CI").is_some() => {
-            panic!(
-                "CI must test the sentence encoder: scripts/test.sh sets QA_AGENT_TEST_ENCODER_DIR"
-            )
-        }
-        None => {
-            eprintln!(
-                "skipped: QA_AGENT_TEST_ENCODER_DIR is not set (scripts/test.sh fetches the encoder)"
-            );
-            None
-        }
-    }
-}
 
 #[test]
 fn questions_that_mean_the_same_are_closer_than_unrelated_ones() {
-    let Some(dir) = model_dir() else { return };
+    let Some(dir) = qa_embed::dir_for_tests() else {
+        return;
+    };
     let e = Encoder::load(&dir).unwrap();
     let v = e
         .encode(&[
@@ -75,7 +58,9 @@ fn corrupt_files_are_reported_not_loaded() {
         "{err}"
     );
     // With the real configuration and tokenizer, truncated weights are named.
-    let Some(real) = model_dir() else { return };
+    let Some(real) = qa_embed::dir_for_tests() else {
+        return;
+    };
     for f in ["config.json", "tokenizer.json"] {
         std::fs::copy(real.join(f), dir.path().join(f)).unwrap();
     }

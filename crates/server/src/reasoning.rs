@@ -171,6 +171,11 @@ impl Reasoning {
         self
     }
 
+    /// The sentence encoder, when it loaded.
+    pub fn encoder(&self) -> Option<&Arc<SentenceEncoder>> {
+        self.encoder.as_ref()
+    }
+
     /// How questions are understood (`/health/detailed`).
     pub fn encoder_status(&self) -> &Value {
         &self.encoder_status
@@ -360,9 +365,13 @@ pub async fn related(
         .collect();
     let mut headers: HeaderMap = crate::telemetry::trace_headers();
     headers.insert(header::AUTHORIZATION, authorization.clone());
+    // By meaning, more candidates are worth looking at: a paraphrase shares few words
+    // with the earlier question, so BM25 ranks it lower.
+    let encoder = state.reasoning.encoder().cloned();
+    let limit = if encoder.is_some() { "20" } else { "6" };
     let Ok(url) = reqwest::Url::parse_with_params(
         &url,
-        &[("q", q.as_str()), ("kind", "answer,test"), ("limit", "6")],
+        &[("q", q.as_str()), ("kind", "answer,test"), ("limit", limit)],
     ) else {
         return Vec::new();
     };
@@ -390,15 +399,42 @@ pub async fn related(
             return Vec::new();
         }
     };
-    body["hits"]
-        .as_array()
+    let hits: Vec<Value> = body["hits"].as_array().cloned().unwrap_or_default();
+    let title = |h: &Value| h["title"].as_str().unwrap_or_default().to_string();
+    let by_meaning = match encoder {
+        Some(encoder) => {
+            let titles: Vec<String> = hits.iter().map(title).collect();
+            let question = question.to_string();
+            tokio::task::spawn_blocking(move || {
+                let titles: Vec<&str> = titles.iter().map(String::as_str).collect();
+                qa_agents::related::similar_by_meaning(
+                    &encoder,
+                    &question,
+                    &titles,
+                    qa_agents::related::SIMILAR_MEANING,
+                )
+            })
+            .await
+            .ok()
+            .and_then(|r| {
+                r.map_err(|e| tracing::warn!(error = %e, "the sentence encoder failed on related knowledge; matching words instead"))
+                    .ok()
+            })
+        }
+        None => None,
+    };
+    let chosen: Vec<&Value> = match by_meaning {
+        Some(picked) => picked.iter().map(|(i, _)| &hits[*i]).collect(),
+        None => hits
+            .iter()
+            .filter(|h| {
+                qa_agents::related::similarity(question, &title(h)) >= qa_agents::related::SIMILAR
+            })
+            .take(3)
+            .collect(),
+    };
+    chosen
         .into_iter()
-        .flatten()
-        .filter(|h| {
-            qa_agents::related::similarity(question, h["title"].as_str().unwrap_or_default())
-                >= qa_agents::related::SIMILAR
-        })
-        .take(3)
         .map(|h| {
             let text = |k: &str| h[k].as_str().unwrap_or_default().to_string();
             qa_agents::Related {

@@ -40,8 +40,9 @@ impl SentenceEncoder {
         })
     }
 
-    /// Embeddings of texts that recur (training examples), from the cache when seen.
-    fn embed_cached(&self, texts: &[&str]) -> Result<Vec<Arc<Vec<f32>>>, EmbedError> {
+    /// Embeddings of texts that recur (training examples, earlier questions of the
+    /// knowledge base), from the cache when seen.
+    pub fn embed_cached(&self, texts: &[&str]) -> Result<Vec<Arc<Vec<f32>>>, EmbedError> {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         let missing: Vec<&str> = {
             let mut m: Vec<&str> = texts

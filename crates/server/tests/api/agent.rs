@@ -712,25 +712,6 @@ async fn a_disabled_tool_is_an_observation_the_answer_survives() {
     running.shutdown();
 }
 
-/// The sentence encoder's files for the tests (`QA_AGENT_TEST_ENCODER_DIR`, fetched by
-/// scripts/test.sh); with CI=true their absence fails instead of skipping.
-fn test_encoder_dir() -> Option<std::path::PathBuf> {
-    match std::env::var_os("QA_AGENT_TEST_ENCODER_DIR") {
-        Some(d) => Some(d.into()),
-        None if std::env::var_os("CI").is_some() => {
-            panic!(
-                "CI must test the sentence encoder: scripts/test.sh sets QA_AGENT_TEST_ENCODER_DIR"
-            )
-        }
-        None => {
-            eprintln!(
-                "skipped: QA_AGENT_TEST_ENCODER_DIR is not set (scripts/test.sh fetches the encoder)"
-            );
-            None
-        }
-    }
-}
-
 #[tokio::test]
 async fn with_the_sentence_encoder_questions_are_understood_by_meaning() {
     let ws = workspace();
@@ -793,7 +774,7 @@ async fn with_the_sentence_encoder_questions_are_understood_by_meaning() {
         "{status}"
     );
 
-    let Some(dir) = test_encoder_dir() else {
+    let Some(dir) = qa_embed::dir_for_tests() else {
         return;
     };
     let (status, meaning) = intent_with(Some(dir)).await;

@@ -537,9 +537,8 @@ async fn a_corrected_question_is_understood_next_time_in_that_tenant_only() {
         .await
         .unwrap();
     let eve = user_key(&db, "other", "eve@other.test").await;
-    // One of bench/learning/corrections.toml's questions the built-in planner reads as
-    // a request to write tests.
-    let question = "could someone pass a crafted filename into `save_upload` and write outside the upload dir?";
+    // A question the built-in word model reads as one about a function's facts.
+    let question = "is `legacy_tax_rate` still referenced anywhere";
     let ask = |key: String| {
         let url = format!("{base}/api/v1/agent/tasks");
         async move {
@@ -555,17 +554,17 @@ async fn a_corrected_question_is_understood_next_time_in_that_tenant_only() {
         }
     };
     let first = ask(ADMIN_KEY.to_string()).await;
-    assert_ne!(first["answer"]["intent"], "security", "{first}");
+    assert_ne!(first["answer"]["intent"], "search", "{first}");
     let (code, body) = feedback(
         &learning,
         ADMIN_KEY,
-        json!({ "target": "correction", "target_id": first["id"], "kind": "correction", "intent": "security",
-                "comment": "I meant: is this a path traversal hole" }),
+        json!({ "target": "correction", "target_id": first["id"], "kind": "correction", "intent": "search",
+                "comment": "I meant: where is it used" }),
     )
     .await;
     assert_eq!(code, 202, "{body}");
     eventually("the corrected question is understood", || async {
-        ask(ADMIN_KEY.to_string()).await["answer"]["intent"] == "security"
+        ask(ADMIN_KEY.to_string()).await["answer"]["intent"] == "search"
     })
     .await;
     // The correction is shown with its evidence, and another tenant is untouched.
@@ -576,7 +575,7 @@ async fn a_corrected_question_is_understood_next_time_in_that_tenant_only() {
         None,
     )
     .await;
-    assert_eq!(state["corrections"][0][0], "security", "{state}");
+    assert_eq!(state["corrections"][0][0], "search", "{state}");
     assert_eq!(
         ask(eve).await["answer"]["intent"],
         first["answer"]["intent"]
@@ -586,7 +585,12 @@ async fn a_corrected_question_is_understood_next_time_in_that_tenant_only() {
 
 #[tokio::test]
 async fn a_well_rated_answer_is_shown_with_similar_later_questions_of_its_tenant_only() {
+    // The first backend's orchestrator has the sentence encoder (related by meaning), the
+    // other's has not (related by shared words).
+    let mut encoder = qa_embed::dir_for_tests();
     for mut b in backends("learning_knowledge").await {
+        let by_meaning = encoder.is_some();
+        b.config.encoder_dir = encoder.take();
         let ws = workspace();
         b.config.workspace_roots = vec![ws.path().to_path_buf()];
         let models = b.config.data_dir.join("models-elsewhere");
@@ -676,6 +680,16 @@ async fn a_well_rated_answer_is_shown_with_similar_later_questions_of_its_tenant
         );
         let other = ask(ADMIN_KEY.into(), "is there any hard-coded password?").await;
         assert!(other["answer"].get("related").is_none(), "{other}");
+        if by_meaning {
+            // Few words in common, the same need.
+            let paraphrase = ask(ADMIN_KEY.into(), "are there untested functions in here?").await;
+            let related = paraphrase["answer"]["related"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(related.len(), 1, "{paraphrase}");
+            assert_eq!(related[0]["title"], "which functions have no tests?");
+        }
 
         // Another tenant neither finds nor is shown it.
         let db = Database::open(b.config.database_url.as_deref(), &b.config.data_dir, 1)
