@@ -387,23 +387,21 @@ fn intents_with(
             .flat_map(|w| [0.02, 0.05].map(|t| (w, t)))
             .flat_map(|(w, t)| [0.0, 0.05, 0.1].map(|c| (w, t, c)))
         {
-            {
-                let b = Blend {
-                    weight,
-                    temperature,
-                    correction_bonus,
-                    ..Blend::default()
-                };
-                let ok = |q: &str, meant: Intent| {
-                    let (w, n) = &parts[q];
-                    n.as_ref().map_or(w.intent, |n| blend(w, n, b).intent) == meant
-                };
-                let (cr, ct) = accuracy_by(&ok, true, false);
-                let (ar, at) = accuracy_by(&ok, false, false);
-                eprintln!(
-                    "sweep weight {weight} temperature {temperature} bonus {correction_bonus}: corrected {cr}/{ct}, all {ar}/{at}"
-                );
-            }
+            let b = Blend {
+                weight,
+                temperature,
+                correction_bonus,
+                ..Blend::default()
+            };
+            let ok = |q: &str, meant: Intent| {
+                let (w, n) = &parts[q];
+                n.as_ref().map_or(w.intent, |n| blend(w, n, b).intent) == meant
+            };
+            let (cr, ct) = accuracy_by(&ok, true, false);
+            let (ar, at) = accuracy_by(&ok, false, false);
+            eprintln!(
+                "sweep weight {weight} temperature {temperature} bonus {correction_bonus}: corrected {cr}/{ct}, all {ar}/{at}"
+            );
         }
     }
     let train_after = c
@@ -419,22 +417,6 @@ fn intents_with(
             Some(r as f64 / t as f64)
         }
     };
-    let (cb, ca) = (
-        accuracy(&builtin, true, false),
-        accuracy(&learned, true, false),
-    );
-    let (ab, aa) = (
-        accuracy(&builtin, false, false),
-        accuracy(&learned, false, false),
-    );
-    let (fcb, fca) = (
-        accuracy(&builtin, true, true),
-        accuracy(&learned, true, true),
-    );
-    let (fab, faa) = (
-        accuracy(&builtin, false, true),
-        accuracy(&learned, false, true),
-    );
     eprintln!("\n## Intents ({label}): corrections of misunderstood questions\n");
     eprintln!(
         "families {}, corrected (train question misunderstood) {}; corrected questions now understood {}/{}",
@@ -443,32 +425,30 @@ fn intents_with(
         train_after,
         corrected.len()
     );
-    for (set, (b1, a1), (b2, a2)) in [
-        ("held-out", (cb, ca), (ab, aa)),
-        ("fresh", (fcb, fca), (fab, faa)),
-    ] {
-        eprintln!(
-            "{set} paraphrases of corrected families: {}/{} -> {}/{}; of all families: {}/{} -> {}/{}",
-            b1.0, b1.1, a1.0, a1.1, b2.0, b2.1, a2.0, a2.1
-        );
-    }
-    json!({
+    let mut out = json!({
         "families": c.family.len(),
         "corrected": corrected.len(),
         "corrected_train_understood_after": train_after,
-        "heldout_corrected_before": rate(cb),
-        "heldout_corrected_after": rate(ca),
-        "heldout_corrected_n": cb.1,
-        "heldout_all_before": rate(ab),
-        "heldout_all_after": rate(aa),
-        "heldout_all_n": ab.1,
-        "fresh_corrected_before": rate(fcb),
-        "fresh_corrected_after": rate(fca),
-        "fresh_corrected_n": fcb.1,
-        "fresh_all_before": rate(fab),
-        "fresh_all_after": rate(faa),
-        "fresh_all_n": fab.1,
-    })
+    });
+    for (set, fresh_set) in [("heldout", false), ("fresh", true)] {
+        let mut line = Vec::new();
+        for (which, only_corrected) in [("corrected", true), ("all", false)] {
+            let before = accuracy(&builtin, only_corrected, fresh_set);
+            let after = accuracy(&learned, only_corrected, fresh_set);
+            line.push(format!(
+                "{}/{} -> {}/{}",
+                before.0, before.1, after.0, after.1
+            ));
+            out[format!("{set}_{which}_before")] = json!(rate(before));
+            out[format!("{set}_{which}_after")] = json!(rate(after));
+            out[format!("{set}_{which}_n")] = json!(before.1);
+        }
+        eprintln!(
+            "{set} paraphrases of corrected families: {}; of all families: {}",
+            line[0], line[1]
+        );
+    }
+    out
 }
 
 /// The simulated rating of a route for a question (see bench/learning/README.md):

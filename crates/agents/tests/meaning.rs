@@ -59,3 +59,12 @@ fn a_correction_covers_questions_that_mean_the_same() {
     assert_eq!(intent(&after, corrected), Intent::Review);
     assert_eq!(intent(&after, paraphrase), Intent::Review);
 }
+
+#[test]
+fn a_question_understood_twice_is_encoded_once() {
+    // The API handler and the engine both understand each question.
+    let Some(e) = encoder() else { return };
+    let first = e.embed("which functions have no tests?").unwrap();
+    let again = e.embed("which functions have no tests?").unwrap();
+    assert!(Arc::ptr_eq(&first, &again));
+}

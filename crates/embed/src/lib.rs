@@ -104,7 +104,8 @@ impl Encoder {
     /// Unit-length embeddings of `texts`, in order.
     pub fn encode<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut out = Vec::with_capacity(texts.len());
-        // Batches of similar size keep the padding (and the wasted work) small.
+        // Batches of 32 bound the padded tensor (every text is padded to the batch's
+        // longest).
         for chunk in texts.chunks(32) {
             out.extend(self.encode_batch(chunk)?);
         }

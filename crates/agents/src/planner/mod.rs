@@ -230,6 +230,7 @@ impl Planner {
     /// An encoder that fails on the examples leaves the word model alone, said loudly.
     pub fn with_sentences(state: &LearnedState, encoder: Option<Arc<SentenceEncoder>>) -> Planner {
         let mut examples = intent::builtin_examples();
+        let builtin = examples.len();
         let mut corrections = Vec::new();
         if !state.extra_examples.is_empty() {
             // Corrections are real questions: their names become placeholders, as in
@@ -243,7 +244,7 @@ impl Planner {
                 }
             }
         }
-        let sentences = encoder.and_then(|e| match SentenceIntents::new(e, &examples, &corrections) {
+        let sentences = encoder.and_then(|e| match SentenceIntents::new(e, &examples[..builtin], &corrections) {
             Ok(s) => Some(s),
             Err(e) => {
                 tracing::error!(error = %e, "the sentence encoder failed on the intent examples; questions are understood by their words alone");
@@ -267,28 +268,26 @@ impl Planner {
     /// meaning, before they are blended (for the replay harness).
     pub fn classify_parts(&self, question: &str) -> (Classification, Option<Nearest>) {
         let (_, masked) = entities::extract(question, &self.model);
-        let words = self.model.classify(&masked);
-        let nearest = self.nearest(&masked);
-        (words, nearest)
+        self.classify_masked(&masked)
     }
 
-    fn nearest(&self, masked: &str) -> Option<Nearest> {
-        let s = self.sentences.as_ref()?;
-        match s.nearest(masked) {
+    fn classify_masked(&self, masked: &str) -> (Classification, Option<Nearest>) {
+        let words = self.model.classify(masked);
+        let nearest = self.sentences.as_ref().and_then(|s| match s.nearest(masked) {
             Ok(n) => Some(n),
             Err(e) => {
                 tracing::warn!(error = %e, "the sentence encoder failed on a question; understood by its words alone");
                 None
             }
-        }
+        });
+        (words, nearest)
     }
 
     pub fn understand(&self, question: &str) -> Understanding {
         let (entities, masked) = entities::extract(question, &self.model);
-        let words = self.model.classify(&masked);
-        let mut classification = match self.nearest(&masked) {
-            Some(n) => blend(&words, &n, Blend::default()),
-            None => words,
+        let mut classification = match self.classify_masked(&masked) {
+            (words, Some(n)) => blend(&words, &n, Blend::default()),
+            (words, None) => words,
         };
         // A question that names code is about that code, not about qa-agent itself.
         let names_code = !entities.symbols.is_empty()
@@ -399,17 +398,19 @@ pub fn blend(words: &Classification, nearest: &Nearest, b: Blend) -> Classificat
     let Some(&(_, top_sim)) = sims.first() else {
         return words.clone();
     };
-    if words.intent == Intent::Unknown && words.confidence == 0.0 && top_sim < b.min_similarity {
+    // An empty posterior: the word model knew no word of the question.
+    if words.posterior.is_empty() && top_sim < b.min_similarity {
         return words.clone();
     }
     let max = f64::from(top_sim);
-    let z: f64 = sims
+    let soft: Vec<(Intent, f64)> = sims
         .iter()
-        .map(|(_, s)| ((f64::from(*s) - max) / b.temperature).exp())
-        .sum();
+        .map(|(i, s)| (*i, ((f64::from(*s) - max) / b.temperature).exp()))
+        .collect();
+    let z: f64 = soft.iter().map(|(_, e)| e).sum();
     let mut p: HashMap<Intent, f64> = HashMap::new();
-    for (i, s) in &sims {
-        *p.entry(*i).or_default() += b.weight * ((f64::from(*s) - max) / b.temperature).exp() / z;
+    for (i, e) in soft {
+        *p.entry(i).or_default() += b.weight * e / z;
     }
     for (i, q) in words.posterior.iter() {
         *p.entry(*i).or_default() += (1.0 - b.weight) * q;

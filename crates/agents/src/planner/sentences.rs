@@ -15,13 +15,17 @@ use qa_embed::{EmbedError, Encoder, cosine};
 use super::intent::Intent;
 
 /// Embeddings kept for texts seen before (examples and corrections are embedded again
-/// each time a planner is built); questions are not kept.
+/// each time a planner is built).
 const CACHE_LIMIT: usize = 20_000;
+/// Questions kept: one question is understood by the API handler and again by the
+/// engine, so the second finds it here.
+const RECENT_LIMIT: usize = 256;
 
 /// The loaded encoder, shared by every planner of a process.
 pub struct SentenceEncoder {
     encoder: Encoder,
     cache: Mutex<HashMap<String, Arc<Vec<f32>>>>,
+    recent: Mutex<HashMap<String, Arc<Vec<f32>>>>,
 }
 
 impl std::fmt::Debug for SentenceEncoder {
@@ -37,6 +41,7 @@ impl SentenceEncoder {
         Ok(SentenceEncoder {
             encoder: Encoder::load(dir)?,
             cache: Mutex::new(HashMap::new()),
+            recent: Mutex::new(HashMap::new()),
         })
     }
 
@@ -66,9 +71,21 @@ impl SentenceEncoder {
         Ok(texts.iter().map(|t| cache[*t].clone()).collect())
     }
 
-    /// The embedding of one question.
-    pub fn embed(&self, text: &str) -> Result<Vec<f32>, EmbedError> {
-        Ok(self.encoder.encode(&[text])?.remove(0))
+    /// The embedding of one question (the same text within a few questions is not
+    /// encoded again).
+    pub fn embed(&self, text: &str) -> Result<Arc<Vec<f32>>, EmbedError> {
+        let lock = || self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(v) = lock().get(text) {
+            return Ok(v.clone());
+        }
+        // Encoded outside the lock: other questions need not wait for this one.
+        let v = Arc::new(self.encoder.encode(&[text])?.remove(0));
+        let mut recent = lock();
+        if recent.len() >= RECENT_LIMIT {
+            recent.clear();
+        }
+        recent.insert(text.to_owned(), v.clone());
+        Ok(v)
     }
 }
 
@@ -90,20 +107,18 @@ pub struct Nearest {
 }
 
 impl SentenceIntents {
-    /// Embeds the examples (placeholders as in the word model: `<fn>`, `<path>`).
-    /// `corrections` are the users' corrected questions, also among `examples`.
+    /// Embeds the built-in examples and the users' corrections (placeholders as in
+    /// the word model: `<fn>`, `<path>`).
     pub fn new(
         encoder: Arc<SentenceEncoder>,
-        examples: &[(Intent, String)],
+        builtin: &[(Intent, String)],
         corrections: &[(Intent, String)],
     ) -> Result<SentenceIntents, EmbedError> {
-        let mut labelled: Vec<(Intent, &str, bool)> = Vec::new();
-        for (i, t) in examples {
-            if !labelled.iter().any(|(j, u, _)| j == i && u == t) {
-                let taught = corrections.iter().any(|(j, u)| j == i && u == t);
-                labelled.push((*i, t.as_str(), taught));
-            }
-        }
+        let labelled: Vec<(Intent, &str, bool)> = builtin
+            .iter()
+            .map(|(i, t)| (*i, t.as_str(), false))
+            .chain(corrections.iter().map(|(i, t)| (*i, t.as_str(), true)))
+            .collect();
         let texts: Vec<&str> = labelled.iter().map(|(_, t, _)| *t).collect();
         let vectors = encoder.embed_cached(&texts)?;
         Ok(SentenceIntents {

@@ -323,10 +323,8 @@ impl<'a> Renderer<'a> {
             .value
             .iter()
             .chain(seen.state.iter().flat_map(|s| s.values()))
+            .chain(seen.args_after.iter().flat_map(|s| s.values()))
         {
-            v.repr_imports(&mut reprs);
-        }
-        for v in seen.args_after.iter().flat_map(|s| s.values()) {
             v.repr_imports(&mut reprs);
         }
         for (written, import) in reprs {

@@ -239,27 +239,17 @@ fn black_repr(repr: &str) -> Option<String> {
     let mut chars = repr.chars();
     while let Some(c) = chars.next() {
         match c {
-            '\'' => {
+            // A string literal without escapes, rewritten with the quotes black prefers.
+            q @ ('\'' | '"') => {
                 let mut body = String::new();
                 loop {
                     match chars.next()? {
-                        '\'' => break,
+                        ch if ch == q => break,
                         '\\' => return None,
                         ch => body.push(ch),
                     }
                 }
                 out.push_str(&python_str(&body));
-            }
-            '"' => {
-                out.push('"');
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => return None,
-                        ch => out.push(ch),
-                    }
-                }
-                out.push('"');
             }
             ch => out.push(ch),
         }
