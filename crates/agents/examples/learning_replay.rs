@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use qa_agents::planner::{
-    Blend, Route, SentenceEncoder, blend, choose_route, context_key, fixed_route, routing_context,
+    Blend, Route, RouteLearning, SentenceEncoder, blend, choose_route, context_key, fixed_route,
+    rated_arms, routing_context,
 };
 use qa_agents::{Intent, LearnedState, Planner};
 use qa_learning::feedback::{Context, FeedbackKind, Target};
@@ -48,7 +49,7 @@ struct Routing {
     question: Vec<RoutingQuestion>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 struct RoutingQuestion {
     text: String,
     intent: String,
@@ -230,7 +231,7 @@ fn knowledge_by_meaning(
     encoder: &SentenceEncoder,
 ) -> Value {
     use qa_agents::related::{SIMILAR_MEANING, similar_by_meaning};
-    let fresh = fresh_set(data);
+    let later = later_sets(data);
     let shown = |q: &str, threshold: f32| -> Vec<String> {
         let hits = kb
             .search(1, q, &[qa_knowledge::Kind::Answer], 20)
@@ -269,43 +270,52 @@ fn knowledge_by_meaning(
         );
         curve.push(json!({ "threshold": t, "shown_right": right, "shown_wrong": wrong }));
     }
-    let (n, right, wrong) = measure(
-        &|f| fresh.get(&f.id).cloned().unwrap_or_default(),
-        SIMILAR_MEANING,
-    );
-    eprintln!(
-        "  fresh ({n}), similarity >= {SIMILAR_MEANING:.2}: right shown {:.0}%, wrong shown {:.0}%",
-        right * 100.0,
-        wrong * 100.0
-    );
-    json!({
-        "threshold_curve_heldout": curve,
-        "threshold": SIMILAR_MEANING,
-        "fresh_paraphrases": n,
-        "fresh_shown_right": right,
-        "fresh_shown_wrong": wrong,
-    })
+    let mut out = json!({ "threshold_curve_heldout": curve, "threshold": SIMILAR_MEANING });
+    for (name, set) in &later {
+        let (n, right, wrong) = measure(
+            &|f| set.get(&f.id).cloned().unwrap_or_default(),
+            SIMILAR_MEANING,
+        );
+        eprintln!(
+            "  {name} ({n}), similarity >= {SIMILAR_MEANING:.2}: right shown {:.0}%, wrong shown {:.0}%",
+            right * 100.0,
+            wrong * 100.0
+        );
+        out[format!("{name}_paraphrases")] = json!(n);
+        out[format!("{name}_shown_right")] = json!(right);
+        out[format!("{name}_shown_wrong")] = json!(wrong);
+    }
+    out
 }
 
-/// The second held-out set (`corrections-fresh.toml`), by family id; empty without it.
-fn fresh_set(data: &Path) -> BTreeMap<String, Vec<String>> {
-    std::fs::read_to_string(data.join("corrections-fresh.toml"))
-        .ok()
-        .map(|t| {
-            let f: FreshSet = toml::from_str(&t).expect("corrections-fresh.toml parses");
-            f.family.into_iter().map(|f| (f.id, f.fresh)).collect()
-        })
-        .unwrap_or_default()
+/// The later held-out sets, by family id: `fresh` (`corrections-fresh.toml`) and
+/// `third` (`corrections-third.toml`), each written after the blend was chosen and never
+/// used for tuning; a missing file is left out.
+fn later_sets(data: &Path) -> Vec<(&'static str, BTreeMap<String, Vec<String>>)> {
+    [
+        ("fresh", "corrections-fresh.toml"),
+        ("third", "corrections-third.toml"),
+    ]
+    .into_iter()
+    .filter_map(|(name, file)| {
+        let t = std::fs::read_to_string(data.join(file)).ok()?;
+        let f: FreshSet = toml::from_str(&t).unwrap_or_else(|e| panic!("{file}: {e}"));
+        Some((
+            name,
+            f.family.into_iter().map(|f| (f.id, f.fresh)).collect(),
+        ))
+    })
+    .collect()
 }
 
 fn intents(data: &Path, encoder: Option<Arc<SentenceEncoder>>) -> Value {
     let text = std::fs::read_to_string(data.join("corrections.toml")).expect("corrections.toml");
     let c: Corrections = toml::from_str(&text).expect("corrections.toml parses");
-    // A second held-out set, written after the sentence encoder was chosen.
-    let fresh = fresh_set(data);
-    let words = intents_with(&c, &fresh, "words", None);
+    // Later held-out sets, written after the sentence encoder was chosen.
+    let later = later_sets(data);
+    let words = intents_with(&c, &later, "words", None);
     let meaning = match encoder {
-        Some(e) => intents_with(&c, &fresh, "words and meaning", Some(e)),
+        Some(e) => intents_with(&c, &later, "words and meaning", Some(e)),
         None => {
             eprintln!("\n(no QA_AGENT_ENCODER_DIR: intents by meaning not measured)");
             Value::Null
@@ -322,12 +332,13 @@ struct FreshSet {
 #[derive(Deserialize)]
 struct FreshFamily {
     id: String,
+    #[serde(alias = "third")]
     fresh: Vec<String>,
 }
 
 fn intents_with(
     c: &Corrections,
-    fresh: &BTreeMap<String, Vec<String>>,
+    later: &[(&str, BTreeMap<String, Vec<String>>)],
     label: &str,
     encoder: Option<Arc<SentenceEncoder>>,
 ) -> Value {
@@ -344,15 +355,15 @@ fn intents_with(
         }
     }
     let learned = Planner::with_sentences(&taught, encoder);
-    // (right, total) over one held-out set: `heldout`, or the fresh one.
-    let questions = |f: &Family, fresh_set: bool| -> Vec<String> {
-        if fresh_set {
-            fresh.get(&f.id).cloned().unwrap_or_default()
-        } else {
-            f.heldout.clone()
+    // (right, total) over one held-out set: `heldout` (None), or a later one.
+    type Set<'a> = Option<&'a BTreeMap<String, Vec<String>>>;
+    let questions = |f: &Family, set: Set| -> Vec<String> {
+        match set {
+            Some(s) => s.get(&f.id).cloned().unwrap_or_default(),
+            None => f.heldout.clone(),
         }
     };
-    let accuracy_by = |ok: &dyn Fn(&str, Intent) -> bool, only_corrected: bool, fresh_set: bool| {
+    let accuracy_by = |ok: &dyn Fn(&str, Intent) -> bool, only_corrected: bool, set: Set| {
         let mut right = 0;
         let mut total = 0;
         for f in &c.family {
@@ -360,19 +371,15 @@ fn intents_with(
                 continue;
             }
             let meant = Intent::parse(&f.intent).expect("checked above");
-            for q in questions(f, fresh_set) {
+            for q in questions(f, set) {
                 total += 1;
                 right += usize::from(ok(&q, meant));
             }
         }
         (right, total)
     };
-    let accuracy = |p: &Planner, only_corrected: bool, fresh_set: bool| {
-        accuracy_by(
-            &|q, meant| understood(p, q) == meant,
-            only_corrected,
-            fresh_set,
-        )
+    let accuracy = |p: &Planner, only_corrected: bool, set: Set| {
+        accuracy_by(&|q, meant| understood(p, q) == meant, only_corrected, set)
     };
     if std::env::var_os("QA_REPLAY_SWEEP").is_some() && learned.understands_by_meaning() {
         // Blend settings, on the first held-out set only (the fresh one is for reporting).
@@ -382,11 +389,11 @@ fn intents_with(
             .flat_map(|f| f.heldout.iter())
             .map(|q| (q.clone(), learned.classify_parts(q)))
             .collect();
-        for (weight, temperature, correction_bonus) in [0.3, 0.5, 0.7, 1.0]
+        let blends = [0.3, 0.5, 0.7, 1.0]
             .into_iter()
             .flat_map(|w| [0.02, 0.05].map(|t| (w, t)))
-            .flat_map(|(w, t)| [0.0, 0.05, 0.1].map(|c| (w, t, c)))
-        {
+            .flat_map(|(w, t)| [0.0, 0.05, 0.1].map(|c| (w, t, c)));
+        for (weight, temperature, correction_bonus) in blends {
             let b = Blend {
                 weight,
                 temperature,
@@ -397,8 +404,8 @@ fn intents_with(
                 let (w, n) = &parts[q];
                 n.as_ref().map_or(w.intent, |n| blend(w, n, b).intent) == meant
             };
-            let (cr, ct) = accuracy_by(&ok, true, false);
-            let (ar, at) = accuracy_by(&ok, false, false);
+            let (cr, ct) = accuracy_by(&ok, true, None);
+            let (ar, at) = accuracy_by(&ok, false, None);
             eprintln!(
                 "sweep weight {weight} temperature {temperature} bonus {correction_bonus}: corrected {cr}/{ct}, all {ar}/{at}"
             );
@@ -430,11 +437,23 @@ fn intents_with(
         "corrected": corrected.len(),
         "corrected_train_understood_after": train_after,
     });
-    for (set, fresh_set) in [("heldout", false), ("fresh", true)] {
+    if std::env::var_os("QA_REPLAY_DEBUG").is_some() {
+        // Misses on the first held-out set only: the later sets are for reporting.
+        for f in c.family.iter().filter(|f| corrected.contains(&f.id)) {
+            for q in &f.heldout {
+                let got = understood(&learned, q);
+                if got.as_str() != f.intent {
+                    eprintln!("miss {} ({} read as {}): {q}", f.id, f.intent, got.as_str());
+                }
+            }
+        }
+    }
+    let sets = std::iter::once(("heldout", None)).chain(later.iter().map(|(n, s)| (*n, Some(s))));
+    for (set, questions) in sets {
         let mut line = Vec::new();
         for (which, only_corrected) in [("corrected", true), ("all", false)] {
-            let before = accuracy(&builtin, only_corrected, fresh_set);
-            let after = accuracy(&learned, only_corrected, fresh_set);
+            let before = accuracy(&builtin, only_corrected, questions);
+            let after = accuracy(&learned, only_corrected, questions);
             line.push(format!(
                 "{}/{} -> {}/{}",
                 before.0, before.1, after.0, after.1
@@ -480,35 +499,108 @@ fn fixed_for(planner: &Planner, q: &RoutingQuestion) -> Route {
 /// The question's other concern as the planner sees it: the runner-up intent, or the
 /// planner's own reading when it differs from what the user meant.
 fn other_concern(planner: &Planner, q: &RoutingQuestion) -> Option<Intent> {
-    let c = planner.understand(&q.text).classification;
+    let mut u = planner.understand(&q.text);
     let meant = Intent::parse(&q.intent).expect("known intent");
-    if c.intent == meant {
-        routing_context(&c)
-    } else {
-        Some(c.intent).filter(|i| *i != Intent::Unknown)
+    let read = u.classification.intent;
+    if read != meant {
+        u.classification.intent = meant;
+        u.classification.alternative = Some((read, 1.0));
     }
+    routing_context(&u)
 }
 
-/// The rated routes of the most specific context that has some.
-fn arms_for(
-    taught: &LearnedState,
-    intent: Intent,
-    secondary: Option<Intent>,
-) -> Option<&Vec<(Route, f64, f64)>> {
-    secondary
-        .and_then(|o| taught.route_arms.get(&context_key(intent, Some(o))))
-        .or_else(|| taught.route_arms.get(&context_key(intent, None)))
+/// Routing on `routing.toml` alone (as measured before `routing-2.toml` was written),
+/// and on both files together.
+fn routing(data: &Path, encoder: Option<Arc<SentenceEncoder>>) -> Value {
+    let load = |file: &str| -> Vec<RoutingQuestion> {
+        let Ok(text) = std::fs::read_to_string(data.join(file)) else {
+            return Vec::new();
+        };
+        let r: Routing = toml::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        r.question
+    };
+    let first = load("routing.toml");
+    assert!(!first.is_empty(), "routing.toml: no questions");
+    let second = load("routing-2.toml");
+    let mut both = first.clone();
+    both.extend(second.iter().cloned());
+    let mut out = json!({});
+    for (key, label, questions) in [
+        ("routing_toml", "routing.toml", &first),
+        ("routing_2_toml", "routing-2.toml", &second),
+        ("both_files", "routing.toml and routing-2.toml", &both),
+    ] {
+        if questions.is_empty() {
+            continue;
+        }
+        if key == "routing_toml" && std::env::var_os("QA_REPLAY_SWEEP").is_some() {
+            routing_sweep(questions, encoder.clone());
+        }
+        eprintln!("\n## Routing on {label} ({} questions)", questions.len());
+        out[key] = routing_over(questions, &RouteLearning::default(), encoder.clone());
+    }
+    out
+}
+
+/// Priors and pooling tried on `routing.toml` alone; `routing-2.toml` is for reporting.
+fn routing_sweep(questions: &[RoutingQuestion], encoder: Option<Arc<SentenceEncoder>>) {
+    let quiet = std::env::var_os("QA_REPLAY_DEBUG").is_none();
+    for pool in [false, true] {
+        for (builtin_prior, alternative_prior) in [
+            ((4.0, 1.0), (1.0, 3.0)),
+            ((2.0, 0.5), (0.5, 1.5)),
+            ((4.0, 1.0), (1.0, 1.0)),
+            ((2.0, 0.5), (1.0, 1.0)),
+            ((1.6, 0.4), (0.25, 0.75)),
+        ] {
+            let learning = RouteLearning {
+                builtin_prior,
+                alternative_prior,
+                pool,
+            };
+            let r = routing_runs(questions, &learning, encoder.clone(), quiet);
+            eprintln!(
+                "routing sweep pool {pool} builtin {builtin_prior:?} alternative {alternative_prior:?}: held-out fixed {:.3} learned {:.3} (better {} worse {}); learning half fixed {:.3} learned {:.3}",
+                r["heldout_fixed_mean"].as_f64().unwrap_or(0.0),
+                r["heldout_learned_mean"].as_f64().unwrap_or(0.0),
+                r["runs_learned_better"],
+                r["runs_learned_worse"],
+                r["online_fixed_mean"].as_f64().unwrap_or(0.0),
+                r["online_learned_mean"].as_f64().unwrap_or(0.0),
+            );
+        }
+    }
 }
 
 /// Routing over both splits of the questions (learn on the even ones and hold out the
 /// odd ones, then the other way round) and five seeds each: one seed and one split can
 /// tip a comparison this close.
-fn routing(data: &Path, encoder: Option<Arc<SentenceEncoder>>) -> Value {
+fn routing_over(
+    questions: &[RoutingQuestion],
+    learning: &RouteLearning,
+    encoder: Option<Arc<SentenceEncoder>>,
+) -> Value {
+    routing_runs(questions, learning, encoder, false)
+}
+
+fn routing_runs(
+    questions: &[RoutingQuestion],
+    learning: &RouteLearning,
+    encoder: Option<Arc<SentenceEncoder>>,
+    quiet: bool,
+) -> Value {
     let mut runs = Vec::new();
     for swap in [false, true] {
         for seed in 2026..2031 {
-            let verbose = !swap && seed == 2026;
-            runs.push(routing_once(data, seed, swap, verbose, encoder.clone()));
+            let verbose = !quiet && !swap && seed == 2026;
+            runs.push(routing_once(
+                questions,
+                learning,
+                seed,
+                swap,
+                verbose,
+                encoder.clone(),
+            ));
         }
     }
     let field = |k: &str| -> Vec<f64> { runs.iter().filter_map(|r| r[k].as_f64()).collect() };
@@ -517,12 +609,48 @@ fn routing(data: &Path, encoder: Option<Arc<SentenceEncoder>>) -> Value {
     let diffs: Vec<f64> = learned.iter().zip(&fixed).map(|(l, f)| l - f).collect();
     let better = diffs.iter().filter(|d| **d > 0.0).count();
     let worse = diffs.iter().filter(|d| **d < 0.0).count();
+    // Per intent over all runs: mean fixed and learned rating on the held-out halves.
+    let mut by_intent: BTreeMap<String, [f64; 3]> = BTreeMap::new();
+    for r in &runs {
+        for (intent, v) in r["by_intent"].as_object().into_iter().flatten() {
+            let e = by_intent.entry(intent.clone()).or_default();
+            for (i, x) in v.as_array().into_iter().flatten().enumerate().take(3) {
+                e[i] += x.as_f64().unwrap_or(0.0);
+            }
+        }
+    }
+    let by_intent: BTreeMap<String, Value> = by_intent
+        .into_iter()
+        .map(|(k, [f, l, n])| (k, json!({ "fixed": f / n, "learned": l / n })))
+        .collect();
+    if quiet {
+        return json!({
+            "heldout_fixed_mean": avg(&fixed),
+            "heldout_learned_mean": avg(&learned),
+            "runs_learned_better": better,
+            "runs_learned_worse": worse,
+            "online_fixed_mean": avg(&field("online_fixed_mean")),
+            "online_learned_mean": avg(&field("online_learned_mean")),
+        });
+    }
     eprintln!(
         "\nover 2 splits x 5 seeds: held-out fixed {:.3}, learned {:.3} (learned better in {better}, worse in {worse} of {} runs; min difference {:+.3})",
         avg(&fixed),
         avg(&learned),
         runs.len(),
         diffs.iter().cloned().fold(f64::INFINITY, f64::min)
+    );
+    eprintln!(
+        "per intent, held-out (fixed -> learned): {}",
+        by_intent
+            .iter()
+            .map(|(k, v)| format!(
+                "{k} {:.2} -> {:.2}",
+                v["fixed"].as_f64().unwrap_or(0.0),
+                v["learned"].as_f64().unwrap_or(0.0)
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     json!({
         "runs": runs.len(),
@@ -532,22 +660,21 @@ fn routing(data: &Path, encoder: Option<Arc<SentenceEncoder>>) -> Value {
         "runs_learned_worse": worse,
         "online_fixed_mean": avg(&field("online_fixed_mean")),
         "online_learned_mean": avg(&field("online_learned_mean")),
+        "by_intent": by_intent,
         "first_run": runs[0],
     })
 }
 
 fn routing_once(
-    data: &Path,
+    questions: &[RoutingQuestion],
+    learning: &RouteLearning,
     seed: u64,
     swap: bool,
     verbose: bool,
     encoder: Option<Arc<SentenceEncoder>>,
 ) -> Value {
-    let text = std::fs::read_to_string(data.join("routing.toml")).expect("routing.toml");
-    let r: Routing = toml::from_str(&text).expect("routing.toml parses");
     let intent = |q: &RoutingQuestion| Intent::parse(&q.intent).expect("known intent");
-    let (learn, heldout): (Vec<_>, Vec<_>) = r
-        .question
+    let (learn, heldout): (Vec<_>, Vec<_>) = questions
         .iter()
         .enumerate()
         .partition(|(i, _)| (i % 2 == 0) != swap);
@@ -574,8 +701,10 @@ fn routing_once(
             let i = intent(q);
             let secondary = other_concern(&planner, q);
             let builtin = fixed_for(&planner, q);
-            let route = match arms_for(&taught, i, secondary) {
-                Some(arms) => choose_route(builtin.clone(), arms, |c| thompson(c, &mut rng)),
+            let route = match rated_arms(&taught.route_arms, i, secondary, learning) {
+                Some(arms) => {
+                    choose_route(builtin.clone(), &arms, learning, |c| thompson(c, &mut rng))
+                }
                 None => builtin.clone(),
             };
             let rating = simulated_rating(&route, q);
@@ -615,8 +744,13 @@ fn routing_once(
         .unwrap_or_default();
     let greedy_route = |q: &RoutingQuestion| -> Route {
         let i = intent(q);
-        match arms_for(&taught, i, other_concern(&planner, q)) {
-            Some(arms) => choose_route(fixed_for(&planner, q), arms, |c: &[Candidate]| greedy(c)),
+        match rated_arms(&taught.route_arms, i, other_concern(&planner, q), learning) {
+            Some(arms) => choose_route(
+                fixed_for(&planner, q),
+                &arms,
+                learning,
+                |c: &[Candidate]| greedy(c),
+            ),
             None => fixed_for(&planner, q),
         }
     };
@@ -635,8 +769,16 @@ fn routing_once(
         .iter()
         .map(|q| f64::from(simulated_rating(&greedy_route(q), q)))
         .collect();
+    // Per intent: summed fixed and learned ratings and questions, over the held-out half.
+    let mut by_intent: BTreeMap<String, [f64; 3]> = BTreeMap::new();
+    for (q, (f, l)) in heldout.iter().zip(fixed.iter().zip(&learned)) {
+        let e = by_intent.entry(q.intent.clone()).or_default();
+        e[0] += f;
+        e[1] += l;
+        e[2] += 1.0;
+    }
     if verbose && std::env::var_os("QA_REPLAY_DEBUG").is_some() {
-        for q in r.question.iter() {
+        for q in questions {
             let i = intent(q);
             let o = other_concern(&planner, q);
             let key = context_key(i, o);
@@ -693,6 +835,7 @@ fn routing_once(
             "online_learned_mean": mean(&online),
             "heldout_fixed_mean": mean(&fixed),
             "heldout_learned_mean": mean(&learned),
+            "by_intent": by_intent,
         });
     }
     eprintln!("\n## Routing: simulated ratings (1-5)\n");
@@ -720,6 +863,7 @@ fn routing_once(
         "heldout_questions": heldout.len(),
         "heldout_fixed_mean": mean(&fixed),
         "heldout_learned_mean": mean(&learned),
+        "by_intent": by_intent,
         "routes_changed": routes,
     })
 }

@@ -992,7 +992,7 @@ impl Engine {
         Answer {
             intent: c.intent,
             intent_confidence: c.confidence,
-            secondary_intent: crate::planner::routing_context(c),
+            secondary_intent: crate::planner::routing_context(&s.understanding),
             text: text.trim_end().to_string(),
             evidence,
             artifacts,

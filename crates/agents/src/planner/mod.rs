@@ -61,7 +61,8 @@ pub struct LearnedState {
     /// Routes rated by users, by context ([`context_key`]: the intent, or the intent
     /// and the question's other concern), with their posterior (successes, failures):
     /// where there are some, the route is drawn by Thompson sampling among them, the
-    /// built-in route and each single specialist (see `qa_learning::routing`).
+    /// built-in route, each single specialist and the [`panel`] (see
+    /// `qa_learning::routing`).
     #[serde(default)]
     pub route_arms: HashMap<String, Vec<(Route, f64, f64)>>,
 }
@@ -119,8 +120,20 @@ const SECONDARY_MIN: f64 = 0.1;
 /// The question's other concern: the runner-up intent, when the model gives it some
 /// weight. A review that is really about tests, or a risk question about slowness,
 /// shows up here, and routes are learned per (intent, other concern) as well as per
-/// intent.
-pub fn routing_context(c: &Classification) -> Option<Intent> {
+/// intent. A rule question's concern is its rule's family (`PERF002` → performance):
+/// its built-in specialist depends on the rule, so its ratings are told apart by it.
+pub fn routing_context(u: &Understanding) -> Option<Intent> {
+    let c = &u.classification;
+    if c.intent == Intent::ExplainRule
+        && let Some(rule) = u.entities.rules.first()
+    {
+        return Some(match SpecialistId::for_rule(rule) {
+            SpecialistId::SecuritySpecialist => Intent::Security,
+            SpecialistId::PerformanceAnalyst => Intent::Performance,
+            SpecialistId::TestArchitect => Intent::Testing,
+            SpecialistId::CodeReviewer => Intent::Review,
+        });
+    }
     c.alternative
         .filter(|(i, p)| *i != c.intent && *i != Intent::Unknown && *p >= SECONDARY_MIN)
         .map(|(i, _)| i)
@@ -134,39 +147,98 @@ pub fn context_key(intent: Intent, secondary: Option<Intent>) -> String {
     }
 }
 
-/// Draws a route by Thompson sampling among the built-in one, the rated ones and each
-/// single specialist.
-fn learned_route(builtin: Route, arms: &[(Route, f64, f64)]) -> Route {
-    choose_route(builtin, arms, qa_learning::routing::choose)
+/// How routes are learned from ratings: the candidates' priors, and whether the ratings
+/// of a question's specific context (intent and other concern) add to those of its
+/// intent or replace them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RouteLearning {
+    pub builtin_prior: (f64, f64),
+    pub alternative_prior: (f64, f64),
+    pub pool: bool,
 }
 
-/// The candidates of [`learned_route`] (the built-in route first, then the rated ones,
-/// then each single specialist), each with its posterior, and the one `pick` picks.
+impl Default for RouteLearning {
+    fn default() -> RouteLearning {
+        RouteLearning {
+            builtin_prior: qa_learning::routing::BUILTIN_PRIOR,
+            alternative_prior: qa_learning::routing::ALTERNATIVE_PRIOR,
+            pool: POOL_CONTEXTS,
+        }
+    }
+}
+
+/// A specific context (`compare|security`) has few ratings; alone it would leave the
+/// route to the priors. Pooled, its ratings add to its intent's, so they count twice.
+const POOL_CONTEXTS: bool = true;
+
+/// The rated routes for a question: its intent's and its specific context's, pooled
+/// (summed per route) or the most specific that has some; None without ratings.
+pub fn rated_arms(
+    route_arms: &HashMap<String, Vec<(Route, f64, f64)>>,
+    intent: Intent,
+    secondary: Option<Intent>,
+    learning: &RouteLearning,
+) -> Option<Vec<(Route, f64, f64)>> {
+    let general = route_arms.get(&context_key(intent, None));
+    let specific = secondary.and_then(|o| route_arms.get(&context_key(intent, Some(o))));
+    if !learning.pool {
+        return specific.or(general).cloned();
+    }
+    let mut arms: Vec<(Route, f64, f64)> = general.cloned()?;
+    for (r, s, f) in specific.into_iter().flatten() {
+        match arms.iter_mut().find(|(a, _, _)| same_route(a, r)) {
+            Some(arm) => {
+                arm.1 += s;
+                arm.2 += f;
+            }
+            None => arms.push((r.clone(), *s, *f)),
+        }
+    }
+    Some(arms)
+}
+
+/// The same specialists, and for a group the same mode.
+fn same_route(a: &Route, b: &Route) -> bool {
+    let mut x = a.specialists.clone();
+    let mut y = b.specialists.clone();
+    x.sort_by_key(|s| s.name());
+    y.sort_by_key(|s| s.name());
+    x == y && (x.len() <= 1 || a.mode == b.mode)
+}
+
+/// All four specialists at once: the candidate for kinds of question whose single
+/// specialist too often is not the one the question needed (a review that is really
+/// about slowness, a function question about untrusted input).
+pub fn panel() -> Route {
+    Route {
+        specialists: SpecialistId::ALL.to_vec(),
+        mode: Mode::Parallel,
+    }
+}
+
+/// The candidates of [`Planner::route`]'s draw (the built-in route first, then the rated ones,
+/// then each single specialist and the [`panel`]), each with its posterior, and the
+/// one `pick` picks.
 pub fn choose_route(
     builtin: Route,
     arms: &[(Route, f64, f64)],
+    learning: &RouteLearning,
     pick: impl FnOnce(&[qa_learning::routing::Candidate]) -> Option<usize>,
 ) -> Route {
-    let same = |a: &Route, b: &Route| {
-        let mut x = a.specialists.clone();
-        let mut y = b.specialists.clone();
-        x.sort_by_key(|s| s.name());
-        y.sort_by_key(|s| s.name());
-        x == y && (x.len() <= 1 || a.mode == b.mode)
-    };
+    let same = same_route;
     let mut routes = vec![builtin.clone()];
     for (r, _, _) in arms {
         if !routes.iter().any(|x| same(x, r)) {
             routes.push(r.clone());
         }
     }
-    for s in SpecialistId::ALL {
-        let one = Route {
-            specialists: vec![s],
-            mode: Mode::Single,
-        };
-        if !routes.iter().any(|x| same(x, &one)) {
-            routes.push(one);
+    let singles = SpecialistId::ALL.into_iter().map(|s| Route {
+        specialists: vec![s],
+        mode: Mode::Single,
+    });
+    for r in singles.chain(std::iter::once(panel())) {
+        if !routes.iter().any(|x| same(x, &r)) {
+            routes.push(r);
         }
     }
     let candidates: Vec<qa_learning::routing::Candidate> = routes
@@ -175,9 +247,9 @@ pub fn choose_route(
         .map(|(i, r)| {
             let stats = arms.iter().find(|(a, _, _)| same(a, r));
             let (a, b) = if i == 0 {
-                qa_learning::routing::BUILTIN_PRIOR
+                learning.builtin_prior
             } else {
-                qa_learning::routing::ALTERNATIVE_PRIOR
+                learning.alternative_prior
             };
             let (s, f) = stats.map_or((0.0, 0.0), |(_, s, f)| (*s, *f));
             qa_learning::routing::Candidate {
@@ -328,14 +400,12 @@ impl Planner {
         let mut route = for_the_rule(configured, intent, &u.entities);
         let chosen = specialists.as_ref().is_some_and(|s| !s.is_empty());
         if !chosen && !route.specialists.is_empty() {
-            // The most specific context with ratings: intent and other concern, else
-            // the intent alone.
-            let secondary = routing_context(&u.classification);
-            let arms = secondary
-                .and_then(|o| self.route_arms.get(&context_key(intent, Some(o))))
-                .or_else(|| self.route_arms.get(&context_key(intent, None)));
-            if let Some(arms) = arms {
-                route = learned_route(route, arms);
+            // Drawn by Thompson sampling among the built-in route, the rated ones,
+            // each single specialist and the panel of all four.
+            let secondary = routing_context(u);
+            let learning = RouteLearning::default();
+            if let Some(arms) = rated_arms(&self.route_arms, intent, secondary, &learning) {
+                route = choose_route(route, &arms, &learning, qa_learning::routing::choose);
             }
         }
         if let Some(s) = specialists.filter(|s| !s.is_empty()) {
@@ -426,5 +496,112 @@ pub fn blend(words: &Classification, nearest: &Nearest, b: Blend) -> Classificat
         confidence: ranked[0].1,
         alternative: ranked.get(1).copied(),
         posterior: ranked,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qa_learning::routing::{Candidate, greedy};
+
+    fn one(s: SpecialistId) -> Route {
+        Route {
+            specialists: vec![s],
+            mode: Mode::Single,
+        }
+    }
+
+    #[test]
+    fn the_panel_is_a_candidate_before_anyone_rated_it() {
+        let builtin = one(SpecialistId::CodeReviewer);
+        let mut seen = Vec::new();
+        choose_route(
+            builtin.clone(),
+            &[],
+            &RouteLearning::default(),
+            |c: &[Candidate]| {
+                seen = c.to_vec();
+                None
+            },
+        );
+        // The built-in route, the other three specialists alone, the panel.
+        assert_eq!(seen.len(), 5);
+        assert!(seen[0].builtin && seen[1..].iter().all(|c| !c.builtin));
+        let last = choose_route(
+            builtin.clone(),
+            &[],
+            &RouteLearning::default(),
+            |c: &[Candidate]| Some(c.len() - 1),
+        );
+        assert_eq!(last, panel());
+        // Where the built-in route is the panel already (risk), it is not offered twice.
+        let mut n = 0;
+        choose_route(
+            panel(),
+            &[],
+            &RouteLearning::default(),
+            |c: &[Candidate]| {
+                n = c.len();
+                None
+            },
+        );
+        assert_eq!(n, 5);
+    }
+
+    #[test]
+    fn a_specific_contexts_ratings_add_to_its_intents() {
+        let cr = one(SpecialistId::CodeReviewer);
+        let sec = one(SpecialistId::SecuritySpecialist);
+        let arms: HashMap<String, Vec<(Route, f64, f64)>> = [
+            (
+                "search".to_string(),
+                vec![(cr.clone(), 2.0, 6.0), (panel(), 6.0, 2.0)],
+            ),
+            ("search|security".to_string(), vec![(sec.clone(), 1.0, 0.0)]),
+        ]
+        .into();
+        let pooled = RouteLearning::default();
+        let got = rated_arms(&arms, Intent::Search, Some(Intent::Security), &pooled).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (cr.clone(), 2.0, 6.0),
+                (panel(), 6.0, 2.0),
+                (sec.clone(), 1.0, 0.0)
+            ]
+        );
+        // Without pooling the one rated question of the specific context is all there is.
+        let apart = RouteLearning {
+            pool: false,
+            ..pooled
+        };
+        let got = rated_arms(&arms, Intent::Search, Some(Intent::Security), &apart).unwrap();
+        assert_eq!(got, vec![(sec, 1.0, 0.0)]);
+        assert!(rated_arms(&arms, Intent::Compare, None, &pooled).is_none());
+    }
+
+    #[test]
+    fn a_rule_questions_routing_context_is_its_rules_family() {
+        let p = Planner::new(&LearnedState::default());
+        let u = p.understand("why does PERF002 fire on this loop?");
+        assert_eq!(u.classification.intent, Intent::ExplainRule);
+        assert_eq!(routing_context(&u), Some(Intent::Performance));
+        let u = p.understand("what does SEC001 mean?");
+        assert_eq!(routing_context(&u), Some(Intent::Security));
+    }
+
+    #[test]
+    fn a_kind_of_question_the_panel_answers_better_learns_to_ask_the_panel() {
+        let builtin = one(SpecialistId::CodeReviewer);
+        // Twelve questions: the Code Reviewer alone rated 2 on average, the panel 4.
+        let arms = [(builtin.clone(), 3.0, 9.0), (panel(), 9.0, 3.0)];
+        let chosen = choose_route(builtin.clone(), &arms, &RouteLearning::default(), greedy);
+        assert_eq!(chosen, panel());
+        // On a few questions the built-in route's prior still holds.
+        let arms = [(builtin.clone(), 1.0, 1.0), (panel(), 1.5, 0.5)];
+        assert_eq!(
+            choose_route(builtin.clone(), &arms, &RouteLearning::default(), greedy),
+            builtin
+        );
     }
 }

@@ -615,7 +615,10 @@ async fn the_planner_is_built_from_the_learned_state_the_learning_engine_publish
     let (mut config, _data) = test_config();
     config.workspace_roots = vec![ws.path().to_path_buf()];
     // What the learning engine would publish: a correction it learned (a phrase meaning
-    // a security review) and a route (testing questions to the Code Reviewer).
+    // a security review), a route (testing questions to the Code Reviewer), and rated
+    // routes: function questions answered poorly by the Code Reviewer alone and well by
+    // the panel of all four, on 1,000 questions each (a draw against odds that long
+    // does not happen).
     let db = qa_store::Database::open(None, &config.data_dir, 1)
         .await
         .unwrap();
@@ -623,6 +626,10 @@ async fn the_planner_is_built_from_the_learned_state_the_learning_engine_publish
     let state = json!({
         "extra_examples": [["security", "zorblax the codebase"], ["security", "zorblax it"], ["security", "please zorblax"]],
         "routes": { "testing": { "specialists": ["code-reviewer"], "mode": "single" } },
+        "route_arms": { "function": [
+            [{ "specialists": ["code-reviewer"], "mode": "single" }, 10.0, 990.0],
+            [{ "specialists": ["test-architect", "code-reviewer", "performance-analyst", "security-specialist"], "mode": "parallel" }, 990.0, 10.0],
+        ] },
     });
     let id = db
         .save_learned_state(None, "planner", &state.to_string())
@@ -659,6 +666,26 @@ async fn the_planner_is_built_from_the_learned_state_the_learning_engine_publish
     assert_eq!(
         body["answer"]["specialists"],
         json!(["code-reviewer"]),
+        "{body}"
+    );
+    // The ratings say the panel: a function question is answered by all four at once.
+    let (_, _, body) = call(
+        "POST",
+        &url,
+        Some(ADMIN_KEY),
+        Some(ask("how complex is calculate?")),
+    )
+    .await;
+    assert_eq!(body["answer"]["intent"], "function", "{body}");
+    assert_eq!(body["answer"]["mode"], "parallel", "{body}");
+    assert_eq!(
+        body["answer"]["specialists"],
+        json!([
+            "test-architect",
+            "code-reviewer",
+            "performance-analyst",
+            "security-specialist"
+        ]),
         "{body}"
     );
     running.shutdown();
