@@ -299,7 +299,7 @@ fn later_sets(data: &Path) -> Vec<(&'static str, BTreeMap<String, Vec<String>>)>
     .into_iter()
     .filter_map(|(name, file)| {
         let t = std::fs::read_to_string(data.join(file)).ok()?;
-        let f: FreshSet = toml::from_str(&t).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let f: LaterSet = toml::from_str(&t).unwrap_or_else(|e| panic!("{file}: {e}"));
         Some((
             name,
             f.family.into_iter().map(|f| (f.id, f.fresh)).collect(),
@@ -325,12 +325,12 @@ fn intents(data: &Path, encoder: Option<Arc<SentenceEncoder>>) -> Value {
 }
 
 #[derive(Deserialize)]
-struct FreshSet {
-    family: Vec<FreshFamily>,
+struct LaterSet {
+    family: Vec<LaterFamily>,
 }
 
 #[derive(Deserialize)]
-struct FreshFamily {
+struct LaterFamily {
     id: String,
     #[serde(alias = "third")]
     fresh: Vec<String>,
@@ -496,6 +496,11 @@ fn fixed_for(planner: &Planner, q: &RoutingQuestion) -> Route {
     fixed_route(meant, &planner.understand(&q.text).entities)
 }
 
+/// An explanation of a rule the question names (its route keeps to the rule's family).
+fn rule_question(planner: &Planner, q: &RoutingQuestion) -> bool {
+    q.intent == "explain_rule" && !planner.understand(&q.text).entities.rules.is_empty()
+}
+
 /// The question's other concern as the planner sees it: the runner-up intent, or the
 /// planner's own reading when it differs from what the user meant.
 fn other_concern(planner: &Planner, q: &RoutingQuestion) -> Option<Intent> {
@@ -537,7 +542,7 @@ fn routing(data: &Path, encoder: Option<Arc<SentenceEncoder>>) -> Value {
             routing_sweep(questions, encoder.clone());
         }
         eprintln!("\n## Routing on {label} ({} questions)", questions.len());
-        out[key] = routing_over(questions, &RouteLearning::default(), encoder.clone());
+        out[key] = routing_runs(questions, &RouteLearning::default(), encoder.clone(), false);
     }
     out
 }
@@ -575,14 +580,6 @@ fn routing_sweep(questions: &[RoutingQuestion], encoder: Option<Arc<SentenceEnco
 /// Routing over both splits of the questions (learn on the even ones and hold out the
 /// odd ones, then the other way round) and five seeds each: one seed and one split can
 /// tip a comparison this close.
-fn routing_over(
-    questions: &[RoutingQuestion],
-    learning: &RouteLearning,
-    encoder: Option<Arc<SentenceEncoder>>,
-) -> Value {
-    routing_runs(questions, learning, encoder, false)
-}
-
 fn routing_runs(
     questions: &[RoutingQuestion],
     learning: &RouteLearning,
@@ -623,15 +620,18 @@ fn routing_runs(
         .into_iter()
         .map(|(k, [f, l, n])| (k, json!({ "fixed": f / n, "learned": l / n })))
         .collect();
+    let mut summary = json!({
+        "runs": runs.len(),
+        "heldout_fixed_mean": avg(&fixed),
+        "heldout_learned_mean": avg(&learned),
+        "runs_learned_better": better,
+        "runs_learned_worse": worse,
+        "online_fixed_mean": avg(&field("online_fixed_mean")),
+        "online_learned_mean": avg(&field("online_learned_mean")),
+        "min_difference": diffs.iter().cloned().fold(f64::INFINITY, f64::min),
+    });
     if quiet {
-        return json!({
-            "heldout_fixed_mean": avg(&fixed),
-            "heldout_learned_mean": avg(&learned),
-            "runs_learned_better": better,
-            "runs_learned_worse": worse,
-            "online_fixed_mean": avg(&field("online_fixed_mean")),
-            "online_learned_mean": avg(&field("online_learned_mean")),
-        });
+        return summary;
     }
     eprintln!(
         "\nover 2 splits x 5 seeds: held-out fixed {:.3}, learned {:.3} (learned better in {better}, worse in {worse} of {} runs; min difference {:+.3})",
@@ -652,17 +652,9 @@ fn routing_runs(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    json!({
-        "runs": runs.len(),
-        "heldout_fixed_mean": avg(&fixed),
-        "heldout_learned_mean": avg(&learned),
-        "runs_learned_better": better,
-        "runs_learned_worse": worse,
-        "online_fixed_mean": avg(&field("online_fixed_mean")),
-        "online_learned_mean": avg(&field("online_learned_mean")),
-        "by_intent": by_intent,
-        "first_run": runs[0],
-    })
+    summary["by_intent"] = json!(by_intent);
+    summary["first_run"] = runs[0].clone();
+    summary
 }
 
 fn routing_once(
@@ -701,7 +693,13 @@ fn routing_once(
             let i = intent(q);
             let secondary = other_concern(&planner, q);
             let builtin = fixed_for(&planner, q);
-            let route = match rated_arms(&taught.route_arms, i, secondary, learning) {
+            let route = match rated_arms(
+                &taught.route_arms,
+                i,
+                secondary,
+                rule_question(&planner, q),
+                learning,
+            ) {
                 Some(arms) => {
                     choose_route(builtin.clone(), &arms, learning, |c| thompson(c, &mut rng))
                 }
@@ -744,7 +742,14 @@ fn routing_once(
         .unwrap_or_default();
     let greedy_route = |q: &RoutingQuestion| -> Route {
         let i = intent(q);
-        match rated_arms(&taught.route_arms, i, other_concern(&planner, q), learning) {
+        let secondary = other_concern(&planner, q);
+        match rated_arms(
+            &taught.route_arms,
+            i,
+            secondary,
+            rule_question(&planner, q),
+            learning,
+        ) {
             Some(arms) => choose_route(
                 fixed_for(&planner, q),
                 &arms,

@@ -124,8 +124,9 @@ pub struct Collaboration {
 pub struct Answer {
     pub intent: Intent,
     pub intent_confidence: f64,
-    /// The question's other concern, when the planner saw one (the context its learned
-    /// routes are chosen in; see `planner::routing_context`).
+    /// The question's other concern, when the planner saw one, or for a rule question
+    /// the rule's family (the context its learned routes are chosen in; see
+    /// `planner::routing_context`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secondary_intent: Option<Intent>,
     /// Markdown; every factual sentence cites `file:line` and a rule or metric.

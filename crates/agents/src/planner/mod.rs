@@ -149,7 +149,8 @@ pub fn context_key(intent: Intent, secondary: Option<Intent>) -> String {
 
 /// How routes are learned from ratings: the candidates' priors, and whether the ratings
 /// of a question's specific context (intent and other concern) add to those of its
-/// intent or replace them.
+/// intent or replace them. The services use the defaults; the replay harness sweeps
+/// the rest.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RouteLearning {
     pub builtin_prior: (f64, f64),
@@ -168,22 +169,34 @@ impl Default for RouteLearning {
 }
 
 /// A specific context (`compare|security`) has few ratings; alone it would leave the
-/// route to the priors. Pooled, its ratings add to its intent's, so they count twice.
+/// route to the priors. Pooled with its intent's, which already hold them, its ratings
+/// weigh double.
 const POOL_CONTEXTS: bool = true;
 
 /// The rated routes for a question: its intent's and its specific context's, pooled
 /// (summed per route) or the most specific that has some; None without ratings.
+///
+/// A rule question (`rule_question`: explain_rule naming a rule) keeps to its rule's
+/// family: its built-in specialist is the family's, so its intent's ratings mix routes
+/// judged against different built-in ones (a tenant's many SEC questions would pull
+/// its PERF questions to the Security Specialist).
 pub fn rated_arms(
     route_arms: &HashMap<String, Vec<(Route, f64, f64)>>,
     intent: Intent,
     secondary: Option<Intent>,
+    rule_question: bool,
     learning: &RouteLearning,
 ) -> Option<Vec<(Route, f64, f64)>> {
     let general = route_arms.get(&context_key(intent, None));
     let specific = secondary.and_then(|o| route_arms.get(&context_key(intent, Some(o))));
+    if rule_question {
+        return specific.cloned();
+    }
     if !learning.pool {
         return specific.or(general).cloned();
     }
+    // The learning engine records every rating under its intent too, so a specific
+    // context without its intent's does not occur.
     let mut arms: Vec<(Route, f64, f64)> = general.cloned()?;
     for (r, s, f) in specific.into_iter().flatten() {
         match arms.iter_mut().find(|(a, _, _)| same_route(a, r)) {
@@ -225,10 +238,9 @@ pub fn choose_route(
     learning: &RouteLearning,
     pick: impl FnOnce(&[qa_learning::routing::Candidate]) -> Option<usize>,
 ) -> Route {
-    let same = same_route;
     let mut routes = vec![builtin.clone()];
     for (r, _, _) in arms {
-        if !routes.iter().any(|x| same(x, r)) {
+        if !routes.iter().any(|x| same_route(x, r)) {
             routes.push(r.clone());
         }
     }
@@ -237,7 +249,7 @@ pub fn choose_route(
         mode: Mode::Single,
     });
     for r in singles.chain(std::iter::once(panel())) {
-        if !routes.iter().any(|x| same(x, &r)) {
+        if !routes.iter().any(|x| same_route(x, &r)) {
             routes.push(r);
         }
     }
@@ -245,7 +257,7 @@ pub fn choose_route(
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let stats = arms.iter().find(|(a, _, _)| same(a, r));
+            let stats = arms.iter().find(|(a, _, _)| same_route(a, r));
             let (a, b) = if i == 0 {
                 learning.builtin_prior
             } else {
@@ -404,7 +416,15 @@ impl Planner {
             // each single specialist and the panel of all four.
             let secondary = routing_context(u);
             let learning = RouteLearning::default();
-            if let Some(arms) = rated_arms(&self.route_arms, intent, secondary, &learning) {
+            let rule_question = intent == Intent::ExplainRule && !u.entities.rules.is_empty();
+            let arms = rated_arms(
+                &self.route_arms,
+                intent,
+                secondary,
+                rule_question,
+                &learning,
+            );
+            if let Some(arms) = arms {
                 route = choose_route(route, &arms, &learning, qa_learning::routing::choose);
             }
         }
@@ -552,22 +572,34 @@ mod tests {
     fn a_specific_contexts_ratings_add_to_its_intents() {
         let cr = one(SpecialistId::CodeReviewer);
         let sec = one(SpecialistId::SecuritySpecialist);
+        // As the learning engine records them: the intent's ratings include the
+        // specific context's one.
         let arms: HashMap<String, Vec<(Route, f64, f64)>> = [
             (
                 "search".to_string(),
-                vec![(cr.clone(), 2.0, 6.0), (panel(), 6.0, 2.0)],
+                vec![
+                    (cr.clone(), 2.0, 6.0),
+                    (panel(), 6.0, 2.0),
+                    (sec.clone(), 1.0, 0.0),
+                ],
             ),
             ("search|security".to_string(), vec![(sec.clone(), 1.0, 0.0)]),
         ]
         .into();
         let pooled = RouteLearning::default();
-        let got = rated_arms(&arms, Intent::Search, Some(Intent::Security), &pooled).unwrap();
+        let got = rated_arms(
+            &arms,
+            Intent::Search,
+            Some(Intent::Security),
+            false,
+            &pooled,
+        );
         assert_eq!(
-            got,
+            got.unwrap(),
             vec![
                 (cr.clone(), 2.0, 6.0),
                 (panel(), 6.0, 2.0),
-                (sec.clone(), 1.0, 0.0)
+                (sec.clone(), 2.0, 0.0)
             ]
         );
         // Without pooling the one rated question of the specific context is all there is.
@@ -575,9 +607,21 @@ mod tests {
             pool: false,
             ..pooled
         };
-        let got = rated_arms(&arms, Intent::Search, Some(Intent::Security), &apart).unwrap();
-        assert_eq!(got, vec![(sec, 1.0, 0.0)]);
-        assert!(rated_arms(&arms, Intent::Compare, None, &pooled).is_none());
+        let got = rated_arms(&arms, Intent::Search, Some(Intent::Security), false, &apart);
+        assert_eq!(got.unwrap(), vec![(sec.clone(), 1.0, 0.0)]);
+        assert!(rated_arms(&arms, Intent::Compare, None, false, &pooled).is_none());
+        // A rule question keeps to its rule's family.
+        let rules: HashMap<String, Vec<(Route, f64, f64)>> = [
+            ("explain_rule".to_string(), vec![(sec.clone(), 30.0, 0.0)]),
+            (
+                "explain_rule|security".to_string(),
+                vec![(sec.clone(), 30.0, 0.0)],
+            ),
+        ]
+        .into();
+        let ask = |family| rated_arms(&rules, Intent::ExplainRule, Some(family), true, &pooled);
+        assert!(ask(Intent::Performance).is_none());
+        assert_eq!(ask(Intent::Security).unwrap(), vec![(sec, 30.0, 0.0)]);
     }
 
     #[test]
@@ -587,7 +631,11 @@ mod tests {
         assert_eq!(u.classification.intent, Intent::ExplainRule);
         assert_eq!(routing_context(&u), Some(Intent::Performance));
         let u = p.understand("what does SEC001 mean?");
+        assert_eq!(u.classification.intent, Intent::ExplainRule);
         assert_eq!(routing_context(&u), Some(Intent::Security));
+        let u = p.understand("explain MNT004");
+        assert_eq!(u.classification.intent, Intent::ExplainRule);
+        assert_eq!(routing_context(&u), Some(Intent::Review));
     }
 
     #[test]
