@@ -514,8 +514,8 @@ fn other_concern(planner: &Planner, q: &RoutingQuestion) -> Option<Intent> {
     routing_context(&u)
 }
 
-/// Routing on `routing.toml` alone (as measured before `routing-2.toml` was written),
-/// and on both files together.
+/// Routing on each routing file alone (`routing.toml` as measured before the later
+/// ones were written) and together.
 fn routing(data: &Path, encoder: Option<Arc<SentenceEncoder>>) -> Value {
     let load = |file: &str| -> Vec<RoutingQuestion> {
         let Ok(text) = std::fs::read_to_string(data.join(file)) else {
@@ -527,15 +527,19 @@ fn routing(data: &Path, encoder: Option<Arc<SentenceEncoder>>) -> Value {
     let first = load("routing.toml");
     assert!(!first.is_empty(), "routing.toml: no questions");
     let second = load("routing-2.toml");
-    let mut both = first.clone();
-    both.extend(second.iter().cloned());
+    // Written after the routing design was settled, never looked at but for its totals.
+    let third = load("routing-3.toml");
+    let both: Vec<RoutingQuestion> = first.iter().chain(&second).cloned().collect();
+    let all: Vec<RoutingQuestion> = both.iter().chain(&third).cloned().collect();
     let mut out = json!({});
     for (key, label, questions) in [
         ("routing_toml", "routing.toml", &first),
         ("routing_2_toml", "routing-2.toml", &second),
         ("both_files", "routing.toml and routing-2.toml", &both),
+        ("routing_3_toml", "routing-3.toml", &third),
+        ("all_files", "all three routing files", &all),
     ] {
-        if questions.is_empty() {
+        if questions.is_empty() || (key == "all_files" && third.is_empty()) {
             continue;
         }
         if key == "routing_toml" && std::env::var_os("QA_REPLAY_SWEEP").is_some() {
@@ -547,7 +551,7 @@ fn routing(data: &Path, encoder: Option<Arc<SentenceEncoder>>) -> Value {
     out
 }
 
-/// Priors and pooling tried on `routing.toml` alone; `routing-2.toml` is for reporting.
+/// Priors and pooling tried on `routing.toml` alone; the later files are for reporting.
 fn routing_sweep(questions: &[RoutingQuestion], encoder: Option<Arc<SentenceEncoder>>) {
     let quiet = std::env::var_os("QA_REPLAY_DEBUG").is_none();
     for pool in [false, true] {
