@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use qa_agents::planner::{
-    Blend, Route, RouteLearning, SentenceEncoder, blend, choose_route, context_key, fixed_route,
-    rated_arms, routing_context,
+    Blend, Route, RouteLearning, SentenceEncoder, Understanding, blend, choose_route, context_key,
+    fixed_route, rated_arms, routing_context,
 };
 use qa_agents::{Intent, LearnedState, Planner};
 use qa_learning::feedback::{Context, FeedbackKind, Target};
@@ -489,21 +489,9 @@ fn simulated_rating(route: &Route, q: &RoutingQuestion) -> i32 {
     }
 }
 
-/// The planner's route without ratings for the intent the user meant (a rule question
-/// goes to the rule's specialist, as in the services).
-fn fixed_for(planner: &Planner, q: &RoutingQuestion) -> Route {
-    let meant = Intent::parse(&q.intent).expect("known intent");
-    fixed_route(meant, &planner.understand(&q.text).entities)
-}
-
-/// An explanation of a rule the question names (its route keeps to the rule's family).
-fn rule_question(planner: &Planner, q: &RoutingQuestion) -> bool {
-    q.intent == "explain_rule" && !planner.understand(&q.text).entities.rules.is_empty()
-}
-
-/// The question's other concern as the planner sees it: the runner-up intent, or the
-/// planner's own reading when it differs from what the user meant.
-fn other_concern(planner: &Planner, q: &RoutingQuestion) -> Option<Intent> {
+/// The planner's understanding of a question with the intent the user meant: where the
+/// planner read it otherwise, its reading is the question's other concern.
+fn as_meant(planner: &Planner, q: &RoutingQuestion) -> Understanding {
     let mut u = planner.understand(&q.text);
     let meant = Intent::parse(&q.intent).expect("known intent");
     let read = u.classification.intent;
@@ -511,7 +499,13 @@ fn other_concern(planner: &Planner, q: &RoutingQuestion) -> Option<Intent> {
         u.classification.intent = meant;
         u.classification.alternative = Some((read, 1.0));
     }
-    routing_context(&u)
+    u
+}
+
+/// The planner's route without ratings (a rule question goes to the rule's specialist,
+/// as in the services).
+fn fixed_for(u: &Understanding) -> Route {
+    fixed_route(u.classification.intent, &u.entities)
 }
 
 /// Routing on each routing file alone (`routing.toml` as measured before the later
@@ -669,7 +663,6 @@ fn routing_once(
     verbose: bool,
     encoder: Option<Arc<SentenceEncoder>>,
 ) -> Value {
-    let intent = |q: &RoutingQuestion| Intent::parse(&q.intent).expect("known intent");
     let (learn, heldout): (Vec<_>, Vec<_>) = questions
         .iter()
         .enumerate()
@@ -679,6 +672,18 @@ fn routing_once(
     // The question's other concern as the services' planner sees it (by meaning too,
     // when the encoder is there).
     let planner = Planner::with_sentences(&LearnedState::default(), encoder);
+    // Understood once each: the passes below ask for them again and again.
+    let understood: BTreeMap<(String, String), Understanding> = questions
+        .iter()
+        .map(|q| ((q.text.clone(), q.intent.clone()), as_meant(&planner, q)))
+        .collect();
+    fn of<'a>(
+        m: &'a BTreeMap<(String, String), Understanding>,
+        q: &RoutingQuestion,
+    ) -> &'a Understanding {
+        &m[&(q.text.clone(), q.intent.clone())]
+    }
+    let meant = |q: &RoutingQuestion| of(&understood, q);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut events: Vec<Event> = Vec::new();
     let mut online = Vec::new();
@@ -694,16 +699,9 @@ fn routing_once(
                 .get(&1)
                 .map(qa_agents::learned::planner_state)
                 .unwrap_or_default();
-            let i = intent(q);
-            let secondary = other_concern(&planner, q);
-            let builtin = fixed_for(&planner, q);
-            let route = match rated_arms(
-                &taught.route_arms,
-                i,
-                secondary,
-                rule_question(&planner, q),
-                learning,
-            ) {
+            let u = meant(q);
+            let builtin = fixed_for(u);
+            let route = match rated_arms(&taught.route_arms, u, learning) {
                 Some(arms) => {
                     choose_route(builtin.clone(), &arms, learning, |c| thompson(c, &mut rng))
                 }
@@ -725,7 +723,7 @@ fn routing_once(
                 context: Context {
                     question: Some(q.text.clone()),
                     intent: Some(q.intent.clone()),
-                    secondary_intent: secondary.map(|o| o.as_str().to_string()),
+                    secondary_intent: routing_context(u).map(|o| o.as_str().to_string()),
                     specialists: route
                         .specialists
                         .iter()
@@ -745,22 +743,10 @@ fn routing_once(
         .map(qa_agents::learned::planner_state)
         .unwrap_or_default();
     let greedy_route = |q: &RoutingQuestion| -> Route {
-        let i = intent(q);
-        let secondary = other_concern(&planner, q);
-        match rated_arms(
-            &taught.route_arms,
-            i,
-            secondary,
-            rule_question(&planner, q),
-            learning,
-        ) {
-            Some(arms) => choose_route(
-                fixed_for(&planner, q),
-                &arms,
-                learning,
-                |c: &[Candidate]| greedy(c),
-            ),
-            None => fixed_for(&planner, q),
+        let u = meant(q);
+        match rated_arms(&taught.route_arms, u, learning) {
+            Some(arms) => choose_route(fixed_for(u), &arms, learning, |c: &[Candidate]| greedy(c)),
+            None => fixed_for(u),
         }
     };
     let mean = |xs: &[f64]| {
@@ -772,7 +758,7 @@ fn routing_once(
     };
     let fixed: Vec<f64> = heldout
         .iter()
-        .map(|q| f64::from(simulated_rating(&fixed_for(&planner, q), q)))
+        .map(|q| f64::from(simulated_rating(&fixed_for(meant(q)), q)))
         .collect();
     let learned: Vec<f64> = heldout
         .iter()
@@ -788,9 +774,8 @@ fn routing_once(
     }
     if verbose && std::env::var_os("QA_REPLAY_DEBUG").is_some() {
         for q in questions {
-            let i = intent(q);
-            let o = other_concern(&planner, q);
-            let key = context_key(i, o);
+            let u = meant(q);
+            let key = context_key(u.classification.intent, routing_context(u));
             let arms = taught.route_arms.get(&key).map(|a| {
                 a.iter()
                     .map(|(r, s, f)| {
@@ -809,7 +794,7 @@ fn routing_once(
             eprintln!(
                 "{key:28} best={:20} fixed={:20} arms={:?}",
                 q.best,
-                fixed_for(&planner, q)
+                fixed_for(u)
                     .specialists
                     .iter()
                     .map(|x| x.name())
@@ -830,7 +815,7 @@ fn routing_once(
         }
     };
     for q in &heldout {
-        let (b, l) = (fixed_for(&planner, q), greedy_route(q));
+        let (b, l) = (fixed_for(meant(q)), greedy_route(q));
         if b != l {
             routes.insert(
                 q.text.clone(),

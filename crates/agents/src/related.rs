@@ -44,7 +44,8 @@ pub const SIMILAR: f64 = 0.5;
 pub const SIMILAR_MEANING: f32 = 0.6;
 
 /// The hits (by their questions, `titles`) to show for `question` by meaning: indices
-/// with their similarity, at least [`SIMILAR_MEANING`], most similar first, at most three.
+/// with their similarity, at least `threshold` (the services use [`SIMILAR_MEANING`]),
+/// most similar first, at most three.
 pub fn similar_by_meaning(
     encoder: &crate::planner::SentenceEncoder,
     question: &str,

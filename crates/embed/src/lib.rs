@@ -6,9 +6,9 @@
 //! The word model of the planner only knows words it was shown; this one places
 //! "is the code in a state where we can cut the release" near "are we ok to ship",
 //! which is what a correction has to generalise over. The files are not in the
-//! repository (90 MB): `scripts/fetch-model.sh` puts them under
-//! `$QA_AGENT_MODELS_DIR/all-MiniLM-L6-v2`, and without them callers fall back to
-//! the word model.
+//! repository (90 MB): `scripts/fetch-model.sh` fetches them (the services look in
+//! `QA_AGENT_ENCODER_DIR`, by default `data_dir/encoder/all-MiniLM-L6-v2`), and
+//! without them callers fall back to the word model.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +17,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
 
-/// The directory name of the model under the models directory.
+/// The model's name, and its directory's under `data_dir/encoder`.
 pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
 /// Questions are short; longer text is cut (the model was trained on 128 tokens).
 const MAX_TOKENS: usize = 128;
@@ -25,7 +25,7 @@ const MAX_TOKENS: usize = 128;
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {
     #[error(
-        "the sentence encoder's file {0} is missing; run scripts/fetch-model.sh (it puts all-MiniLM-L6-v2 under $QA_AGENT_MODELS_DIR)"
+        "the sentence encoder's file {0} is missing; run scripts/fetch-model.sh [DIR] (DIR: the encoder directory, QA_AGENT_ENCODER_DIR)"
     )]
     Missing(PathBuf),
     #[error(
@@ -51,11 +51,6 @@ impl std::fmt::Debug for Encoder {
 }
 
 impl Encoder {
-    /// Where the model lives under a models directory.
-    pub fn dir_in(models_dir: &Path) -> PathBuf {
-        models_dir.join(MODEL_NAME)
-    }
-
     /// Loads the model from its directory (the one holding `config.json`).
     pub fn load(dir: &Path) -> Result<Encoder, EmbedError> {
         let file = |name: &str| {

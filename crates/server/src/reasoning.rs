@@ -129,13 +129,10 @@ impl Reasoning {
     pub fn with_encoder(mut self, config: &ServerConfig) -> Reasoning {
         let dir = config.encoder_dir();
         let shown = dir.display().to_string();
+        let words_only = |reason: String| serde_json::json!({ "understands": "words", "encoder": shown, "reason": reason });
         if !dir.exists() {
             tracing::info!(dir = %shown, "no sentence encoder; questions are understood by their words alone (scripts/fetch-model.sh fetches it)");
-            self.encoder_status = serde_json::json!({
-                "understands": "words",
-                "encoder": shown,
-                "reason": "not found; scripts/fetch-model.sh fetches it",
-            });
+            self.encoder_status = words_only("not found; scripts/fetch-model.sh fetches it".into());
             return self;
         }
         let started = Instant::now();
@@ -152,20 +149,14 @@ impl Reasoning {
                         serde_json::json!({ "understands": "words and meaning", "encoder": shown });
                     self.encoder = Some(encoder);
                 } else {
-                    self.encoder_status = serde_json::json!({
-                        "understands": "words",
-                        "encoder": shown,
-                        "reason": "the encoder failed on the intent examples (see the log)",
-                    });
+                    self.encoder_status = words_only(
+                        "the encoder failed on the intent examples (see the log)".into(),
+                    );
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot load the sentence encoder; questions are understood by their words alone");
-                self.encoder_status = serde_json::json!({
-                    "understands": "words",
-                    "encoder": shown,
-                    "reason": e.to_string(),
-                });
+                self.encoder_status = words_only(e.to_string());
             }
         }
         self

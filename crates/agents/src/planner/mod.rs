@@ -106,12 +106,17 @@ pub fn fixed_route(intent: Intent, entities: &Entities) -> Route {
 }
 
 fn for_the_rule(mut route: Route, intent: Intent, entities: &Entities) -> Route {
-    if let Some(rule) = entities.rules.first()
-        && intent == Intent::ExplainRule
-    {
+    if let Some(rule) = rule_asked_about(intent, entities) {
         route.specialists = vec![SpecialistId::for_rule(rule)];
     }
     route
+}
+
+/// The rule a rule explanation names: its route and routing context are its family's.
+fn rule_asked_about(intent: Intent, entities: &Entities) -> Option<&str> {
+    (intent == Intent::ExplainRule)
+        .then(|| entities.rules.first().map(String::as_str))
+        .flatten()
 }
 
 /// Below this posterior the runner-up intent is not a concern of the question.
@@ -124,9 +129,7 @@ const SECONDARY_MIN: f64 = 0.1;
 /// its built-in specialist depends on the rule, so its ratings are told apart by it.
 pub fn routing_context(u: &Understanding) -> Option<Intent> {
     let c = &u.classification;
-    if c.intent == Intent::ExplainRule
-        && let Some(rule) = u.entities.rules.first()
-    {
+    if let Some(rule) = rule_asked_about(c.intent, &u.entities) {
         return Some(match SpecialistId::for_rule(rule) {
             SpecialistId::SecuritySpecialist => Intent::Security,
             SpecialistId::PerformanceAnalyst => Intent::Performance,
@@ -173,23 +176,23 @@ impl Default for RouteLearning {
 /// weigh double.
 const POOL_CONTEXTS: bool = true;
 
-/// The rated routes for a question: its intent's and its specific context's, pooled
-/// (summed per route) or the most specific that has some; None without ratings.
+/// The rated routes for a question: its intent's and its specific context's
+/// ([`routing_context`]), pooled (summed per route) or the most specific that has some;
+/// None without ratings.
 ///
-/// A rule question (`rule_question`: explain_rule naming a rule) keeps to its rule's
-/// family: its built-in specialist is the family's, so its intent's ratings mix routes
-/// judged against different built-in ones (a tenant's many SEC questions would pull
-/// its PERF questions to the Security Specialist).
+/// A rule question keeps to its rule's family: its built-in specialist is the family's,
+/// so its intent's ratings mix routes judged against different built-in ones (a
+/// tenant's many SEC questions would pull its PERF questions to the Security
+/// Specialist).
 pub fn rated_arms(
     route_arms: &HashMap<String, Vec<(Route, f64, f64)>>,
-    intent: Intent,
-    secondary: Option<Intent>,
-    rule_question: bool,
+    u: &Understanding,
     learning: &RouteLearning,
 ) -> Option<Vec<(Route, f64, f64)>> {
+    let intent = u.classification.intent;
     let general = route_arms.get(&context_key(intent, None));
-    let specific = secondary.and_then(|o| route_arms.get(&context_key(intent, Some(o))));
-    if rule_question {
+    let specific = routing_context(u).and_then(|o| route_arms.get(&context_key(intent, Some(o))));
+    if rule_asked_about(intent, &u.entities).is_some() {
         return specific.cloned();
     }
     if !learning.pool {
@@ -414,16 +417,8 @@ impl Planner {
         if !chosen && !route.specialists.is_empty() {
             // Drawn by Thompson sampling among the built-in route, the rated ones,
             // each single specialist and the panel of all four.
-            let secondary = routing_context(u);
             let learning = RouteLearning::default();
-            let rule_question = intent == Intent::ExplainRule && !u.entities.rules.is_empty();
-            let arms = rated_arms(
-                &self.route_arms,
-                intent,
-                secondary,
-                rule_question,
-                &learning,
-            );
+            let arms = rated_arms(&self.route_arms, u, &learning);
             if let Some(arms) = arms {
                 route = choose_route(route, &arms, &learning, qa_learning::routing::choose);
             }
@@ -586,16 +581,13 @@ mod tests {
             ("search|security".to_string(), vec![(sec.clone(), 1.0, 0.0)]),
         ]
         .into();
+        let p = Planner::new(&LearnedState::default());
+        let mut u = p.understand("where do we build SQL from user input?");
+        u.classification.intent = Intent::Search;
+        u.classification.alternative = Some((Intent::Security, 0.4));
         let pooled = RouteLearning::default();
-        let got = rated_arms(
-            &arms,
-            Intent::Search,
-            Some(Intent::Security),
-            false,
-            &pooled,
-        );
         assert_eq!(
-            got.unwrap(),
+            rated_arms(&arms, &u, &pooled).unwrap(),
             vec![
                 (cr.clone(), 2.0, 6.0),
                 (panel(), 6.0, 2.0),
@@ -607,9 +599,12 @@ mod tests {
             pool: false,
             ..pooled
         };
-        let got = rated_arms(&arms, Intent::Search, Some(Intent::Security), false, &apart);
-        assert_eq!(got.unwrap(), vec![(sec.clone(), 1.0, 0.0)]);
-        assert!(rated_arms(&arms, Intent::Compare, None, false, &pooled).is_none());
+        assert_eq!(
+            rated_arms(&arms, &u, &apart).unwrap(),
+            vec![(sec.clone(), 1.0, 0.0)]
+        );
+        u.classification.intent = Intent::Compare;
+        assert!(rated_arms(&arms, &u, &pooled).is_none());
         // A rule question keeps to its rule's family.
         let rules: HashMap<String, Vec<(Route, f64, f64)>> = [
             ("explain_rule".to_string(), vec![(sec.clone(), 30.0, 0.0)]),
@@ -619,9 +614,13 @@ mod tests {
             ),
         ]
         .into();
-        let ask = |family| rated_arms(&rules, Intent::ExplainRule, Some(family), true, &pooled);
-        assert!(ask(Intent::Performance).is_none());
-        assert_eq!(ask(Intent::Security).unwrap(), vec![(sec, 30.0, 0.0)]);
+        let perf = p.understand("why does PERF002 fire on this loop?");
+        assert!(rated_arms(&rules, &perf, &pooled).is_none());
+        let secq = p.understand("what does SEC001 mean?");
+        assert_eq!(
+            rated_arms(&rules, &secq, &pooled).unwrap(),
+            vec![(sec, 30.0, 0.0)]
+        );
     }
 
     #[test]

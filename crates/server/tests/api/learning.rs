@@ -29,6 +29,14 @@ async fn findings(base: &str, key: &str, id: i64, query: &str) -> Vec<Value> {
     body["items"].as_array().unwrap().clone()
 }
 
+/// The related knowledge shown with a task's answer (none: empty).
+fn related_of(task: &Value) -> Vec<Value> {
+    task["answer"]["related"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 async fn feedback(learning: &str, key: &str, body: Value) -> (u16, Value) {
     let (code, _, body) = call(
         "POST",
@@ -655,10 +663,7 @@ async fn a_well_rated_answer_is_shown_with_similar_later_questions_of_its_tenant
 
         // A paraphrase gets it as related knowledge; an unrelated question does not.
         let later = ask(ADMIN_KEY.into(), "which of the functions lack tests").await;
-        let related = later["answer"]["related"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let related = related_of(&later);
         assert_eq!(related.len(), 1, "{later}");
         assert_eq!(related[0]["title"], "which functions have no tests?");
         assert_eq!(
@@ -683,10 +688,7 @@ async fn a_well_rated_answer_is_shown_with_similar_later_questions_of_its_tenant
         if by_meaning {
             // Few words in common, the same need.
             let paraphrase = ask(ADMIN_KEY.into(), "are there untested functions in here?").await;
-            let related = paraphrase["answer"]["related"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
+            let related = related_of(&paraphrase);
             assert_eq!(related.len(), 1, "{paraphrase}");
             assert_eq!(related[0]["title"], "which functions have no tests?");
         }
